@@ -1,0 +1,22 @@
+// What every CLI command receives: its arguments, output streams and
+// environment, so commands run in-process in tests with captured output.
+
+import type { Writable } from 'node:stream';
+
+export interface CliIo {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** Exit codes (INTERFACE.md): 0 success, 1 operational failure, 2 usage. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export type CliCommand = (args: readonly string[], io: CliIo) => Promise<number>;
+
+export function writeLine(stream: Writable, text: string): void {
+  stream.write(`${text}\n`);
+}

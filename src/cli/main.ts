@@ -1,0 +1,39 @@
+// The `outpost` command: dispatches to one module per command (INTERFACE.md
+// "Command line"). Each command parses its own options with node:util parseArgs.
+
+import { EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+
+const USAGE = `usage: outpost <command> [options]
+
+commands:
+  serve [--config FILE]                 run the relay in the foreground
+  check-config [--config FILE]          validate the configuration
+  queue list [--json]                   list queued messages
+  queue show ID                         show one queued message
+  resolve DOMAIN [--json]               show the delivery plan for a domain
+
+--config defaults to $OUTPOST_CONFIG, then config/outpost.yaml`;
+
+type CommandLoader = () => Promise<CliCommand>;
+
+const COMMANDS: Readonly<Record<string, CommandLoader>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
+  'check-config': async () => (await import('./check-config.js')).checkConfigCommand,
+  queue: async () => (await import('./queue.js')).queueCommand,
+  resolve: async () => (await import('./resolve.js')).resolveCommand,
+};
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    writeLine(name === undefined ? io.stderr : io.stdout, USAGE);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    writeLine(io.stderr, `outpost: unknown command '${name}'\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const command = await load();
+  return command(rest, io);
+}

@@ -1,0 +1,63 @@
+// `outpost serve [--config FILE]`: runs the relay in the foreground until
+// SIGTERM/SIGINT; SIGHUP reloads the domains file (INTERFACE.md "Signals").
+
+import { parseArgs } from 'node:util';
+import { systemClock } from '../core/clock.js';
+import { ConfigErrors, OutpostError, errorMessage } from '../core/errors.js';
+import { loadConfig, loadDomainsFile } from '../config/load.js';
+import { startRelay } from '../main.js';
+import { createLogger } from '../observability/logger.js';
+import { configPath } from './config-path.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
+
+export const serveCommand: CliCommand = async (args, io) => {
+  let values: { config?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true, allowPositionals: false }));
+  } catch (error: unknown) {
+    writeLine(io.stderr, `outpost serve: ${errorMessage(error)}\nusage: outpost serve [--config FILE]`);
+    return EXIT_USAGE;
+  }
+  const file = configPath(values.config, io);
+  let config;
+  try {
+    config = await loadConfig(file, io.env);
+  } catch (error: unknown) {
+    if (!(error instanceof ConfigErrors)) throw error;
+    writeLine(io.stderr, `outpost serve: invalid configuration\n${error.message}`);
+    return EXIT_FAILURE;
+  }
+  const logger = createLogger(config.log.level);
+  let relay;
+  try {
+    relay = await startRelay(config, { logger, clock: systemClock });
+  } catch (error: unknown) {
+    if (!(error instanceof OutpostError)) throw error;
+    logger.fatal({ code: error.code }, error.message);
+    logger.flush();
+    writeLine(io.stderr, `outpost serve: ${error.message}`);
+    return EXIT_FAILURE;
+  }
+  logger.info({ config: file, hostname: config.hostname, domains: config.domains.size }, 'outpost started');
+  const running = relay;
+  const reload = (): void => {
+    loadDomainsFile(config.domainsFile).then(
+      (domains) => {
+        running.setDomains(domains);
+        logger.info({ file: config.domainsFile, domains: domains.size }, 'domains reloaded');
+      },
+      (error: unknown) => logger.error({ file: config.domainsFile, err: error }, 'domains reload failed, keeping the old list'),
+    );
+  };
+  process.on('SIGHUP', reload);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'shutting down');
+  process.off('SIGHUP', reload);
+  await running.stop();
+  logger.info('stopped');
+  logger.flush();
+  return EXIT_OK;
+};

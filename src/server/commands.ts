@@ -1,0 +1,200 @@
+// The SMTP command handlers of one session (RFC 5321 §4.1.1, §4.1.4 sequencing,
+// RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8, RFC 2920 PIPELINING).
+// Each handler takes the session state and returns a Reply; no I/O happens here.
+
+import type { ListenerMode } from '../config/types.js';
+import { judgeRecipient, judgeSender, type RecipientVerdict, type SenderVerdict } from '../policy/relay.js';
+import { parseMailFromArgument, parseRcptToArgument, type Mailbox, type PathError } from '../smtp/address.js';
+import { interpretMailParams, interpretRcptParams } from '../smtp/esmtp-params.js';
+import { reply, withText, type Reply } from '../smtp/reply.js';
+import { Replies } from '../smtp/replies.js';
+
+/** What a handler needs to know about the server and the client. */
+export interface CommandContext {
+  readonly hostname: string;
+  readonly mode: ListenerMode;
+  readonly clientAddress: string;
+  readonly clientTrusted: boolean;
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  isLocalDomain(canonicalDomain: string): boolean;
+}
+
+export interface Transaction {
+  readonly sender: Mailbox | null;
+  readonly declaredSizeBytes: number | undefined;
+  readonly smtputf8: boolean;
+  readonly recipients: Mailbox[];
+  /** Lowercased addresses already accepted, so a repeated RCPT is not stored twice. */
+  readonly recipientKeys: Set<string>;
+}
+
+export interface SessionState {
+  helo: string | undefined;
+  esmtp: boolean;
+  authenticatedUser: string | null;
+  transaction: Transaction | undefined;
+}
+
+export type CommandOutcome =
+  | { readonly kind: 'reply'; readonly reply: Reply }
+  | { readonly kind: 'close'; readonly reply: Reply }
+  | { readonly kind: 'start-data'; readonly transaction: Transaction };
+
+const replyWith = (r: Reply): CommandOutcome => ({ kind: 'reply', reply: r });
+
+/** Commands we know but do not offer; anything else (XCLIENT, XFORWARD, PROXY, ...) is unrecognized. */
+const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'BDAT', 'STARTTLS', 'AUTH', 'ATRN', 'SEND', 'SOML', 'SAML']);
+/** An HTTP client talking to the SMTP port (cross-protocol attack): hang up, as Postfix does. */
+const FORBIDDEN = new Set(['GET', 'POST', 'CONNECT', 'HEAD', 'PUT']);
+
+export function ehloReply(context: CommandContext, helo: string): Reply {
+  return reply(
+    250,
+    undefined,
+    `${context.hostname} Hello ${helo}`,
+    'PIPELINING',
+    `SIZE ${context.maxMessageBytes}`,
+    '8BITMIME',
+    'ENHANCEDSTATUSCODES',
+    'SMTPUTF8',
+  );
+}
+
+export function handleCommand(line: string, state: SessionState, context: CommandContext): CommandOutcome {
+  const space = line.indexOf(' ');
+  const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
+  const argument = space === -1 ? '' : line.slice(space + 1);
+  switch (verb) {
+    case 'EHLO':
+    case 'HELO':
+      return greet(verb === 'EHLO', argument.trim(), state, context);
+    case 'MAIL':
+      return mail(argument, state, context);
+    case 'RCPT':
+      return rcpt(argument, state, context);
+    case 'DATA':
+      return data(argument, state);
+    case 'RSET':
+      if (argument.trim() !== '') return replyWith(Replies.syntaxError);
+      state.transaction = undefined;
+      return replyWith(Replies.resetOk);
+    case 'NOOP':
+      return replyWith(Replies.ok);
+    case 'QUIT':
+      return { kind: 'close', reply: withText(Replies.closing, `${context.hostname} closing connection`) };
+    case 'VRFY':
+      return replyWith(argument.trim() === '' ? Replies.syntaxError : Replies.cannotVerify);
+    case 'HELP':
+      return replyWith(Replies.help);
+    default:
+      if (FORBIDDEN.has(verb)) return { kind: 'close', reply: reply(221, '2.7.0', 'Not an HTTP server, closing connection') };
+      return replyWith(KNOWN_NOT_OFFERED.has(verb) ? Replies.notImplemented : Replies.commandUnrecognized);
+  }
+}
+
+function greet(esmtp: boolean, helo: string, state: SessionState, context: CommandContext): CommandOutcome {
+  if (helo === '' || /\s/.test(helo)) return replyWith(withText(Replies.syntaxError, `Syntax: ${esmtp ? 'EHLO' : 'HELO'} hostname`));
+  state.helo = helo;
+  state.esmtp = esmtp;
+  state.transaction = undefined;
+  return replyWith(esmtp ? ehloReply(context, helo) : reply(250, undefined, `${context.hostname} Hello ${helo}`));
+}
+
+function pathErrorReply(error: PathError, addressReply: Reply): Reply {
+  if (error === 'too-long') return Replies.pathTooLong;
+  return error === 'syntax' ? Replies.syntaxError : addressReply;
+}
+
+function relayClient(state: SessionState, context: CommandContext) {
+  return { mode: context.mode, trusted: context.clientTrusted, authenticatedUser: state.authenticatedUser };
+}
+
+/** The domain the relay rule judges: canonical name, the literal text for address literals, null for <>. */
+function policyDomain(mailbox: Mailbox | null): string | null {
+  if (mailbox === null) return null;
+  return mailbox.canonicalDomain ?? mailbox.domain;
+}
+
+function senderRefusal(verdict: Exclude<SenderVerdict, { accept: true }>): Reply {
+  switch (verdict.reason) {
+    case 'auth-required':
+      return Replies.authRequired;
+    case 'sender-not-owned':
+      return Replies.senderNotOwned;
+    case 'spoofed-local-sender':
+      return Replies.spoofedSender;
+  }
+}
+
+function recipientRefusal(verdict: Exclude<RecipientVerdict, { accept: true }>): Reply {
+  return verdict.reason === 'auth-required' ? Replies.authRequired : Replies.relayDenied;
+}
+
+function mail(argument: string, state: SessionState, context: CommandContext): CommandOutcome {
+  if (state.helo === undefined) return replyWith(Replies.heloFirst);
+  if (state.transaction !== undefined) return replyWith(Replies.nestedMail);
+  const parsed = parseMailFromArgument(argument);
+  if (!parsed.ok) return replyWith(pathErrorReply(parsed.error, Replies.badSenderAddress));
+  const params = interpretMailParams(parsed.params);
+  if (!params.ok) {
+    return replyWith(params.error === 'unknown-param' ? Replies.unknownParameter : withText(Replies.syntaxError, `Bad ${params.keyword} parameter`));
+  }
+  if (!state.esmtp && parsed.params.length > 0) return replyWith(Replies.unknownParameter);
+  const sender = parsed.path;
+  if (sender !== null && sender.isUtf8 && !params.smtputf8) return replyWith(Replies.utf8NotDeclared);
+  if (params.sizeBytes !== undefined && params.sizeBytes > context.maxMessageBytes) return replyWith(Replies.messageTooBig);
+  const verdict = judgeSender(relayClient(state, context), policyDomain(sender), (domain) => context.isLocalDomain(domain));
+  if (!verdict.accept) return replyWith(senderRefusal(verdict));
+  state.transaction = {
+    sender,
+    declaredSizeBytes: params.sizeBytes,
+    smtputf8: params.smtputf8,
+    recipients: [],
+    recipientKeys: new Set(),
+  };
+  return replyWith(Replies.senderOk);
+}
+
+function rcpt(argument: string, state: SessionState, context: CommandContext): CommandOutcome {
+  const transaction = state.transaction;
+  if (transaction === undefined) return replyWith(Replies.needMail);
+  const parsed = parseRcptToArgument(argument);
+  if (!parsed.ok) return replyWith(pathErrorReply(parsed.error, Replies.badRecipientAddress));
+  const params = interpretRcptParams(parsed.params);
+  if (!params.ok) return replyWith(Replies.unknownParameter);
+  const recipient = postmasterFallback(parsed.path, context);
+  if (recipient.isUtf8 && !transaction.smtputf8) return replyWith(Replies.utf8NotDeclared);
+  if (transaction.recipients.length >= context.maxRecipients) return replyWith(Replies.tooManyRecipients);
+  const verdict = judgeRecipient(
+    relayClient(state, context),
+    policyDomain(transaction.sender),
+    policyDomain(recipient),
+    (domain) => context.isLocalDomain(domain),
+  );
+  if (!verdict.accept) return replyWith(recipientRefusal(verdict));
+  const key = `${recipient.localPart}@${recipient.canonicalDomain ?? recipient.domain.toLowerCase()}`;
+  if (!transaction.recipientKeys.has(key)) {
+    transaction.recipientKeys.add(key);
+    transaction.recipients.push(recipient);
+  }
+  return replyWith(Replies.recipientOk);
+}
+
+/**
+ * RFC 5321 §4.5.1: "<Postmaster>" without a domain must be accepted. A relay
+ * has no mailboxes of its own, so it goes to postmaster at this host's name.
+ */
+function postmasterFallback(recipient: Mailbox, context: CommandContext): Mailbox {
+  if (recipient.domain !== '') return recipient;
+  const domain = context.hostname.toLowerCase();
+  return { ...recipient, localPart: 'postmaster', domain, canonicalDomain: domain, address: `postmaster@${domain}` };
+}
+
+function data(argument: string, state: SessionState): CommandOutcome {
+  if (argument.trim() !== '') return replyWith(Replies.syntaxError);
+  const transaction = state.transaction;
+  if (transaction === undefined) return replyWith(Replies.needMail);
+  if (transaction.recipients.length === 0) return replyWith(Replies.noValidRecipients);
+  return { kind: 'start-data', transaction };
+}

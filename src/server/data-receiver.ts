@@ -1,0 +1,121 @@
+// The DATA phase of one transaction (RFC 5321 §4.1.1.4): decodes the client's
+// bytes, streams the canonical content into the spool with backpressure,
+// enforces the size, line-length and loop limits, and commits durably.
+
+import type { Writable } from 'node:stream';
+import { SpoolError, errnoCode } from '../core/errors.js';
+import { DataDecoder } from '../smtp/data-decoder.js';
+import { withText, type Reply } from '../smtp/reply.js';
+import { Replies } from '../smtp/replies.js';
+import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../spool/types.js';
+import { HeaderScanner } from './header-scanner.js';
+
+/** RFC 5321 §6.3: a message with this many Received fields is looping. */
+export const MAX_RECEIVED_HEADERS = 100;
+
+export type DataResult =
+  | { readonly kind: 'queued'; readonly reply: Reply; readonly record: EnvelopeRecord }
+  | { readonly kind: 'rejected'; readonly reply: Reply; readonly reason: string; readonly error?: unknown };
+
+export class DataReceiver {
+  private readonly decoder: DataDecoder;
+  private readonly headers = new HeaderScanner();
+  private writeError: unknown = undefined;
+  private receivedBytes = 0;
+
+  constructor(
+    private readonly writer: MessageWriter,
+    maxMessageBytes: number,
+  ) {
+    this.decoder = new DataDecoder({ maxMessageBytes });
+    writer.body.on('error', (error: unknown) => {
+      this.writeError ??= error;
+    });
+  }
+
+  get id(): string {
+    return this.writer.id;
+  }
+
+  /** Raw bytes received from the client so far (for the minimum data rate). */
+  get bytesReceived(): number {
+    return this.receivedBytes;
+  }
+
+  get has8bit(): boolean {
+    return this.decoder.has8bit;
+  }
+
+  /** Writes a header of our own (the Received field) ahead of the client's content. */
+  async prepend(text: string): Promise<void> {
+    await this.write(Buffer.from(text, 'utf8'));
+  }
+
+  /** Feeds client bytes; when the end-of-data marker is seen, returns the bytes after it. */
+  async push(chunk: Buffer): Promise<{ done: false } | { done: true; rest: Buffer }> {
+    this.receivedBytes += chunk.length;
+    const step = this.decoder.push(chunk);
+    for (const piece of step.output) {
+      this.headers.push(piece);
+      await this.write(piece);
+    }
+    return step.done ? { done: true, rest: step.rest ?? Buffer.alloc(0) } : { done: false };
+  }
+
+  /** After the end-of-data marker: checks the limits, then commits or discards. */
+  async finish(envelope: Omit<NewEnvelope, 'body'>): Promise<DataResult> {
+    const refusal = this.refusal();
+    if (refusal !== undefined) {
+      await this.writer.abort();
+      return { kind: 'rejected', reply: refusal.reply, reason: refusal.reason };
+    }
+    try {
+      if (this.writeError !== undefined) throw spoolErrorFrom(this.writeError);
+      const record = await this.writer.commit({ ...envelope, body: this.decoder.has8bit ? '8BITMIME' : '7BIT' });
+      return { kind: 'queued', reply: withText(Replies.ok, `Ok: queued as ${record.id}`), record };
+    } catch (error: unknown) {
+      await this.writer.abort();
+      const noSpace = error instanceof SpoolError && error.noSpace;
+      return { kind: 'rejected', reply: noSpace ? Replies.spoolFull : Replies.localError, reason: 'spool-error', error };
+    }
+  }
+
+  /** Discards the message (client vanished, timeout, shutdown). */
+  async abandon(): Promise<void> {
+    await this.writer.abort();
+  }
+
+  private refusal(): { reply: Reply; reason: string } | undefined {
+    if (this.decoder.oversized) return { reply: Replies.messageTooBig, reason: 'too-big' };
+    if (this.decoder.lineTooLong) return { reply: Replies.messageLineTooLong, reason: 'line-too-long' };
+    if (this.headers.receivedCount >= MAX_RECEIVED_HEADERS) return { reply: Replies.mailLoop, reason: 'loop' };
+    return undefined;
+  }
+
+  private async write(piece: Buffer): Promise<void> {
+    if (this.writeError !== undefined) return;
+    const body = this.writer.body;
+    if (!body.write(piece)) await drained(body);
+  }
+}
+
+/** Resolves when the stream drains, errors or closes (an error surfaces later at commit). */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+    stream.on('close', done);
+  });
+}
+
+function spoolErrorFrom(error: unknown): SpoolError {
+  if (error instanceof SpoolError) return error;
+  const code = errnoCode(error);
+  return new SpoolError('writing the message body failed', { cause: error, noSpace: code === 'ENOSPC' || code === 'EDQUOT' });
+}

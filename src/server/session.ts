@@ -1,0 +1,327 @@
+// One inbound SMTP connection: reads commands with backpressure, answers
+// pipelined commands in order (RFC 2920), runs the DATA phase, and enforces
+// the per-command deadline, the minimum DATA rate and the error limit.
+
+import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../core/clock.js';
+import type { LimitsConfig, ListenerMode } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+import { formatReply, replyText, type Reply } from '../smtp/reply.js';
+import { Replies } from '../smtp/replies.js';
+import { CommandLineReader } from '../smtp/line-reader.js';
+import { formatPath } from '../smtp/address.js';
+import type { MessageSink } from '../spool/types.js';
+import { handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
+import { DataReceiver } from './data-receiver.js';
+import { buildReceivedHeader } from './received-header.js';
+
+/** Replies with these codes count toward the error limit (RFC 5321 §4.2: 5yz syntax/sequence/policy). */
+const MAX_ERRORS = 10;
+/** Stop reading while this much output is waiting for a client that does not read. */
+const OUTPUT_HIGH_WATER_BYTES = 64 * 1024;
+
+export interface SessionOptions {
+  readonly id: string;
+  readonly socket: Socket;
+  readonly hostname: string;
+  readonly mode: ListenerMode;
+  readonly clientAddress: string;
+  readonly clientTrusted: boolean;
+  readonly limits: LimitsConfig;
+  readonly spool: MessageSink;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  isLocalDomain(canonicalDomain: string): boolean;
+}
+
+export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused';
+
+export class SmtpSession {
+  private readonly state: SessionState = { helo: undefined, esmtp: false, authenticatedUser: null, transaction: undefined };
+  private readonly context: CommandContext;
+  private readonly reader = new CommandLineReader();
+  private readonly log: Logger;
+  private outbox: string[] = [];
+  private errors = 0;
+  private closed = false;
+  private busy = false;
+  private shuttingDown = false;
+  private end: SessionEnd = 'disconnect';
+  private deadline: Timer | undefined;
+  private receiver: DataReceiver | undefined;
+  private dataStartedAtMs = 0;
+  private messagesQueued = 0;
+  private messagesRejected = 0;
+
+  constructor(private readonly options: SessionOptions) {
+    this.log = options.logger.child({ sid: options.id });
+    this.context = {
+      hostname: options.hostname,
+      mode: options.mode,
+      clientAddress: options.clientAddress,
+      clientTrusted: options.clientTrusted,
+      maxMessageBytes: options.limits.maxMessageBytes,
+      maxRecipients: options.limits.maxRecipients,
+      isLocalDomain: (domain) => options.isLocalDomain(domain),
+    };
+  }
+
+  /** Runs the conversation until the client leaves or is dropped. Never rejects. */
+  async run(): Promise<void> {
+    const { socket } = this.options;
+    socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+    this.log.debug({ client: this.options.clientAddress, mode: this.options.mode }, 'session start');
+    this.send({ code: 220, status: undefined, lines: [`${this.options.hostname} ESMTP outpost`] });
+    this.flush();
+    this.armCommandDeadline();
+    try {
+      for await (const chunk of socket) {
+        if (this.closed) break;
+        this.busy = true;
+        await this.consume(chunk as Buffer);
+        this.busy = false;
+        this.flush();
+        if (this.shuttingDown && !this.closed && this.receiver === undefined) this.close('shutdown', Replies.shuttingDown);
+        if (this.closed) break;
+        if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) await this.drained();
+      }
+    } catch (error: unknown) {
+      if (!this.closed) this.log.warn({ err: error }, 'session failed');
+      this.end = this.closed ? this.end : 'error';
+    } finally {
+      this.cancelDeadline();
+      if (this.receiver !== undefined) await this.abandonData();
+      if (!socket.destroyed) socket.destroy();
+      this.log.info(
+        {
+          client: this.options.clientAddress,
+          mode: this.options.mode,
+          helo: this.state.helo ?? null,
+          tls: null,
+          queued: this.messagesQueued,
+          rejected: this.messagesRejected,
+          result: this.end,
+        },
+        'session end',
+      );
+    }
+  }
+
+  /**
+   * Shutdown: an idle session gets 421 4.3.2 at once; a busy one (mid-command
+   * or mid-DATA) finishes what it is doing and then gets it.
+   */
+  shutdown(): void {
+    this.shuttingDown = true;
+    if (!this.busy && this.receiver === undefined && !this.closed) {
+      this.close('shutdown', Replies.shuttingDown);
+      this.flush();
+    }
+  }
+
+  /** Ends the connection at once, without a reply (after the shutdown grace period). */
+  destroy(): void {
+    this.closed = true;
+    this.options.socket.destroy();
+  }
+
+  private async consume(chunk: Buffer): Promise<void> {
+    let data = chunk;
+    while (data.length > 0 && !this.closed) {
+      if (this.receiver !== undefined) {
+        data = await this.feedData(this.receiver, data);
+        continue;
+      }
+      const next = this.reader.next(data);
+      if (next === undefined) return;
+      data = next.rest;
+      if (this.shuttingDown) {
+        this.close('shutdown', Replies.shuttingDown);
+        return;
+      }
+      if (next.line.kind === 'too-long') {
+        this.sendCounted(Replies.lineTooLong);
+      } else {
+        await this.command(next.line.text.toString('utf8'));
+      }
+      if (!this.closed && this.receiver === undefined) this.armCommandDeadline();
+    }
+  }
+
+  private async command(line: string): Promise<void> {
+    this.log.trace({ line: redactCommand(line) }, 'command');
+    const outcome = handleCommand(line, this.state, this.context);
+    switch (outcome.kind) {
+      case 'reply':
+        this.sendCounted(outcome.reply);
+        return;
+      case 'close':
+        this.close('quit', outcome.reply);
+        return;
+      case 'start-data':
+        await this.startData(outcome.transaction);
+        return;
+    }
+  }
+
+  private async startData(transaction: Transaction): Promise<void> {
+    let receiver: DataReceiver;
+    try {
+      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes);
+      await receiver.prepend(
+        buildReceivedHeader({
+          helo: this.state.helo ?? 'unknown',
+          clientAddress: this.options.clientAddress,
+          hostname: this.options.hostname,
+          queueId: receiver.id,
+          esmtp: this.state.esmtp,
+          tls: null,
+          authenticated: this.state.authenticatedUser !== null,
+          smtputf8: transaction.smtputf8,
+          singleRecipient: transaction.recipients.length === 1 ? transaction.recipients[0]?.address : undefined,
+          date: new Date(this.options.clock.now()),
+        }),
+      );
+    } catch (error: unknown) {
+      this.log.error({ err: error }, 'cannot open a spool file');
+      this.send(Replies.localError);
+      return;
+    }
+    this.receiver = receiver;
+    this.dataStartedAtMs = this.options.clock.now();
+    this.send(Replies.startMailInput);
+    this.flush();
+    this.armDataDeadline();
+  }
+
+  /** Feeds DATA bytes; returns what follows the end-of-data marker (or nothing). */
+  private async feedData(receiver: DataReceiver, data: Buffer): Promise<Buffer> {
+    const step = await receiver.push(data);
+    if (!step.done) return Buffer.alloc(0);
+    const transaction = this.state.transaction;
+    this.state.transaction = undefined;
+    this.cancelDeadline();
+    if (transaction === undefined) throw new Error('DATA without a transaction');
+    const result = await receiver.finish({
+      from: transaction.sender?.address ?? '',
+      recipients: transaction.recipients.map((recipient) => recipient.address),
+      smtputf8: transaction.smtputf8,
+      client: {
+        address: this.options.clientAddress,
+        helo: this.state.helo ?? '',
+        listener: this.options.mode,
+        tls: null,
+        auth: this.state.authenticatedUser,
+      },
+    });
+    this.receiver = undefined;
+    if (result.kind === 'queued') {
+      this.messagesQueued += 1;
+      const { record } = result;
+      this.log.info(
+        { qid: record.id, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size },
+        'message queued',
+      );
+      this.send(result.reply);
+    } else {
+      this.messagesRejected += 1;
+      this.log.info({ qid: receiver.id, reason: result.reason, err: result.error, reply: replyText(result.reply) }, 'message rejected');
+      this.sendCounted(result.reply);
+    }
+    this.armCommandDeadline();
+    return step.rest;
+  }
+
+  private async abandonData(): Promise<void> {
+    const receiver = this.receiver;
+    this.receiver = undefined;
+    if (receiver !== undefined) await receiver.abandon();
+  }
+
+  private send(r: Reply): void {
+    if (this.closed) return;
+    this.log.trace({ reply: replyText(r) }, 'reply');
+    this.outbox.push(formatReply(r));
+  }
+
+  /** Sends a reply; after too many errors, the session ends with 421. */
+  private sendCounted(r: Reply): void {
+    if (r.code >= 500) this.errors += 1;
+    if (this.errors >= MAX_ERRORS) {
+      this.send(r);
+      this.close('too-many-errors', Replies.tooManyErrors);
+      return;
+    }
+    this.send(r);
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0 || this.options.socket.destroyed) return;
+    this.options.socket.write(this.outbox.join(''));
+    this.outbox = [];
+  }
+
+  private close(end: SessionEnd, last: Reply): void {
+    if (this.closed) return;
+    this.send(last);
+    this.flush();
+    this.closed = true;
+    this.end = end;
+    this.cancelDeadline();
+    const { socket } = this.options;
+    socket.end(() => socket.destroy());
+  }
+
+  private drained(): Promise<void> {
+    const { socket } = this.options;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  /** A command must complete within idleTimeout; trickling bytes do not extend it. */
+  private armCommandDeadline(): void {
+    this.cancelDeadline();
+    this.deadline = this.options.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.timeOut(Replies.idleTimeout));
+  }
+
+  /**
+   * DATA may take idleTimeout plus one second per minDataRate bytes received:
+   * a client below the minimum average rate is cut off, one above it never is.
+   */
+  private armDataDeadline(): void {
+    this.cancelDeadline();
+    const receiver = this.receiver;
+    if (receiver === undefined) return;
+    const { idleTimeoutMs, minDataRateBytesPerSecond } = this.options.limits;
+    const allowanceMs = minDataRateBytesPerSecond > 0 ? (receiver.bytesReceived / minDataRateBytesPerSecond) * 1000 : Infinity;
+    const deadlineMs = this.dataStartedAtMs + idleTimeoutMs + allowanceMs;
+    const remainingMs = deadlineMs - this.options.clock.now();
+    if (remainingMs <= 0) {
+      this.timeOut(Replies.dataTooSlow);
+      return;
+    }
+    if (Number.isFinite(remainingMs)) this.deadline = this.options.clock.setTimer(remainingMs, () => this.armDataDeadline());
+  }
+
+  private timeOut(r: Reply): void {
+    this.log.info({ client: this.options.clientAddress }, r === Replies.dataTooSlow ? 'data rate too low' : 'command timeout');
+    this.close('timeout', r);
+  }
+
+  private cancelDeadline(): void {
+    this.deadline?.cancel();
+    this.deadline = undefined;
+  }
+}
+
+/** Commands are traced, but never an AUTH secret. */
+function redactCommand(line: string): string {
+  return /^AUTH\s/i.test(line) ? line.split(' ').slice(0, 2).join(' ') + ' ***' : line;
+}

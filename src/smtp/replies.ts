@@ -1,0 +1,52 @@
+// Named replies of the SMTP server with their enhanced status codes
+// (RFC 5321 §4.2, RFC 3463, RFC 1870, RFC 6531, RFC 7504). Handlers use these,
+// never bare numbers; the text is the default and may be replaced with withText().
+
+import { reply } from './reply.js';
+
+export const Replies = {
+  // 2xx
+  ok: reply(250, '2.0.0', 'Ok'),
+  senderOk: reply(250, '2.1.0', 'Sender ok'),
+  recipientOk: reply(250, '2.1.5', 'Recipient ok'),
+  resetOk: reply(250, '2.0.0', 'Reset state'),
+  closing: reply(221, '2.0.0', 'Bye'),
+  cannotVerify: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message and attempt delivery'),
+  help: reply(214, '2.0.0', 'See https://www.rfc-editor.org/rfc/rfc5321 ; commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP'),
+  // 3xx
+  startMailInput: reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'),
+  // 4xx
+  shuttingDown: reply(421, '4.3.2', 'Service shutting down, closing transmission channel'),
+  tooManyConnections: reply(421, '4.7.0', 'Too many connections, try again later'),
+  tooManyConnectionsFromYou: reply(421, '4.7.0', 'Too many connections from your address, try again later'),
+  idleTimeout: reply(421, '4.4.2', 'Timeout exceeded, closing transmission channel'),
+  dataTooSlow: reply(421, '4.4.2', 'Data rate too low, closing transmission channel'),
+  tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing transmission channel'),
+  localError: reply(451, '4.3.0', 'Local error in processing, try again later'),
+  spoolFull: reply(452, '4.3.1', 'Insufficient system storage, try again later'),
+  tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
+  // 5xx syntax and sequence
+  commandUnrecognized: reply(500, '5.5.2', 'Command unrecognized'),
+  lineTooLong: reply(500, '5.5.2', 'Line too long'),
+  syntaxError: reply(501, '5.5.4', 'Syntax error in parameters or arguments'),
+  badSenderAddress: reply(501, '5.1.7', 'Bad sender address syntax'),
+  badRecipientAddress: reply(501, '5.1.3', 'Bad recipient address syntax'),
+  pathTooLong: reply(501, '5.5.4', 'Path too long'),
+  notImplemented: reply(502, '5.5.1', 'Command not implemented'),
+  badSequence: reply(503, '5.5.1', 'Bad sequence of commands'),
+  heloFirst: reply(503, '5.5.1', 'Send EHLO or HELO first'),
+  nestedMail: reply(503, '5.5.1', 'Sender already specified'),
+  needMail: reply(503, '5.5.1', 'Need MAIL command first'),
+  needRcpt: reply(503, '5.5.1', 'Need RCPT command first'),
+  unknownParameter: reply(555, '5.5.4', 'Unsupported MAIL FROM or RCPT TO parameter'),
+  // 5xx policy and content
+  messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
+  messageLineTooLong: reply(500, '5.6.0', 'Message line too long: at most 998 octets per line plus CRLF (RFC 5321 §4.5.3.1.6)'),
+  utf8NotDeclared: reply(553, '5.6.7', 'Must declare SMTPUTF8 to send a UTF-8 address'),
+  relayDenied: reply(554, '5.7.1', 'Relay access denied'),
+  spoofedSender: reply(550, '5.7.1', 'Sender address in a local domain: authenticate on the submission port'),
+  senderNotOwned: reply(553, '5.7.1', 'Sender address not owned by the authenticated user: use an address in a local domain'),
+  authRequired: reply(530, '5.7.0', 'Authentication required'),
+  mailLoop: reply(554, '5.4.6', 'Too many Received headers: mail loop detected'),
+  noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
+} as const;

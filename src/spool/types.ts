@@ -1,0 +1,80 @@
+// The spool's data model: the versioned envelope/state record kept beside
+// each message body, and the interfaces the server and delivery side use.
+
+import type { Writable } from 'node:stream';
+
+export type RecipientState = 'pending' | 'delivered' | 'failed';
+
+export interface RecipientAttempt {
+  /** ISO 8601 time of the attempt. */
+  readonly at: string;
+  /** The remote (or local) reply, "451 4.4.3 ..." style, control characters stripped. */
+  readonly reply: string;
+  readonly mx?: string;
+}
+
+export interface RecipientRecord {
+  readonly address: string;
+  readonly state: RecipientState;
+  readonly attempts: number;
+  readonly lastReply: string | null;
+  readonly history: readonly RecipientAttempt[];
+}
+
+export interface ClientRecord {
+  readonly address: string;
+  readonly helo: string;
+  readonly listener: string;
+  /** e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", or null for plaintext. */
+  readonly tls: string | null;
+  /** Authenticated user, or null. */
+  readonly auth: string | null;
+}
+
+export interface EnvelopeRecord {
+  readonly version: 1;
+  readonly id: string;
+  /** Envelope sender; "" for the null reverse-path <>. */
+  readonly from: string;
+  /** ISO 8601 arrival time. */
+  readonly arrival: string;
+  /** Body size in octets as stored (CRLF line ends, unstuffed). */
+  readonly size: number;
+  readonly smtputf8: boolean;
+  readonly body: '7BIT' | '8BITMIME';
+  readonly client: ClientRecord;
+  /** ISO 8601 time of the next delivery attempt. */
+  readonly nextAttempt: string;
+  readonly attempts: number;
+  readonly delayWarningSent: boolean;
+  readonly recipients: readonly RecipientRecord[];
+}
+
+/** What the server knows when a message is complete. */
+export interface NewEnvelope {
+  readonly from: string;
+  readonly recipients: readonly string[];
+  readonly smtputf8: boolean;
+  readonly body: '7BIT' | '8BITMIME';
+  readonly client: ClientRecord;
+}
+
+/** An open message being received: stream the body in, then commit or abort. */
+export interface MessageWriter {
+  readonly id: string;
+  /** The body file stream; honour its backpressure (write() false -> wait for 'drain'). */
+  readonly body: Writable;
+  /**
+   * Ends the body, makes body and envelope durable (fsync'd, renamed, folder
+   * fsync'd, shared with concurrent commits) and resolves with the record.
+   * Rejects with SpoolError; then nothing of the message remains.
+   */
+  commit(envelope: NewEnvelope): Promise<EnvelopeRecord>;
+  /** Discards the message; never rejects. */
+  abort(): Promise<void>;
+}
+
+/** The spool as the SMTP server sees it. */
+export interface MessageSink {
+  begin(): Promise<MessageWriter>;
+}

@@ -1,0 +1,124 @@
+// A scripted SMTP client for dialog tests: raw writes over a real TCP socket
+// and replies parsed as they arrive (multiline aware), with a bounded wait.
+
+import { connect, type Socket } from 'node:net';
+
+export interface ParsedReply {
+  readonly code: number;
+  readonly lines: readonly string[];
+  /** The whole reply as one string, "250-a\n250 b" style lines joined by "\n". */
+  readonly text: string;
+}
+
+export class SmtpTestClient {
+  private buffer = '';
+  private readonly replies: ParsedReply[] = [];
+  private waiters: (() => void)[] = [];
+  private ended = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      this.buffer += text;
+      this.parse();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<SmtpTestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host }, () => resolve(new SmtpTestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** True once the server closed the connection. */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Sends one command line (CRLF appended). */
+  send(line: string): void {
+    this.socket.write(`${line}\r\n`);
+  }
+
+  /** The next complete reply; rejects if the server closes first or nothing arrives within `waitMs`. */
+  async reply(waitMs = 5000): Promise<ParsedReply> {
+    const deadline = Date.now() + waitMs;
+    while (this.replies.length === 0) {
+      if (this.ended) throw new Error(`connection closed while waiting for a reply (pending text: ${JSON.stringify(this.buffer)})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no reply within ${waitMs} ms (pending text: ${JSON.stringify(this.buffer)})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.replies.shift() as ParsedReply;
+  }
+
+  /** Sends a command and returns its reply. */
+  async command(line: string): Promise<ParsedReply> {
+    this.send(line);
+    return this.reply();
+  }
+
+  /** Waits until the server closes the connection. */
+  async waitClosed(waitMs = 5000): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (!this.ended) {
+      if (Date.now() > deadline) throw new Error('connection still open');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private parse(): void {
+    for (;;) {
+      const lines: string[] = [];
+      let position = 0;
+      let complete: ParsedReply | undefined;
+      for (;;) {
+        const end = this.buffer.indexOf('\r\n', position);
+        if (end === -1) break;
+        const line = this.buffer.slice(position, end);
+        position = end + 2;
+        lines.push(line);
+        if (line.charAt(3) !== '-') {
+          complete = { code: Number(line.slice(0, 3)), lines: lines.map((l) => l.slice(4)), text: lines.join('\n') };
+          break;
+        }
+      }
+      if (complete === undefined) return;
+      this.buffer = this.buffer.slice(position);
+      this.replies.push(complete);
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}
