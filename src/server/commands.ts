@@ -4,7 +4,7 @@
 
 import type { ListenerMode } from '../config/types.js';
 import { judgeRecipient, judgeSender, type RecipientVerdict, type SenderVerdict } from '../policy/relay.js';
-import { parseMailFromArgument, parseRcptToArgument, type Mailbox, type PathError } from '../smtp/address.js';
+import { parseMailFromArgument, parseRcptToArgument, relayDomain, type Mailbox, type PathError } from '../smtp/address.js';
 import { interpretMailParams, interpretRcptParams } from '../smtp/esmtp-params.js';
 import { reply, withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
@@ -110,12 +110,6 @@ function relayClient(state: SessionState, context: CommandContext) {
   return { mode: context.mode, trusted: context.clientTrusted, authenticatedUser: state.authenticatedUser };
 }
 
-/** The domain the relay rule judges: canonical name, the literal text for address literals, null for <>. */
-function policyDomain(mailbox: Mailbox | null): string | null {
-  if (mailbox === null) return null;
-  return mailbox.canonicalDomain ?? mailbox.domain;
-}
-
 function senderRefusal(verdict: Exclude<SenderVerdict, { accept: true }>): Reply {
   switch (verdict.reason) {
     case 'auth-required':
@@ -144,7 +138,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
   const sender = parsed.path;
   if (sender !== null && sender.isUtf8 && !params.smtputf8) return replyWith(Replies.utf8NotDeclared);
   if (params.sizeBytes !== undefined && params.sizeBytes > context.maxMessageBytes) return replyWith(Replies.messageTooBig);
-  const verdict = judgeSender(relayClient(state, context), policyDomain(sender), (domain) => context.isLocalDomain(domain));
+  const verdict = judgeSender(relayClient(state, context), relayDomain(sender), (domain) => context.isLocalDomain(domain));
   if (!verdict.accept) return replyWith(senderRefusal(verdict));
   state.transaction = {
     sender,
@@ -163,16 +157,20 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
   if (!parsed.ok) return replyWith(pathErrorReply(parsed.error, Replies.badRecipientAddress));
   const params = interpretRcptParams(parsed.params);
   if (!params.ok) return replyWith(Replies.unknownParameter);
-  const recipient = postmasterFallback(parsed.path, context);
+  const recipient = parsed.path;
   if (recipient.isUtf8 && !transaction.smtputf8) return replyWith(Replies.utf8NotDeclared);
   if (transaction.recipients.length >= context.maxRecipients) return replyWith(Replies.tooManyRecipients);
   const verdict = judgeRecipient(
     relayClient(state, context),
-    policyDomain(transaction.sender),
-    policyDomain(recipient),
+    relayDomain(transaction.sender),
+    relayDomain(recipient),
     (domain) => context.isLocalDomain(domain),
   );
   if (!verdict.accept) return replyWith(recipientRefusal(verdict));
+  return accept(transaction, postmasterFallback(recipient, context));
+}
+
+function accept(transaction: Transaction, recipient: Mailbox): CommandOutcome {
   const key = `${recipient.localPart}@${recipient.canonicalDomain ?? recipient.domain.toLowerCase()}`;
   if (!transaction.recipientKeys.has(key)) {
     transaction.recipientKeys.add(key);

@@ -1,0 +1,98 @@
+// Starts the real SMTP listener on 127.0.0.1:0 with a real spool in a temp
+// folder, a manual clock and an in-memory log, for dialog tests.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Clock } from '../../src/core/clock.js';
+import { NetworkSet, parseCidr, type Cidr } from '../../src/core/network.js';
+import type { LimitsConfig, ListenerMode } from '../../src/config/types.js';
+import type { Logger } from '../../src/observability/logger.js';
+import { SmtpServer } from '../../src/server/smtp-server.js';
+import { Spool } from '../../src/spool/spool.js';
+import type { MessageSink } from '../../src/spool/types.js';
+import { ManualClock } from './manual-clock.js';
+
+export const TEST_LIMITS: LimitsConfig = {
+  maxMessageBytes: 10 * 1024 * 1024,
+  maxRecipients: 100,
+  maxConnections: 50,
+  maxConnectionsPerClient: 20,
+  idleTimeoutMs: 300_000,
+  minDataRateBytesPerSecond: 500,
+};
+
+/** Collects pino JSON lines in memory. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    callback();
+  }
+
+  messages(msg: string): Record<string, unknown>[] {
+    return this.lines.filter((line) => line['msg'] === msg);
+  }
+}
+
+export interface HarnessOptions {
+  readonly limits?: Partial<LimitsConfig>;
+  readonly mode?: ListenerMode;
+  readonly domains?: readonly string[];
+  readonly trustedNetworks?: readonly string[];
+  /** Replace the real spool (e.g. with a failing sink). */
+  readonly sink?: (spool: Spool) => MessageSink;
+  readonly clock?: Clock;
+}
+
+export interface Harness {
+  readonly port: number;
+  readonly spool: Spool;
+  readonly spoolDir: string;
+  readonly server: SmtpServer;
+  readonly clock: ManualClock;
+  readonly log: LogCapture;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const spoolDir = await mkdtemp(join(tmpdir(), 'outpost-test-'));
+  const clock = new ManualClock();
+  const log = new LogCapture();
+  const logger = pino({ level: 'trace' }, log);
+  const spool = await Spool.open({ dir: spoolDir, clock, logger, recover: true });
+  const domains = new Set(options.domains ?? ['example.org']);
+  const trusted = new NetworkSet(
+    (options.trustedNetworks ?? ['127.0.0.0/8']).map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined),
+  );
+  const server = new SmtpServer({
+    hostname: 'mx.example.org',
+    listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta' }],
+    limits: { ...TEST_LIMITS, ...options.limits },
+    spool: options.sink === undefined ? spool : options.sink(spool),
+    clock: options.clock ?? clock,
+    logger,
+    isLocalDomain: (domain) => domains.has(domain),
+    isTrusted: (address) => trusted.contains(address),
+  });
+  const [listener] = await server.start();
+  if (listener === undefined) throw new Error('no listener');
+  return {
+    port: listener.port,
+    spool,
+    spoolDir,
+    server,
+    clock,
+    log,
+    logger,
+    async close() {
+      await server.stop(1000);
+      await spool.close();
+      await rm(spoolDir, { recursive: true, force: true });
+    },
+  };
+}
