@@ -1,0 +1,44 @@
+// `outpost check-config [--config FILE]` (INTERFACE.md "Command line"): validates the
+// config and the files it names; prints every problem, exit 0 (valid), 1 (problems), 2 (usage).
+
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { ConfigErrors, errorMessage } from '../core/errors.js';
+import { configPath } from './config-path.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
+
+const USAGE = 'usage: outpost check-config [--config FILE]';
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+export const checkConfigCommand: CliCommand = async (args, io) => {
+  let options: { config?: string | undefined; help?: boolean | undefined };
+  try {
+    const parsed = parseArgs({
+      args: [...args],
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    options = parsed.values;
+  } catch (error: unknown) {
+    writeLine(io.stderr, `outpost check-config: ${errorMessage(error)}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (options.help === true) {
+    writeLine(io.stdout, USAGE);
+    return EXIT_OK;
+  }
+  const file = configPath(options.config, io);
+  try {
+    const config = await loadConfig(file, io.env);
+    writeLine(io.stdout, `config OK: ${file} (${plural(config.domains.size, 'local domain')}, ${plural(config.listen.length, 'listener')})`);
+    return EXIT_OK;
+  } catch (error: unknown) {
+    if (!(error instanceof ConfigErrors)) throw error;
+    for (const problem of error.problems) writeLine(io.stderr, problem.message);
+    return EXIT_FAILURE;
+  }
+};

@@ -1,0 +1,57 @@
+// Builds the frozen Config (src/config/types.ts) from validated values: names
+// with units, default ports filled in (DNS 53, routes `delivery.port`).
+
+import type { Endpoint } from './leaf-types.js';
+import { deepFreeze, FrozenMap } from './frozen.js';
+import type { ValidatedConfig } from './schema.js';
+import type { Config, HostPort } from './types.js';
+
+export const DNS_PORT = 53;
+
+function withPort(endpoint: Endpoint, defaultPort: number): HostPort {
+  return { host: endpoint.host, port: endpoint.port ?? defaultPort };
+}
+
+export function assembleConfig(values: ValidatedConfig, configFile: string, domains: ReadonlySet<string>): Config {
+  const { delivery, dns, limits } = values;
+  const config: Config = {
+    configFile,
+    hostname: values.hostname,
+    domainsFile: values.domains,
+    domains,
+    listen: values.listen.map((listener) => ({ ...listener })),
+    trustedNetworks: [...values.trustedNetworks],
+    usersFile: values.users,
+    tls: values.tls === undefined ? undefined : { certFile: values.tls.cert, keyFile: values.tls.key },
+    spoolDir: values.spoolDir,
+    dns: {
+      servers: dns.servers.map((server) => withPort(server, DNS_PORT)),
+      timeoutMs: dns.timeout,
+      ipv6: dns.ipv6,
+    },
+    delivery: {
+      port: delivery.port,
+      retryDelaysMs: [...delivery.retry],
+      maxQueueLifetimeMs: delivery.maxQueueLifetime,
+      routes: new FrozenMap([...delivery.routes].map(([domain, hop]) => [domain, withPort(hop, delivery.port)] as const)),
+      delayWarningMs: delivery.delayWarning,
+      maxConcurrency: delivery.maxConcurrency,
+      concurrencyPerDomain: delivery.concurrencyPerDomain,
+      recipientsPerTransaction: delivery.recipientsPerTransaction,
+      connectTimeoutMs: delivery.connectTimeout,
+      commandTimeoutMs: delivery.commandTimeout,
+      dataDoneTimeoutMs: delivery.dataDoneTimeout,
+    },
+    limits: {
+      maxMessageBytes: limits.maxMessageSize,
+      maxRecipients: limits.maxRecipients,
+      maxConnections: limits.maxConnections,
+      maxConnectionsPerClient: limits.maxConnectionsPerClient,
+      idleTimeoutMs: limits.idleTimeout,
+      minDataRateBytesPerSecond: limits.minDataRate,
+    },
+    http: values.http === undefined ? undefined : { address: values.http.address, port: values.http.port },
+    log: { level: values.log.level },
+  };
+  return deepFreeze(config);
+}

@@ -1,0 +1,85 @@
+// Loads the configuration (INTERFACE.md "Configuration"): the YAML file, OUTPOST_*
+// environment overrides, validation, the domains file and the other files it names.
+
+import { dirname, resolve } from 'node:path';
+import { ConfigError, ConfigErrors } from '../core/errors.js';
+import { assembleConfig } from './assemble.js';
+import { DOMAINS_KEY, readDomainsFile } from './domains-file.js';
+import { ENVIRONMENT_SOURCE, readEnvOverrides, type EnvOverrides } from './env.js';
+import { readTextFile, unreadableReason } from './files.js';
+import type { Config } from './types.js';
+import { validateConfig, type Issue } from './validate.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export { loadDomainsFile } from './domains-file.js';
+
+type Locate = (issue: Issue) => ConfigError;
+
+/** Files that must be readable when their key is set (TLS contents are judged elsewhere). */
+const READABLE_FILE_KEYS = ['users', 'tls.cert', 'tls.key'] as const;
+
+/**
+ * The validated, deeply frozen configuration of `file` with `env` overrides applied.
+ * Throws ConfigErrors listing every problem found, each naming the file, key and line.
+ */
+export async function loadConfig(file: string, env: Readonly<Record<string, string | undefined>>): Promise<Config> {
+  const configFile = resolve(file);
+  const text = await readTextFile(configFile);
+  if (!text.ok) throw new ConfigErrors([new ConfigError(configFile, `cannot read the config file: ${text.problem}`)]);
+  const source = parseYamlSource(text.value);
+  if (source.problems.length > 0) {
+    throw new ConfigErrors(source.problems.map(({ line, problem }) => new ConfigError(configFile, problem, { line })));
+  }
+  const environment = readEnvOverrides(env);
+  const validation = validateConfig(source.value, environment.overrides, dirname(configFile));
+  const locate = locator(configFile, source.lines, environment.overrides);
+  const problems = [...validation.issues.map(locate), ...environment.problems];
+  const domainsPath = validation.leaves.get(DOMAINS_KEY);
+  let domains: ReadonlySet<string> | undefined;
+  if (typeof domainsPath === 'string') {
+    const outcome = await readDomainsFile(domainsPath);
+    if (outcome.readable) problems.push(...outcome.problems);
+    else problems.push(locate({ path: DOMAINS_KEY, problem: `cannot read ${domainsPath}: ${outcome.reason}` }));
+    domains = outcome.readable ? outcome.domains : undefined;
+  }
+  for (const key of READABLE_FILE_KEYS) {
+    const path = validation.leaves.get(key);
+    const reason = typeof path === 'string' ? await unreadableReason(path) : undefined;
+    if (reason !== undefined) problems.push(locate({ path: key, problem: `cannot read ${String(path)}: ${reason}` }));
+  }
+  if (problems.length > 0 || validation.complete === undefined || domains === undefined) {
+    throw new ConfigErrors(inReadingOrder(problems));
+  }
+  return assembleConfig(validation.complete, configFile, domains);
+}
+
+/** Turns an issue at a key path into an error naming the environment variable, or the file and line. */
+function locator(configFile: string, lines: ReadonlyMap<string, number>, overrides: EnvOverrides): Locate {
+  return ({ path, problem }) => {
+    for (const [overridePath, { variable }] of overrides) {
+      if (path === overridePath || path.startsWith(`${overridePath}.`) || path.startsWith(`${overridePath}[`)) {
+        return new ConfigError(ENVIRONMENT_SOURCE, problem, { key: variable });
+      }
+    }
+    return new ConfigError(configFile, problem, { key: path === '' ? undefined : path, line: lineOf(path, lines) });
+  };
+}
+
+/** The line of `path`, else of its nearest ancestor that has one (a missing key points at its section). */
+function lineOf(path: string, lines: ReadonlyMap<string, number>): number | undefined {
+  for (let current = path; current !== ''; current = current.replace(/(?:\.[^.[\]]*|\[\d+\])$/, '')) {
+    const line = lines.get(current);
+    if (line !== undefined) return line;
+    if (!/[.[]/.test(current)) return undefined;
+  }
+  return undefined;
+}
+
+/** Grouped by file in order of first mention, each file's problems by line (unlined last). */
+function inReadingOrder(problems: readonly ConfigError[]): readonly ConfigError[] {
+  const fileRank = new Map<string, number>();
+  for (const problem of problems) if (!fileRank.has(problem.file)) fileRank.set(problem.file, fileRank.size);
+  return [...problems].sort(
+    (a, b) => (fileRank.get(a.file) ?? 0) - (fileRank.get(b.file) ?? 0) || (a.line ?? Infinity) - (b.line ?? Infinity),
+  );
+}

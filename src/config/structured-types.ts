@@ -1,0 +1,108 @@
+// Value types made of several parts: `delivery.routes` (domain -> next hop) and
+// `listen` (address, port, mode), with their environment forms.
+
+import { canonicalDomain } from '../core/domain.js';
+import type { ListenerConfig, ListenerMode } from './types.js';
+import { splitHostPort } from './endpoints.js';
+import { addressType, choiceType, nextHopType, portType, type Endpoint, type FieldContext, type LeafType } from './leaf-types.js';
+import { closestName, describeValue, failure, isPlainObject, success, type Outcome } from './values.js';
+
+export const LISTENER_MODES: readonly ListenerMode[] = ['mta', 'submission', 'smtps'];
+
+/** Domain (canonical) -> next hop; a missing port means `delivery.port`. */
+export const routesType: LeafType<ReadonlyMap<string, Endpoint>> = {
+  parse(raw, field) {
+    if (!isPlainObject(raw)) {
+      field.report(field.path, `${describeValue(raw)} is not a mapping of domain: "host[:port]"`);
+      return undefined;
+    }
+    const routes = new Map<string, Endpoint>();
+    let valid = true;
+    for (const [domain, target] of Object.entries(raw)) {
+      const path = `${field.path}.${domain}`;
+      const canonical = canonicalDomain(domain);
+      const hop = nextHopType.parse(target, { ...field, path });
+      if (canonical === undefined) field.report(path, `${JSON.stringify(domain)} is not a valid domain`);
+      else if (routes.has(canonical)) field.report(path, `a route for ${canonical} is already given`);
+      if (canonical === undefined || hop === undefined || routes.has(canonical)) valid = false;
+      else routes.set(canonical, hop);
+    }
+    return valid ? routes : undefined;
+  },
+  fromEnv(text) {
+    const routes: Record<string, string> = {};
+    for (const entry of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+      const equals = entry.indexOf('=');
+      if (equals <= 0) return failure(`${JSON.stringify(entry)} is not domain=host[:port]`);
+      routes[entry.slice(0, equals).trim()] = entry.slice(equals + 1).trim();
+    }
+    return success(routes);
+  },
+};
+
+const LISTENER_FIELDS = ['address', 'port', 'mode'] as const;
+const modeType = choiceType(LISTENER_MODES);
+
+function parseListener(raw: unknown, field: FieldContext): ListenerConfig | undefined {
+  if (!isPlainObject(raw)) {
+    field.report(field.path, `${describeValue(raw)} is not a listener (write { address: 0.0.0.0, port: 25, mode: mta })`);
+    return undefined;
+  }
+  for (const key of Object.keys(raw).filter((name) => !(LISTENER_FIELDS as readonly string[]).includes(name))) {
+    const suggestion = closestName(key, LISTENER_FIELDS);
+    field.report(`${field.path}.${key}`, `unknown key${suggestion === undefined ? ' (a listener has address, port and mode)' : ` (did you mean ${suggestion}?)`}`);
+  }
+  const part = <T>(key: (typeof LISTENER_FIELDS)[number], type: LeafType<T>): T | undefined => {
+    const path = `${field.path}.${key}`;
+    if (raw[key] !== undefined && raw[key] !== null) return type.parse(raw[key], { ...field, path });
+    field.report(path, 'missing (a listener needs address, port and mode)');
+    return undefined;
+  };
+  const address = part('address', addressType);
+  const port = part('port', portType);
+  const mode = part('mode', modeType);
+  return address === undefined || port === undefined || mode === undefined ? undefined : { address, port, mode };
+}
+
+/** The `listen` list: at least one listener, no address:port twice (port 0 excepted: ephemeral). */
+export const listenersType: LeafType<readonly ListenerConfig[]> = {
+  parse(raw, field) {
+    if (!Array.isArray(raw) || raw.length === 0) {
+      field.report(field.path, Array.isArray(raw) ? 'the list is empty; give at least one listener' : `${describeValue(raw)} is not a list of listeners`);
+      return undefined;
+    }
+    const listeners = raw.map((item: unknown, index) => parseListener(item, { ...field, path: `${field.path}[${index}]` }));
+    if (!listeners.every((listener): listener is ListenerConfig => listener !== undefined)) return undefined;
+    const seen = new Set<string>();
+    let valid = true;
+    listeners.forEach((listener, index) => {
+      const where = `${listener.address}:${listener.port}`;
+      if (listener.port !== 0 && seen.has(where)) {
+        field.report(`${field.path}[${index}]`, `${where} is already used by another listener`);
+        valid = false;
+      }
+      seen.add(where);
+    });
+    return valid ? listeners : undefined;
+  },
+  fromEnv(text) {
+    const listeners: Array<Record<string, unknown>> = [];
+    for (const entry of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+      const parsed = listenerFromText(entry);
+      if (!parsed.ok) return parsed;
+      listeners.push(parsed.value);
+    }
+    return success(listeners);
+  },
+};
+
+/** "127.0.0.1:2525/mta" or "[::1]:2587/submission" -> { address, port, mode }. */
+function listenerFromText(entry: string): Outcome<Record<string, unknown>> {
+  const bad = failure<Record<string, unknown>>(`${JSON.stringify(entry)} is not address:port/mode (e.g. 127.0.0.1:2525/mta, [::1]:2587/submission)`);
+  const slash = entry.lastIndexOf('/');
+  if (slash < 0) return bad;
+  const hostPort = entry.slice(0, slash);
+  const split = splitHostPort(hostPort);
+  if (!split.ok || split.value.port === undefined) return bad;
+  return success({ address: split.value.host, port: split.value.port, mode: entry.slice(slash + 1).trim() });
+}
