@@ -29,9 +29,11 @@ export class SmtpTestClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<SmtpTestClient> {
+  /** Connects to 127.0.0.1:port, optionally from another loopback address (to be another client). */
+  static connect(port: number, localAddress?: string): Promise<SmtpTestClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host }, () => resolve(new SmtpTestClient(socket)));
+      const options = localAddress === undefined ? { port, host: '127.0.0.1' } : { port, host: '127.0.0.1', localAddress };
+      const socket = connect(options, () => resolve(new SmtpTestClient(socket)));
       socket.once('error', reject);
     });
   }

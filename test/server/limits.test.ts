@@ -99,6 +99,9 @@ describe('connection caps', () => {
     const b = await SmtpTestClient.connect(h.port);
     assert.match((await b.reply()).text, /^421 4\.7\.0/);
     await b.waitClosed();
+    const other = await SmtpTestClient.connect(h.port, '127.0.0.2');
+    assert.equal((await other.reply()).code, 220);
+    other.close();
     a.close();
   });
 });

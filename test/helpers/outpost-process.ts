@@ -1,0 +1,142 @@
+// Runs the real `outpost` executable (the compiled CLI) as a child process
+// against a temporary config and spool, for end-to-end tests.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI next to this file's compiled form (build/test/helpers -> build/src/cli.js). */
+export const CLI_PATH = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+export interface TestInstallation {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly spoolDir: string;
+  remove(): Promise<void>;
+}
+
+/** Writes outpost.yaml (extra YAML lines appended) and a domains file listing example.org. */
+export async function makeInstallation(extraYaml = '', domains = ['example.org']): Promise<TestInstallation> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-e2e-'));
+  const spoolDir = join(dir, 'spool');
+  const configFile = join(dir, 'outpost.yaml');
+  await writeFile(join(dir, 'domains'), `# test domains\n${domains.join('\n')}\n`);
+  await writeFile(
+    configFile,
+    [
+      'hostname: mx.example.org',
+      'domains: domains',
+      'listen:',
+      '  - { address: 127.0.0.1, port: 0, mode: mta }',
+      'spoolDir: spool',
+      'log: { level: info }',
+      extraYaml,
+    ].join('\n'),
+  );
+  return { dir, configFile, spoolDir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one CLI command to completion. */
+export function runOutpost(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `process.env` without OUTPOST_* variables, so the caller's shell cannot change a test. */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('OUTPOST_') && value !== undefined) env[key] = value;
+  return env;
+}
+
+export class ServeProcess {
+  readonly logLines: Record<string, unknown>[] = [];
+  private stdoutBuffer = '';
+  stderr = '';
+  private exitCode: number | null | undefined;
+  private readonly exited: Promise<number | null>;
+
+  private constructor(readonly child: ChildProcess) {
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+      this.stdoutBuffer += text;
+      let newline: number;
+      while ((newline = this.stdoutBuffer.indexOf('\n')) !== -1) {
+        const line = this.stdoutBuffer.slice(0, newline);
+        this.stdoutBuffer = this.stdoutBuffer.slice(newline + 1);
+        try {
+          this.logLines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.logLines.push({ msg: 'non-json', line });
+        }
+      }
+    });
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      });
+    });
+  }
+
+  /** Starts `outpost serve --config FILE` and waits for its listeners; resolves with their ports by mode. */
+  static async start(configFile: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configFile], {
+      env: { ...cleanEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const serve = new ServeProcess(child);
+    await serve.waitForLog((line) => line['msg'] === 'outpost started', 10_000);
+    return serve;
+  }
+
+  /** Port of the first listener of this mode, from the 'listening' log line. */
+  port(mode = 'mta'): number {
+    const line = this.logLines.find((entry) => entry['msg'] === 'listening' && entry['mode'] === mode);
+    if (line === undefined || typeof line['port'] !== 'number') throw new Error(`no ${mode} listener in the log`);
+    return line['port'];
+  }
+
+  async waitForLog(match: (line: Record<string, unknown>) => boolean, waitMs = 5000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const found = this.logLines.find(match);
+      if (found !== undefined) return found;
+      if (this.exitCode !== undefined) throw new Error(`outpost exited (${this.exitCode}) before the expected log line; stderr: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`expected log line did not appear; log: ${JSON.stringify(this.logLines.slice(-5))}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  signal(name: NodeJS.Signals): void {
+    this.child.kill(name);
+  }
+
+  /** Waits for the process to exit; kills it after `waitMs`. */
+  async exit(waitMs = 15_000): Promise<number | null> {
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), waitMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  async kill9(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
