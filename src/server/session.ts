@@ -4,6 +4,7 @@
 
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../core/clock.js';
+import { errnoCode } from '../core/errors.js';
 import type { LimitsConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { formatReply, replyText, type Reply } from '../smtp/reply.js';
@@ -86,8 +87,11 @@ export class SmtpSession {
         if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) await this.drained();
       }
     } catch (error: unknown) {
-      if (!this.closed) this.log.warn({ err: error }, 'session failed');
-      this.end = this.closed ? this.end : 'error';
+      if (!this.closed) {
+        const clientWentAway = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE'].includes(errnoCode(error) ?? '');
+        if (!clientWentAway) this.log.warn({ err: error }, 'session failed');
+        this.end = clientWentAway ? 'disconnect' : 'error';
+      }
     } finally {
       this.cancelDeadline();
       if (this.receiver !== undefined) await this.abandonData();

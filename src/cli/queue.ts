@@ -1,0 +1,187 @@
+// `outpost queue list [--json]` and `outpost queue show ID [--json]`
+// (INTERFACE.md "Command line", "Machine-readable output"): read-only views of
+// the spool named in the config, safe while a server runs.
+
+import { parseArgs } from 'node:util';
+import { systemClock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+import { Spool, validateId } from '../spool/spool.js';
+import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
+import { configPath } from './config-path.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+
+const USAGE = `usage: outpost queue list [--json] [--config FILE]
+       outpost queue show ID [--json] [--config FILE]`;
+
+const HEADER_DISPLAY_MAX_BYTES = 64 * 1024;
+
+type Subcommand = { readonly kind: 'list' } | { readonly kind: 'show'; readonly id: string };
+
+interface QueueArgs {
+  readonly subcommand: Subcommand;
+  readonly json: boolean;
+  readonly config: string | undefined;
+}
+
+export const queueCommand: CliCommand = async (args, io) => {
+  const parsed = parseQueueArgs(args);
+  if (typeof parsed === 'string') {
+    writeLine(io.stderr, `outpost queue: ${parsed}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  let spool: Spool;
+  try {
+    const config = await loadConfig(configPath(parsed.config, io), io.env);
+    spool = await Spool.open({
+      dir: config.spoolDir,
+      clock: systemClock,
+      logger: createLogger('warn', io.stderr),
+      recover: false,
+    });
+  } catch (error) {
+    writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
+    return EXIT_FAILURE;
+  }
+  try {
+    return parsed.subcommand.kind === 'list'
+      ? await listQueue(spool, parsed.json, io)
+      : await showMessage(spool, parsed.subcommand.id, parsed.json, io);
+  } catch (error) {
+    writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
+    return EXIT_FAILURE;
+  } finally {
+    await spool.close();
+  }
+};
+
+/** The parsed arguments, or a usage problem. */
+function parseQueueArgs(args: readonly string[]): QueueArgs | string {
+  let values: { json?: boolean; config?: string };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: { json: { type: 'boolean' }, config: { type: 'string' } },
+    }));
+  } catch (error) {
+    return errorMessage(error);
+  }
+  const [name, ...operands] = positionals;
+  const common = { json: values.json === true, config: values.config };
+  if (name === 'list') {
+    return operands.length === 0 ? { subcommand: { kind: 'list' }, ...common } : 'list takes no arguments';
+  }
+  if (name === 'show') {
+    const [id, ...extra] = operands;
+    if (id === undefined || extra.length > 0) return 'show takes exactly one message id';
+    if (!validateId(id)) return `not a queue id: ${JSON.stringify(id)}`;
+    return { subcommand: { kind: 'show', id }, ...common };
+  }
+  return name === undefined ? 'missing subcommand' : `unknown subcommand '${name}'`;
+}
+
+async function listQueue(spool: Spool, json: boolean, io: CliIo): Promise<number> {
+  const records = await spool.list();
+  if (json) {
+    writeLine(io.stdout, JSON.stringify(records.map(listEntry)));
+  } else if (records.length === 0) {
+    writeLine(io.stdout, 'queue is empty');
+  } else {
+    writeLine(io.stdout, formatTable(records));
+  }
+  return EXIT_OK;
+}
+
+async function showMessage(spool: Spool, id: string, json: boolean, io: CliIo): Promise<number> {
+  const record = await spool.read(id);
+  if (record === undefined) {
+    writeLine(io.stderr, `outpost queue: no message with id ${id}`);
+    return EXIT_FAILURE;
+  }
+  const headers = await spool.readHeaders(id, HEADER_DISPLAY_MAX_BYTES);
+  if (json) {
+    writeLine(io.stdout, JSON.stringify({ ...listEntry(record), record, headers }));
+  } else {
+    writeLine(io.stdout, formatDetails(record, headers));
+  }
+  return EXIT_OK;
+}
+
+/** One element of `queue list --json` (INTERFACE.md shape; extra fields allowed). */
+function listEntry(record: EnvelopeRecord): Record<string, unknown> {
+  return {
+    id: record.id,
+    from: record.from,
+    arrival: record.arrival,
+    size: record.size,
+    attempts: record.attempts,
+    nextAttempt: record.nextAttempt,
+    recipients: record.recipients.map((recipient) => ({
+      address: recipient.address,
+      state: recipient.state,
+      attempts: recipient.attempts,
+      nextAttempt: recipient.state === 'pending' ? record.nextAttempt : null,
+      lastReply: recipient.lastReply,
+    })),
+  };
+}
+
+function formatTable(records: readonly EnvelopeRecord[]): string {
+  const rows: string[][] = [['ID', 'ARRIVAL', 'SIZE', 'SENDER', 'RECIPIENTS']];
+  for (const record of records) {
+    record.recipients.forEach((recipient, index) => {
+      const envelope = index === 0 ? [record.id, record.arrival, String(record.size), senderText(record.from)] : ['', '', '', ''];
+      rows.push([...envelope, recipientSummary(recipient)]);
+    });
+  }
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  const lines = rows.map((row) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+  const count = records.length === 1 ? '1 message' : `${records.length} messages`;
+  return [...lines, '', count].join('\n');
+}
+
+function recipientSummary(recipient: RecipientRecord): string {
+  const last = recipient.lastReply === null ? '' : `: ${recipient.lastReply}`;
+  return `${recipient.address} (${recipient.state}, ${recipient.attempts} attempts${last})`;
+}
+
+function formatDetails(record: EnvelopeRecord, headers: string): string {
+  const { client } = record;
+  const lines = [
+    `id:            ${record.id}`,
+    `from:          ${senderText(record.from)}`,
+    `arrival:       ${record.arrival}`,
+    `size:          ${record.size}`,
+    `body:          ${record.body}${record.smtputf8 ? ', SMTPUTF8' : ''}`,
+    `attempts:      ${record.attempts}`,
+    `next attempt:  ${record.nextAttempt}`,
+    `delay warning: ${record.delayWarningSent ? 'sent' : 'not sent'}`,
+    `client:        ${client.address} helo=${client.helo} listener=${client.listener}` +
+      ` tls=${client.tls ?? 'none'} auth=${client.auth ?? 'none'}`,
+    'recipients:',
+  ];
+  for (const recipient of record.recipients) {
+    lines.push(`  ${recipientSummary(recipient)}`);
+    for (const attempt of recipient.history) {
+      lines.push(`    ${attempt.at}${attempt.mx === undefined ? '' : ` ${attempt.mx}`}: ${attempt.reply}`);
+    }
+  }
+  lines.push('headers:');
+  for (const line of headers.split('\r\n')) {
+    if (line !== '') lines.push(`  ${line}`);
+  }
+  return lines.join('\n');
+}
+
+function senderText(from: string): string {
+  return from === '' ? '<>' : from;
+}

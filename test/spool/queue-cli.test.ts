@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../src/cli/main.js';
+import { Spool } from '../../src/spool/spool.js';
+import { ManualClock, commitMessage, makeTempDir, memoryLogger, removeDir, sampleEnvelope } from './fixtures.js';
+
+interface CliRun {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function run(args: readonly string[], cwd: string): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const exitCode = await runCli(args, { stdout, stderr, env: {}, cwd });
+  return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+/** A temp folder with a minimal config (config/outpost.yaml, the default path) and its spool. */
+async function setUp(): Promise<{ dir: string; spool: Spool }> {
+  const dir = await makeTempDir('outpost-queue-cli-');
+  await writeFile(join(dir, 'domains'), 'example.org\n');
+  await writeFile(join(dir, 'outpost.yaml'), `domains: domains\nspoolDir: ${JSON.stringify(join(dir, 'spool'))}\n`);
+  const spool = await Spool.open({ dir: join(dir, 'spool'), clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  return { dir, spool };
+}
+
+const CONFIG = ['--config', 'outpost.yaml'];
+
+test('queue list on an empty spool says so', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  await spool.close();
+  const human = await run(['queue', 'list', ...CONFIG], dir);
+  assert.deepEqual(human, { exitCode: 0, stdout: 'queue is empty\n', stderr: '' });
+  const json = await run(['queue', 'list', '--json', ...CONFIG], dir);
+  assert.equal(json.exitCode, 0);
+  assert.deepEqual(JSON.parse(json.stdout), []);
+});
+
+test('queue list --json prints the INTERFACE.md shape', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  const record = await commitMessage(spool, 'Subject: hi\r\n\r\nbody\r\n', sampleEnvelope(['b@example.net', 'c@example.net']));
+  await spool.update(record.id, (current) => ({
+    ...current,
+    attempts: 1,
+    recipients: current.recipients.map((recipient, index) =>
+      index === 0
+        ? { ...recipient, state: 'delivered', attempts: 1, lastReply: '250 2.0.0 ok', history: [{ at: current.arrival, reply: '250 2.0.0 ok', mx: 'mx.example.net' }] }
+        : { ...recipient, attempts: 1, lastReply: '451 4.4.3 try later', history: [{ at: current.arrival, reply: '451 4.4.3 try later' }] },
+    ),
+  }));
+  await spool.close();
+
+  const result = await run(['queue', 'list', '--json', ...CONFIG], dir);
+  assert.equal(result.exitCode, 0, result.stderr);
+  const list = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+  assert.equal(list.length, 1);
+  const [entry] = list;
+  assert.equal(entry?.['id'], record.id);
+  assert.equal(entry?.['from'], 'a@example.org');
+  assert.equal(entry?.['arrival'], record.arrival);
+  assert.equal(entry?.['size'], record.size);
+  assert.deepEqual(entry?.['recipients'], [
+    { address: 'b@example.net', state: 'delivered', attempts: 1, nextAttempt: null, lastReply: '250 2.0.0 ok' },
+    { address: 'c@example.net', state: 'pending', attempts: 1, nextAttempt: record.nextAttempt, lastReply: '451 4.4.3 try later' },
+  ]);
+});
+
+test('queue list prints a table with id, arrival, size, sender and recipient states', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  const bounce = await commitMessage(spool, 'Subject: dsn\r\n\r\nx\r\n', { ...sampleEnvelope(['c@example.net']), from: '' });
+  const normal = await commitMessage(spool, 'Subject: hi\r\n\r\nbody\r\n', sampleEnvelope(['b@example.net', 'd@example.net']));
+  await spool.close();
+  const result = await run(['queue', 'list', ...CONFIG], dir);
+  assert.equal(result.exitCode, 0, result.stderr);
+  const lines = result.stdout.trimEnd().split('\n');
+  assert.match(lines[0] ?? '', /^ID\s+ARRIVAL\s+SIZE\s+SENDER\s+RECIPIENTS$/);
+  assert.match(result.stdout, new RegExp(`${bounce.id}\\s+${bounce.arrival}\\s+${bounce.size}\\s+<>\\s+c@example.net \\(pending, 0 attempts\\)`));
+  assert.match(result.stdout, new RegExp(`${normal.id}\\s+\\S+\\s+${normal.size}\\s+a@example.org\\s+b@example.net \\(pending`));
+  assert.match(result.stdout, /^\s+d@example.net \(pending, 0 attempts\)$/m);
+  assert.equal(lines.at(-1), '2 messages');
+});
+
+test('queue show prints envelope, client, history and headers', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  const record = await commitMessage(spool, 'Subject: hello\r\nFrom: <a@example.org>\r\n\r\nsecret body\r\n');
+  await spool.update(record.id, (current) => ({
+    ...current,
+    recipients: current.recipients.map((recipient) => ({
+      ...recipient,
+      attempts: 1,
+      lastReply: '451 4.4.3 later',
+      history: [{ at: '2026-11-26T10:05:00.000Z', reply: '451 4.4.3 later', mx: 'mx1.example.net' }],
+    })),
+  }));
+  await spool.close();
+  const result = await run(['queue', 'show', record.id, ...CONFIG], dir);
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^id:\\s+${record.id}$`, 'm'));
+  assert.match(result.stdout, /^from:\s+a@example.org$/m);
+  assert.match(result.stdout, /^client:\s+192\.0\.2\.7 helo=client\.example\.net listener=mta tls=none auth=none$/m);
+  assert.match(result.stdout, /b@example.net \(pending, 1 attempts: 451 4\.4\.3 later\)/);
+  assert.match(result.stdout, /2026-11-26T10:05:00\.000Z mx1\.example\.net: 451 4\.4\.3 later/);
+  assert.match(result.stdout, /^headers:\n  Subject: hello\n  From: <a@example.org>$/m);
+  assert.doesNotMatch(result.stdout, /secret body/);
+
+  const json = await run(['queue', 'show', record.id, '--json', ...CONFIG], dir);
+  assert.equal(json.exitCode, 0);
+  const shown = JSON.parse(json.stdout) as Record<string, unknown>;
+  assert.equal(shown['id'], record.id);
+  assert.equal(shown['headers'], 'Subject: hello\r\nFrom: <a@example.org>\r\n');
+});
+
+test('queue show of an unknown id fails with exit 1', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  await spool.close();
+  const result = await run(['queue', 'show', 'nosuchid0001', ...CONFIG], dir);
+  assert.equal(result.exitCode, 1);
+  assert.equal(result.stdout, '');
+  assert.match(result.stderr, /no message with id nosuchid0001/);
+});
+
+test('bad usage exits 2 with the usage text', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  await spool.close();
+  const cases: ReadonlyArray<readonly string[]> = [
+    ['queue'],
+    ['queue', 'frobnicate'],
+    ['queue', 'flush'],
+    ['queue', 'delete', 'abc'],
+    ['queue', 'list', 'extra'],
+    ['queue', 'list', '--bogus'],
+    ['queue', 'show'],
+    ['queue', 'show', 'a', 'b'],
+    ['queue', 'show', '../../etc/passwd'],
+  ];
+  for (const args of cases) {
+    const result = await run([...args, ...CONFIG], dir);
+    assert.equal(result.exitCode, 2, args.join(' '));
+    assert.match(result.stderr, /usage: outpost queue list/, args.join(' '));
+    assert.equal(result.stdout, '');
+  }
+});
+
+test('a broken config fails with exit 1 and names the problem', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  await spool.close();
+  await writeFile(join(dir, 'broken.yaml'), 'domains: domains\nspoolDir: /tmp/x\nnoSuchKey: 1\n');
+  const result = await run(['queue', 'list', '--config', 'broken.yaml'], dir);
+  assert.equal(result.exitCode, 1);
+  assert.match(result.stderr, /noSuchKey/);
+  const missing = await run(['queue', 'list', '--config', 'missing.yaml'], dir);
+  assert.equal(missing.exitCode, 1);
+});

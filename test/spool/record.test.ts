@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeRecord, encodeRecord, newRecord } from '../../src/spool/record.js';
+import { sampleEnvelope } from './fixtures.js';
+
+const ID = 'abc123';
+const ARRIVAL_MS = Date.parse('2026-11-26T10:00:00Z');
+
+test('a new record has every recipient pending and the first attempt due at arrival', () => {
+  const record = newRecord(ID, sampleEnvelope(['b@example.net', 'c@example.net']), ARRIVAL_MS, 42);
+  assert.equal(record.version, 1);
+  assert.equal(record.arrival, '2026-11-26T10:00:00.000Z');
+  assert.equal(record.nextAttempt, record.arrival);
+  assert.equal(record.size, 42);
+  assert.equal(record.attempts, 0);
+  assert.equal(record.delayWarningSent, false);
+  assert.deepEqual(record.recipients, [
+    { address: 'b@example.net', state: 'pending', attempts: 0, lastReply: null, history: [] },
+    { address: 'c@example.net', state: 'pending', attempts: 0, lastReply: null, history: [] },
+  ]);
+});
+
+test('encode then decode gives the same record back', () => {
+  const record = newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7);
+  const decoded = decodeRecord(encodeRecord(record), ID);
+  assert.deepEqual(decoded, { ok: true, record });
+});
+
+test('decode rejects malformed records with a reason', () => {
+  const valid = JSON.parse(encodeRecord(newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7))) as Record<string, unknown>;
+  const recipient = (valid['recipients'] as Array<Record<string, unknown>>)[0];
+  const cases: ReadonlyArray<[string, string, RegExp]> = [
+    ['not JSON', '{"version":1', /not JSON/],
+    ['an array', '[]', /not an object/],
+    ['unknown version', JSON.stringify({ ...valid, version: 2 }), /unknown version 2/],
+    ['id mismatch', JSON.stringify({ ...valid, id: 'other' }), /does not match/],
+    ['negative size', JSON.stringify({ ...valid, size: -1 }), /size/],
+    ['bad arrival', JSON.stringify({ ...valid, arrival: 'yesterday' }), /arrival/],
+    ['bad body type', JSON.stringify({ ...valid, body: 'BINARYMIME' }), /body/],
+    ['client missing', JSON.stringify({ ...valid, client: undefined }), /client/],
+    ['no recipients', JSON.stringify({ ...valid, recipients: [] }), /recipients/],
+    ['bad state', JSON.stringify({ ...valid, recipients: [{ ...recipient, state: 'sent' }] }), /recipients\[0\]: state/],
+    [
+      'bad history',
+      JSON.stringify({ ...valid, recipients: [{ ...recipient, history: [{ at: 'x', reply: '250' }] }] }),
+      /history\[0\]/,
+    ],
+  ];
+  for (const [name, text, reason] of cases) {
+    const decoded = decodeRecord(text, ID);
+    assert.equal(decoded.ok, false, name);
+    if (!decoded.ok) assert.match(decoded.problem, reason, name);
+  }
+});

@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncFolder } from '../../src/spool/group-commit.js';
+import { Spool } from '../../src/spool/spool.js';
+import {
+  ManualClock,
+  commitMessage,
+  makeTempDir,
+  memoryLogger,
+  nextTurn,
+  readAll,
+  removeDir,
+  sampleEnvelope,
+  writeBody,
+} from './fixtures.js';
+
+async function openSpool(dir: string, clock = new ManualClock()): Promise<Spool> {
+  return Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true });
+}
+
+test('a committed message lists and reads back with its record and exact body bytes', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const clock = new ManualClock();
+  const spool = await openSpool(dir, clock);
+  // 300 KiB with 8-bit bytes, so the body crosses the stream's high-water mark.
+  const body = Buffer.concat([Buffer.from('Subject: caf\u00e9\r\nFrom: a@example.org\r\n\r\n'), Buffer.alloc(300 * 1024, 0xe9)]);
+  const envelope = sampleEnvelope(['b@example.net', 'c@example.com']);
+  const record = await commitMessage(spool, body, envelope);
+
+  assert.equal(record.size, body.length);
+  assert.equal(record.arrival, new Date(clock.nowMs).toISOString());
+  assert.equal(record.from, envelope.from);
+  assert.deepEqual(
+    record.recipients.map((recipient) => [recipient.address, recipient.state]),
+    [
+      ['b@example.net', 'pending'],
+      ['c@example.com', 'pending'],
+    ],
+  );
+  assert.deepEqual(await spool.list(), [record]);
+  assert.deepEqual(await spool.read(record.id), record);
+  assert.deepEqual(await readAll(spool.openBody(record.id)), body);
+  assert.equal(await spool.readHeaders(record.id), 'Subject: caf\u00e9\r\nFrom: a@example.org\r\n');
+  const stateText = await readFile(join(dir, 'state', `${record.id}.json`), 'utf8');
+  assert.equal((JSON.parse(stateText) as { version: number }).version, 1);
+  await spool.close();
+
+  const reopened = await openSpool(dir, clock);
+  assert.deepEqual(await reopened.list(), [record]);
+  await reopened.close();
+});
+
+test('list is ordered by arrival, oldest first', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const clock = new ManualClock();
+  const spool = await openSpool(dir, clock);
+  const ids: string[] = [];
+  for (let index = 0; index < 5; index += 1) {
+    ids.push((await commitMessage(spool, `Subject: ${index}\r\n\r\nx\r\n`)).id);
+    clock.nowMs += 1000;
+  }
+  assert.deepEqual((await spool.list()).map((record) => record.id), ids);
+  await spool.close();
+});
+
+test('ids from many concurrent begins are unique and sorted in call order', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await openSpool(dir);
+  const writers = await Promise.all(Array.from({ length: 100 }, () => spool.begin()));
+  const ids = writers.map((writer) => writer.id);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual([...ids].sort(), ids);
+  await Promise.all(writers.map((writer) => writer.abort()));
+  await spool.close();
+});
+
+test('200 concurrent commits all land while sharing folder fsyncs', { timeout: 60_000 }, async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  // The first folder fsync is held until every other commit waits for one,
+  // so the rest must be served by a single shared batch.
+  let held: Array<() => void> | undefined = [];
+  let folderSyncCalls = 0;
+  const folderSync = async (folder: string): Promise<void> => {
+    folderSyncCalls += 1;
+    if (held !== undefined) await new Promise<void>((resolve) => held?.push(resolve));
+    await fsyncFolder(folder);
+  };
+  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true, folderSync });
+  const commits = Array.from({ length: 200 }, (_, index) =>
+    commitMessage(spool, `Subject: message ${index}\r\n\r\nbody ${index}\r\n`),
+  );
+  while (spool.commitStats.waiters + spool.commitStats.waiting < 200) await nextTurn();
+  const release = held;
+  held = undefined;
+  for (const resolve of release) resolve();
+  const records = await Promise.all(commits);
+
+  assert.equal(new Set(records.map((record) => record.id)).size, 200);
+  assert.equal((await spool.list()).length, 200);
+  assert.equal((await readdir(join(dir, 'body'))).length, 200);
+  assert.deepEqual(spool.commitStats, { batches: 2, folderSyncs: 4, waiters: 200, waiting: 0 });
+  assert.equal(folderSyncCalls, 4);
+  await spool.close();
+});
+
+test('concurrent commits without a gate still use far fewer folder fsyncs than messages', { timeout: 60_000 }, async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await openSpool(dir);
+  await Promise.all(Array.from({ length: 200 }, (_, index) => commitMessage(spool, `Subject: ${index}\r\n\r\nx\r\n`)));
+  assert.equal(spool.commitStats.waiters, 200);
+  assert.ok(spool.commitStats.folderSyncs < 2 * 200, JSON.stringify(spool.commitStats));
+  await spool.close();
+});
+
+test('abort leaves no file behind', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await openSpool(dir);
+  const writer = await spool.begin();
+  await writeBody(writer, Buffer.from('Subject: x\r\n\r\npartial'));
+  await writer.abort();
+  await writer.abort();
+  await assert.rejects(writer.commit(sampleEnvelope()), { name: 'SpoolError' });
+  for (const folder of ['body', 'state', 'tmp']) assert.deepEqual(await readdir(join(dir, folder)), [], folder);
+  assert.deepEqual(await spool.list(), []);
+  await spool.close();
+});
+
+test('the header section is capped at a byte limit and cut at a full line', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await openSpool(dir);
+  const headersOnly = await commitMessage(spool, 'Subject: only headers\r\nX-A: 1\r\n');
+  const emptyHeaders = await commitMessage(spool, '\r\nbody\r\n');
+  const long = await commitMessage(spool, `Subject: a\r\nX-Long: ${'y'.repeat(100)}\r\n\r\nbody\r\n`);
+  assert.equal(await spool.readHeaders(headersOnly.id), 'Subject: only headers\r\nX-A: 1\r\n');
+  assert.equal(await spool.readHeaders(emptyHeaders.id), '');
+  assert.equal(await spool.readHeaders(long.id, 50), 'Subject: a\r\n');
+  await spool.close();
+});

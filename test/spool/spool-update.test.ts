@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncFolder } from '../../src/spool/group-commit.js';
+import { Spool } from '../../src/spool/spool.js';
+import type { EnvelopeRecord } from '../../src/spool/types.js';
+import { ManualClock, commitMessage, makeTempDir, memoryLogger, removeDir, sampleEnvelope } from './fixtures.js';
+
+function recordAttempt(record: EnvelopeRecord, reply: string): EnvelopeRecord {
+  const [first, ...rest] = record.recipients;
+  if (first === undefined) throw new Error('no recipient');
+  return {
+    ...record,
+    attempts: record.attempts + 1,
+    recipients: [
+      { ...first, attempts: first.attempts + 1, lastReply: reply, history: [...first.history, { at: record.arrival, reply }] },
+      ...rest,
+    ],
+  };
+}
+
+test('concurrent updates of one message are serialized and each is durable when it resolves', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const synced: string[] = [];
+  const folderSync = async (folder: string): Promise<void> => {
+    synced.push(folder);
+    await fsyncFolder(folder);
+  };
+  const clock = new ManualClock();
+  const spool = await Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true, folderSync });
+  const record = await commitMessage(spool, 'Subject: x\r\n\r\nx\r\n', sampleEnvelope(['b@example.net', 'c@example.net']));
+  synced.length = 0;
+
+  const single = await spool.update(record.id, (current) => recordAttempt(current, '451 4.4.3 first'));
+  assert.ok(synced.includes(join(dir, 'state')), 'the state folder is fsync\'d before update resolves');
+  assert.equal(single.attempts, 1);
+
+  const updates = Array.from({ length: 50 }, (_, index) =>
+    spool.update(record.id, (current) => recordAttempt(current, `451 4.4.3 try ${index}`)),
+  );
+  const results = await Promise.all(updates);
+  assert.deepEqual(
+    results.map((result) => result.attempts),
+    Array.from({ length: 50 }, (_, index) => index + 2),
+  );
+  await spool.close();
+
+  const reopened = await Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true });
+  const stored = await reopened.read(record.id);
+  assert.equal(stored?.attempts, 51);
+  assert.equal(stored?.recipients[0]?.history.length, 51);
+  assert.equal(stored?.recipients[0]?.lastReply, '451 4.4.3 try 49');
+  assert.deepEqual(stored?.recipients[1], record.recipients[1]);
+  assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+  await reopened.close();
+});
+
+test('updates of different messages proceed together and share folder fsyncs', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const records = await Promise.all(Array.from({ length: 20 }, () => commitMessage(spool, 'Subject: x\r\n\r\nx\r\n')));
+  const before = spool.commitStats;
+  await Promise.all(records.map((record) => spool.update(record.id, (current) => ({ ...current, delayWarningSent: true }))));
+  const after = spool.commitStats;
+  assert.equal(after.waiters - before.waiters, 20);
+  assert.ok(after.folderSyncs - before.folderSyncs <= 20);
+  for (const record of await spool.list()) assert.equal(record.delayWarningSent, true);
+  await spool.close();
+});
+
+test('an update producing an invalid record or naming no message is rejected and changes nothing', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const record = await commitMessage(spool, 'Subject: x\r\n\r\nx\r\n');
+  await assert.rejects(spool.update(record.id, (current) => ({ ...current, id: 'other' })), {
+    name: 'SpoolError',
+    message: /invalid record/,
+  });
+  await assert.rejects(spool.update(record.id, (current) => ({ ...current, attempts: -1 })), { name: 'SpoolError' });
+  await assert.rejects(spool.update('missing0001', (current) => current), { name: 'SpoolError', message: /no such message/ });
+  await assert.rejects(spool.update('../escape', (current) => current), { name: 'SpoolError', message: /invalid queue id/ });
+  assert.deepEqual(await spool.read(record.id), record);
+  // A failing change function does not block later updates of the same id.
+  await assert.rejects(
+    spool.update(record.id, () => {
+      throw new Error('delivery bug');
+    }),
+    /delivery bug/,
+  );
+  assert.equal((await spool.update(record.id, (current) => ({ ...current, attempts: 1 }))).attempts, 1);
+  await spool.close();
+});
+
+test('remove deletes state and body, is idempotent and waits behind pending updates', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const removed = await commitMessage(spool, 'Subject: gone\r\n\r\nx\r\n');
+  const kept = await commitMessage(spool, 'Subject: kept\r\n\r\nx\r\n');
+  const update = spool.update(removed.id, (current) => ({ ...current, attempts: 1 }));
+  const removal = spool.remove(removed.id);
+  assert.equal((await update).attempts, 1);
+  await removal;
+  await spool.remove(removed.id);
+  assert.equal(await spool.read(removed.id), undefined);
+  assert.deepEqual(await spool.list(), [kept]);
+  assert.deepEqual(await readdir(join(dir, 'body')), [kept.id]);
+  assert.deepEqual(await readdir(join(dir, 'state')), [`${kept.id}.json`]);
+  await spool.close();
+});
