@@ -67,6 +67,11 @@ export class SmtpSession {
     };
   }
 
+  /** Reply bytes written but not yet taken by the client's TCP stack. */
+  get pendingOutputBytes(): number {
+    return this.options.socket.writableLength;
+  }
+
   /** Runs the conversation until the client leaves or is dropped. Never rejects. */
   async run(): Promise<void> {
     const { socket } = this.options;

@@ -75,6 +75,13 @@ export class SmtpServer {
     return this.sessions.size;
   }
 
+  /** Reply bytes waiting for slow clients, over all sessions (bounded per session by backpressure). */
+  get pendingOutputBytes(): number {
+    let total = 0;
+    for (const session of this.sessions) total += session.pendingOutputBytes;
+    return total;
+  }
+
   /** Stops listening, lets sessions finish the command or DATA in hand, then drops what is left after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
