@@ -3,6 +3,7 @@
 #   run:    see README.md "Docker"
 
 FROM node:24-slim AS build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
