@@ -249,9 +249,8 @@ function parseDomain(text: string): { canonical: string | undefined } | undefine
 
 function isValidLabel(label: string): boolean {
   if (!NON_ASCII.test(label)) {
-    if (!isValidHostname(label)) return false;
-    // An A-label must decode (RFC 5890 §2.3.2.1).
-    return !/^xn--/i.test(label) || domainToASCII(label) !== '';
+    // isValidHostname also checks that an A-label decodes (RFC 5890 §2.3.2.1).
+    return isValidHostname(label);
   }
   // A U-label must already be in the form IDNA maps it to (no fullwidth letters, ideographic
   // dots or unnormalized sequences that would silently become another name).
