@@ -1,54 +1,33 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
-import { runCli } from '../../src/cli/main.js';
+import { runCliCaptured } from '../helpers/run-cli.js';
 import { minimalYaml, TempConfigs } from './temp-config.js';
 
 const temp = new TempConfigs();
 after(() => temp.removeAll());
-
-interface Run {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function capture(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
-async function run(argv: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  const stdout = capture();
-  const stderr = capture();
-  const exitCode = await runCli(argv, { stdout: stdout.stream, stderr: stderr.stream, env, cwd });
-  return { exitCode, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 test('check-config prints config OK with counts and exits 0', async () => {
   const folder = await temp.write({
     domains: 'example.org\nexample.net\n',
     'outpost.yaml': minimalYaml('listen:', '  - { address: 127.0.0.1, port: 0, mode: mta }', '  - { address: 127.0.0.1, port: 0, mode: submission }'),
   });
-  const result = await run(['check-config', '--config', 'outpost.yaml'], folder);
+  const result = await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: folder });
   assert.deepEqual(result, { exitCode: 0, stdout: `config OK: ${join(folder, 'outpost.yaml')} (2 local domains, 2 listeners)\n`, stderr: '' });
 });
 
 test('check-config finds the file through OUTPOST_CONFIG, then config/outpost.yaml', async () => {
   const folder = await temp.write({ 'conf/domains': 'example.org\n', 'conf/main.yaml': minimalYaml(), 'config/domains': 'example.org\n', 'config/outpost.yaml': minimalYaml() });
-  const byEnv = await run(['check-config'], folder, { OUTPOST_CONFIG: 'conf/main.yaml' });
+  const byEnv = await runCliCaptured(['check-config'], { cwd: folder, env: { OUTPOST_CONFIG: 'conf/main.yaml' } });
   assert.equal(byEnv.stdout, `config OK: ${join(folder, 'conf/main.yaml')} (1 local domain, 1 listener)\n`);
-  const byDefault = await run(['check-config'], folder);
+  const byDefault = await runCliCaptured(['check-config'], { cwd: folder });
   assert.equal(byDefault.stdout, `config OK: ${join(folder, 'config/outpost.yaml')} (1 local domain, 1 listener)\n`);
 });
 
 test('check-config prints every problem, one per line, and exits 1', async () => {
   const folder = await temp.write({ domains: 'example.org\nbad domain\n', 'outpost.yaml': minimalYaml('delivery:', '  retry: [5m, 5x]') });
   const file = join(folder, 'outpost.yaml');
-  const result = await run(['check-config', '--config', file], folder, { OUTPOST_LOG_LEVEL: 'chatty' });
+  const result = await runCliCaptured(['check-config', '--config', file], { cwd: folder, env: { OUTPOST_LOG_LEVEL: 'chatty' } });
   assert.equal(result.exitCode, 1);
   assert.equal(result.stdout, '');
   assert.deepEqual(result.stderr.split('\n'), [
@@ -61,9 +40,9 @@ test('check-config prints every problem, one per line, and exits 1', async () =>
 
 test('check-config reports a missing config file and a YAML syntax error with exit 1', async () => {
   const folder = await temp.write({ 'broken.yaml': 'hostname: [unclosed\n' });
-  const missing = await run(['check-config', '--config', 'absent.yaml'], folder);
+  const missing = await runCliCaptured(['check-config', '--config', 'absent.yaml'], { cwd: folder });
   assert.deepEqual(missing, { exitCode: 1, stdout: '', stderr: `${join(folder, 'absent.yaml')}: cannot read the config file: no such file\n` });
-  const broken = await run(['check-config', '--config', 'broken.yaml'], folder);
+  const broken = await runCliCaptured(['check-config', '--config', 'broken.yaml'], { cwd: folder });
   assert.equal(broken.exitCode, 1);
   assert.match(broken.stderr, new RegExp(`^${join(folder, 'broken.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: YAML syntax: `));
   assert.doesNotMatch(broken.stderr, /\n\s+at /);
@@ -74,7 +53,7 @@ const USAGE_ERRORS: ReadonlyArray<readonly string[]> = [['--bogus'], ['extra-arg
 for (const args of USAGE_ERRORS) {
   test(`check-config ${args.join(' ')} is a usage error (exit 2)`, async () => {
     const folder = await temp.write({});
-    const result = await run(['check-config', ...args], folder);
+    const result = await runCliCaptured(['check-config', ...args], { cwd: folder });
     assert.equal(result.exitCode, 2);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /usage: outpost check-config \[--config FILE\]/);

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DnsCache } from '../../src/dns/cache.js';
 import { ok } from '../../src/dns/types.js';
-import { FakeClock } from '../helpers/dns-fake-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { resolverFor } from '../helpers/dns-resolver-setup.js';
 
 describe('DNS cache', () => {
   it('serves an entry until its TTL runs out, with the remaining TTL', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const cache = new DnsCache(clock);
     cache.set('a.example', 'A', ok<'A'>(['127.0.0.1'], 60, 'a.example'));
     clock.advance(20_500);
@@ -22,7 +22,7 @@ describe('DNS cache', () => {
   });
 
   it('raises TTLs to the floor and caps them at the ceiling', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const cache = new DnsCache(clock, { minTtlSeconds: 30, maxTtlSeconds: 100 });
     cache.set('short.example', 'A', ok<'A'>(['127.0.0.1'], 5, 'short.example'));
     cache.set('long.example', 'A', ok<'A'>(['127.0.0.1'], 86_400, 'long.example'));
@@ -33,7 +33,7 @@ describe('DNS cache', () => {
   });
 
   it('caches negatives for their SOA TTL (capped) and never caches failures', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const cache = new DnsCache(clock, { maxNegativeTtlSeconds: 600 });
     cache.set('nx.example', 'MX', { kind: 'nxdomain', ttlSeconds: 3600, canonicalName: 'nx.example', authenticated: false });
     cache.set('nosoa.example', 'MX', { kind: 'nodata', ttlSeconds: 0, canonicalName: 'nosoa.example', authenticated: false });
@@ -46,7 +46,7 @@ describe('DNS cache', () => {
   });
 
   it('keeps at most maxEntries, dropping the least recently used', () => {
-    const cache = new DnsCache(new FakeClock(), { maxEntries: 2 });
+    const cache = new DnsCache(new ManualClock(), { maxEntries: 2 });
     cache.set('one.example', 'A', ok<'A'>(['127.0.0.1'], 60, 'one.example'));
     cache.set('two.example', 'A', ok<'A'>(['127.0.0.2'], 60, 'two.example'));
     cache.get('one.example', 'A');

@@ -1,10 +1,10 @@
 // The stub client's defences over real sockets: spoofed replies ignored, TC ->
-// TCP, malformed packets as error results, timeouts and retries on a fake clock.
+// TCP, malformed packets as error results, timeouts and retries on a manual clock.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { FakeClock } from '../helpers/dns-fake-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { lookupAdvancing, resolverFor } from '../helpers/dns-resolver-setup.js';
 
 const zones = {
@@ -21,7 +21,7 @@ const zones = {
 describe('DNS client defences', () => {
   let server: TestDnsServer;
   let backup: TestDnsServer;
-  const serverClock = new FakeClock();
+  const serverClock = new ManualClock();
 
   before(async () => {
     server = await startDnsServer({

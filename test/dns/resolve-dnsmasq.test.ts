@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
 import { startDnsmasq, type RunningDnsmasq } from '../helpers/dns-dnsmasq.js';
+import { runCliCaptured, type CliRun } from '../helpers/run-cli.js';
 
 const RECORDS = [
   '--local=/test/',
@@ -28,12 +27,6 @@ const RECORDS = [
   '--host-record=self.test,127.0.0.1',
   '--txt-record=txtonly.test,"v=spf1 -all"',
 ];
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 describe('outpost resolve against dnsmasq', () => {
   let dnsmasq: RunningDnsmasq;
@@ -65,19 +58,12 @@ describe('outpost resolve against dnsmasq', () => {
   });
 
   async function resolve(...args: string[]): Promise<CliRun> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const code = await runCli(['resolve', ...args, '--config', configFile], { stdout, stderr, env: {}, cwd: folder });
-    return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+    return runCliCaptured(['resolve', ...args, '--config', configFile], { cwd: folder });
   }
 
   async function resolveJson(domain: string): Promise<{ code: number; json: unknown }> {
     const run = await resolve(domain, '--json');
-    return { code: run.code, json: JSON.parse(run.stdout) as unknown };
+    return { code: run.exitCode, json: JSON.parse(run.stdout) as unknown };
   }
 
   it('prints MX hosts by preference with A and AAAA addresses; equal preferences both present', async () => {
@@ -126,15 +112,15 @@ describe('outpost resolve against dnsmasq', () => {
 
   it('prints a readable plan without --json', async () => {
     const run = await resolve('example.test');
-    assert.equal(run.code, 0);
+    assert.equal(run.exitCode, 0);
     assert.match(run.stdout, /^example\.test: 3 hosts \(mx\)\n {2}mx1\.example\.test {2}preference 10 {2}port 25 {2}ttl 300s\n {4}127\.0\.0\.2\n {4}::2\n/);
     const failed = await resolve('nullmx.test');
     assert.equal(failed.stdout, 'nullmx.test: permanent failure 5.1.10: null MX\n');
   });
 
   it('exits 2 on usage errors', async () => {
-    assert.equal((await resolve()).code, 2);
-    assert.equal((await resolve('a.test', 'b.test')).code, 2);
-    assert.equal((await resolve('a.test', '--bogus')).code, 2);
+    assert.equal((await resolve()).exitCode, 2);
+    assert.equal((await resolve('a.test', 'b.test')).exitCode, 2);
+    assert.equal((await resolve('a.test', '--bogus')).exitCode, 2);
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { decodeMessage, encodeQuery } from '../../src/dns/wire.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 function sampleResponse(): Buffer {
   return dnsPacket.encode({
@@ -19,17 +20,6 @@ function sampleResponse(): Buffer {
     authorities: [{ type: 'SOA', name: 'example.net', ttl: 60, data: { mname: 'ns.example.net', rname: 'h.example.net', minimum: 30 } }],
     additionals: [{ type: 'A', name: 'mx1.example.net', ttl: 300, data: '127.0.0.2' }],
   });
-}
-
-/** Deterministic PRNG (mulberry32) so a failure is reproducible. */
-function prng(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('DNS wire decoding', () => {
@@ -61,7 +51,7 @@ describe('DNS wire decoding', () => {
   });
 
   it('never throws on corrupted or random bytes', () => {
-    const random = prng(20261126);
+    const random = seededRandom(20261126);
     const full = sampleResponse();
     for (let round = 0; round < 3000; round += 1) {
       const mutated = Buffer.from(full);

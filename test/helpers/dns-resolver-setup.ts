@@ -1,24 +1,24 @@
 // Test helper: a real CachingResolver over a real DnsClient pointed at test
-// DNS servers, with a fake clock to drive timeouts and TTLs.
+// DNS servers, with a manual clock to drive timeouts and TTLs.
 
 import { DnsClient } from '../../src/dns/client.js';
 import { CachingResolver } from '../../src/dns/resolver.js';
 import type { DnsCacheOptions } from '../../src/dns/cache.js';
 import type { DnsResult, RecordType } from '../../src/dns/types.js';
-import { FakeClock } from './dns-fake-clock.js';
+import { ManualClock } from './manual-clock.js';
 import type { TestDnsServer } from './dns-server.js';
 
 export interface ResolverUnderTest {
-  readonly clock: FakeClock;
+  readonly clock: ManualClock;
   readonly client: DnsClient;
   readonly resolver: CachingResolver;
 }
 
 export function resolverFor(
   servers: readonly { address: string; port: number }[],
-  options: { clock?: FakeClock; timeoutMs?: number; attempts?: number; totalTimeoutMs?: number; cache?: DnsCacheOptions } = {},
+  options: { clock?: ManualClock; timeoutMs?: number; attempts?: number; totalTimeoutMs?: number; cache?: DnsCacheOptions } = {},
 ): ResolverUnderTest {
-  const clock = options.clock ?? new FakeClock();
+  const clock = options.clock ?? new ManualClock();
   const client = new DnsClient({
     servers: servers.map((server) => ({ host: server.address, port: server.port })),
     clock,

@@ -4,8 +4,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import type { Clock } from '../../src/core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from '../../src/core/network.js';
 import type { LimitsConfig, ListenerMode } from '../../src/config/types.js';
@@ -14,6 +12,7 @@ import { SmtpServer } from '../../src/server/smtp-server.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { MessageSink } from '../../src/spool/types.js';
 import { ManualClock } from './manual-clock.js';
+import { memoryLog, type MemoryLog } from './memory-log.js';
 
 export const TEST_LIMITS: LimitsConfig = {
   maxMessageBytes: 10 * 1024 * 1024,
@@ -23,20 +22,6 @@ export const TEST_LIMITS: LimitsConfig = {
   idleTimeoutMs: 300_000,
   minDataRateBytesPerSecond: 500,
 };
-
-/** Collects pino JSON lines in memory. */
-export class LogCapture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    callback();
-  }
-
-  messages(msg: string): Record<string, unknown>[] {
-    return this.lines.filter((line) => line['msg'] === msg);
-  }
-}
 
 export interface HarnessOptions {
   readonly limits?: Partial<LimitsConfig>;
@@ -54,7 +39,7 @@ export interface Harness {
   readonly spoolDir: string;
   readonly server: SmtpServer;
   readonly clock: ManualClock;
-  readonly log: LogCapture;
+  readonly log: MemoryLog;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -62,8 +47,8 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const spoolDir = await mkdtemp(join(tmpdir(), 'outpost-test-'));
   const clock = new ManualClock();
-  const log = new LogCapture();
-  const logger = pino({ level: 'trace' }, log);
+  const log = memoryLog('trace');
+  const logger = log.logger;
   const spool = await Spool.open({ dir: spoolDir, clock, logger, recover: true });
   const domains = new Set(options.domains ?? ['example.org']);
   const trusted = new NetworkSet(

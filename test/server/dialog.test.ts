@@ -28,6 +28,24 @@ async function readBody(id: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A session that has been greeted and has sent EHLO. */
+async function sessionAfterEhlo(): Promise<SmtpTestClient> {
+  const client = await session();
+  await client.command('EHLO client.example.net');
+  return client;
+}
+
+/** One test per case: after EHLO, `command` gets a reply matching `expected`. */
+function itAnswersAfterEhlo(cases: readonly (readonly [command: string, expected: RegExp])[]): void {
+  for (const [command, expected] of cases) {
+    it(`answers ${command} with ${expected.source}`, async () => {
+      const client = await sessionAfterEhlo();
+      assert.match((await client.command(command)).text, expected);
+      client.close();
+    });
+  }
+}
+
 function queuedId(text: string): string {
   const match = /queued as ([0-9A-Za-z]+)/.exec(text);
   assert.ok(match?.[1], `no queue id in ${text}`);
@@ -67,7 +85,7 @@ describe('greeting and EHLO', () => {
 });
 
 describe('simple commands', () => {
-  const cases: [string, RegExp][] = [
+  itAnswersAfterEhlo([
     ['NOOP', /^250 2\.0\.0/],
     ['RSET', /^250 2\.0\.0/],
     ['VRFY postmaster', /^252 2\.0\.0/],
@@ -79,15 +97,7 @@ describe('simple commands', () => {
     ['XFORWARD ADDR=10.9.8.7', /^500 5\.5\.2/],
     ['PROXY TCP4 10.9.8.7 127.0.0.1 1234 25', /^500 5\.5\.2/],
     ['noop', /^250 2\.0\.0/],
-  ];
-  for (const [command, expected] of cases) {
-    it(`answers ${command} with ${expected.source}`, async () => {
-      const client = await session();
-      await client.command('EHLO client.example.net');
-      assert.match((await client.command(command)).text, expected);
-      client.close();
-    });
-  }
+  ]);
 
   it('closes with 221 2.0.0 on QUIT', async () => {
     const client = await session();
@@ -125,8 +135,7 @@ describe('sequencing', () => {
   });
 
   it('requires MAIL before RCPT and RCPT before DATA (503 5.5.1 / 554 5.5.1)', async () => {
-    const client = await session();
-    await client.command('EHLO client.example.net');
+    const client = await sessionAfterEhlo();
     assert.match((await client.command('RCPT TO:<b@example.org>')).text, /^503 5\.5\.1/);
     assert.match((await client.command('DATA')).text, /^503 5\.5\.1/);
     assert.match((await client.command('MAIL FROM:<a@example.org>')).text, /^250 2\.1\.0/);
@@ -135,8 +144,7 @@ describe('sequencing', () => {
   });
 
   it('refuses a nested MAIL with 503 5.5.1, and RSET clears the transaction', async () => {
-    const client = await session();
-    await client.command('EHLO client.example.net');
+    const client = await sessionAfterEhlo();
     await client.command('MAIL FROM:<a@example.org>');
     assert.match((await client.command('MAIL FROM:<a@example.org>')).text, /^503 5\.5\.1/);
     assert.equal((await client.command('RSET')).code, 250);
@@ -146,7 +154,7 @@ describe('sequencing', () => {
 });
 
 describe('syntax', () => {
-  const cases: [string, RegExp][] = [
+  itAnswersAfterEhlo([
     ['MAIL FROM:a@example.org', /^501 5\.5\.4/],
     ['MAIL TO:<a@example.org>', /^501 5\.5\.4/],
     ['MAIL FROM:<a@@example.org>', /^501 5\.1\.7/],
@@ -157,19 +165,10 @@ describe('syntax', () => {
     ['MAIL FROM:<jörg@example.org> SMTPUTF8', /^250 2\.1\.0/],
     ['MAIL FROM:<a@example.org> SIZE=1000 BODY=8BITMIME', /^250 2\.1\.0/],
     ['MAIL FROM:<>', /^250 2\.1\.0/],
-  ];
-  for (const [command, expected] of cases) {
-    it(`answers ${command} with ${expected.source}`, async () => {
-      const client = await session();
-      await client.command('EHLO client.example.net');
-      assert.match((await client.command(command)).text, expected);
-      client.close();
-    });
-  }
+  ]);
 
   it('answers a bad recipient address with 501 5.1.3', async () => {
-    const client = await session();
-    await client.command('EHLO client.example.net');
+    const client = await sessionAfterEhlo();
     await client.command('MAIL FROM:<a@example.org>');
     assert.match((await client.command('RCPT TO:<b@exa mple.org>')).text, /^501 5\.1\.3/);
     assert.match((await client.command('RCPT TO:<>')).text, /^501 5\.1\.3/);
@@ -180,8 +179,7 @@ describe('syntax', () => {
 
 describe('queueing', () => {
   it('queues a message with a Received header and answers 250 2.0.0 with the queue id', async () => {
-    const client = await session();
-    await client.command('EHLO client.example.net');
+    const client = await sessionAfterEhlo();
     await client.command('MAIL FROM:<app@example.org>');
     await client.command('RCPT TO:<someone@example.net>');
     assert.equal((await client.command('DATA')).code, 354);
@@ -222,8 +220,7 @@ describe('queueing', () => {
   });
 
   it('stores a repeated recipient once', async () => {
-    const client = await session();
-    await client.command('EHLO client.example.net');
+    const client = await sessionAfterEhlo();
     await client.command('MAIL FROM:<app@example.org>');
     await client.command('RCPT TO:<x@example.net>');
     assert.equal((await client.command('RCPT TO:<x@EXAMPLE.net>')).code, 250);
@@ -235,8 +232,7 @@ describe('queueing', () => {
   });
 
   it('logs one line per queued message with qid, from, rcpts and size', async () => {
-    const client = await session();
-    await client.command('EHLO client.example.net');
+    const client = await sessionAfterEhlo();
     await client.command('MAIL FROM:<logger@example.org>');
     await client.command('RCPT TO:<x@example.net>');
     await client.command('DATA');
@@ -251,7 +247,7 @@ describe('queueing', () => {
   });
 
   it('keeps the body out of the log', async () => {
-    assert.ok(harness.log.lines.every((entry) => !JSON.stringify(entry).includes('first line')));
+    assert.ok(harness.log.entries.every((entry) => !JSON.stringify(entry).includes('first line')));
   });
 
   it('reads the spooled file back from disk exactly as acknowledged', async () => {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatPath, parseMailFromArgument, parseRcptToArgument, relayDomain } from '../../src/smtp/address.js';
 import type { Mailbox, PathError } from '../../src/smtp/address.js';
+import { pick, seededRandom } from '../helpers/seeded-random.js';
 
 interface ExpectedMailbox {
   readonly address: string;
@@ -205,24 +206,6 @@ describe('parseMailFromArgument', () => {
     assert.equal(relayDomain(result.path), '[192.0.2.1]');
   });
 });
-
-/** Mulberry32: a small seeded PRNG so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(random() * items.length)];
-  assert.ok(item !== undefined);
-  return item;
-}
 
 describe('address parsing properties', () => {
   it('never throws on random byte strings, and accepted paths re-parse to themselves', () => {

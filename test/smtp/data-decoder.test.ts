@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataDecoder, DotStuffer, type DataDecoderOptions } from '../../src/smtp/data-decoder.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 interface Decoded {
   readonly content: string;
@@ -54,18 +55,6 @@ function decode(input: Buffer, cuts: readonly number[] = [], options: DataDecode
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 const everyByte = (length: number): number[] => Array.from({ length: Math.max(0, length - 1) }, (_, k) => k + 1);
-
-/** Mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random raw DATA bytes, heavy in the bytes that matter: CR, LF, ".", NUL, 8-bit. */
 function randomRaw(random: () => number, maxLength: number): Buffer {
@@ -291,7 +280,7 @@ describe('DotStuffer', () => {
 
 describe('DataDecoder properties (seeded)', () => {
   it('gives identical results however the input is split', () => {
-    const random = prng(0x5eed);
+    const random = seededRandom(0x5eed);
     for (let round = 0; round < 400; round++) {
       const input = randomRaw(random, 40);
       const whole = decode(input);
@@ -302,7 +291,7 @@ describe('DataDecoder properties (seeded)', () => {
   });
 
   it('matches the line-by-line reference model', () => {
-    const random = prng(42);
+    const random = seededRandom(42);
     for (let round = 0; round < 2000; round++) {
       const input = Buffer.concat([randomRaw(random, 60), bytes('\r\n.\r\nNEXT')]);
       const expected = referenceDecode(input);
@@ -315,7 +304,7 @@ describe('DataDecoder properties (seeded)', () => {
   });
 
   it('never stores a bare CR, a bare LF or a NUL', () => {
-    const random = prng(7);
+    const random = seededRandom(7);
     for (let round = 0; round < 1000; round++) {
       const input = randomRaw(random, 80);
       const cuts = everyByte(input.length).filter(() => random() < 0.2);
@@ -326,7 +315,7 @@ describe('DataDecoder properties (seeded)', () => {
   });
 
   it('round-trips canonical content through DotStuffer and DataDecoder', () => {
-    const random = prng(2024);
+    const random = seededRandom(2024);
     const alphabet = ['.', '.', 'a', ' ', '\xe9', '..', 'x.'];
     for (let round = 0; round < 500; round++) {
       const lineCount = Math.floor(random() * 8);

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { interpretMailParams, interpretRcptParams, parseEsmtpParams } from '../../src/smtp/esmtp-params.js';
 import type { EsmtpParam } from '../../src/smtp/esmtp-params.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 function params(text: string): EsmtpParam[] {
   const parsed = parseEsmtpParams(text);
@@ -88,14 +89,8 @@ describe('interpretRcptParams', () => {
 
 describe('ESMTP parameter fuzzing', () => {
   it('never throws on random byte strings and keeps its invariants', () => {
-    let state = 0x2545f491;
-    const nextByte = (): number => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) & 0xff;
-    };
+    const nextUint32 = mulberry32(0x2545f491);
+    const nextByte = (): number => nextUint32() & 0xff;
     const alphabet = Buffer.from(' =SIZEBODY7BIT8MIMEAUTH<>+2F-\x00\x7f\xc3\xbc\xff');
     for (let round = 0; round < 3000; round += 1) {
       const length = nextByte() % 40;

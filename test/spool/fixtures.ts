@@ -1,14 +1,14 @@
-// Shared test fixtures for the spool tests: temp folders, an in-memory pino
-// log, a manual clock, sample envelopes and a commit helper.
+// Shared test fixtures for the spool tests: temp folders, a spool opened with
+// test defaults, sample envelopes and a commit helper.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { pino, type Logger } from 'pino';
-import type { Clock, Timer } from '../../src/core/clock.js';
+import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
 import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../../src/spool/types.js';
-import type { Spool } from '../../src/spool/spool.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { memoryLog } from '../helpers/memory-log.js';
 
 export async function makeTempDir(prefix = 'outpost-spool-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -18,36 +18,12 @@ export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-export interface MemoryLog {
-  readonly logger: Logger;
-  readonly entries: Array<Record<string, unknown>>;
-  messages(): string[];
-}
-
-export function memoryLogger(): MemoryLog {
-  const entries: Array<Record<string, unknown>> = [];
-  const destination = {
-    write(line: string): void {
-      entries.push(JSON.parse(line) as Record<string, unknown>);
-    },
-  };
-  return { logger: pino({ level: 'info' }, destination), entries, messages: () => entries.map((entry) => String(entry['msg'])) };
-}
-
-export class ManualClock implements Clock {
-  nowMs: number;
-
-  constructor(startMs = Date.parse('2026-11-26T10:00:00Z')) {
-    this.nowMs = startMs;
-  }
-
-  now(): number {
-    return this.nowMs;
-  }
-
-  setTimer(): Timer {
-    return { cancel: () => undefined };
-  }
+/**
+ * Opens a spool in `dir` with a manual clock, an in-memory log at info level
+ * and recovery on; `options` replace any of those.
+ */
+export function openSpool(dir: string, options: Partial<Omit<SpoolOptions, 'dir'>> = {}): Promise<Spool> {
+  return Spool.open({ dir, clock: new ManualClock(), logger: memoryLog().logger, recover: true, ...options });
 }
 
 export function sampleEnvelope(recipients: readonly string[] = ['b@example.net']): NewEnvelope {

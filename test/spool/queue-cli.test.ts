@@ -2,34 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { runCli } from '../../src/cli/main.js';
-import { Spool } from '../../src/spool/spool.js';
-import { ManualClock, commitMessage, makeTempDir, memoryLogger, removeDir, sampleEnvelope } from './fixtures.js';
-
-interface CliRun {
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function run(args: readonly string[], cwd: string): Promise<CliRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const exitCode = await runCli(args, { stdout, stderr, env: {}, cwd });
-  return { exitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
+import type { Spool } from '../../src/spool/spool.js';
+import { runCliCaptured } from '../helpers/run-cli.js';
+import { commitMessage, makeTempDir, openSpool, removeDir, sampleEnvelope } from './fixtures.js';
 
 /** A temp folder with a minimal config (config/outpost.yaml, the default path) and its spool. */
 async function setUp(): Promise<{ dir: string; spool: Spool }> {
   const dir = await makeTempDir('outpost-queue-cli-');
   await writeFile(join(dir, 'domains'), 'example.org\n');
   await writeFile(join(dir, 'outpost.yaml'), `domains: domains\nspoolDir: ${JSON.stringify(join(dir, 'spool'))}\n`);
-  const spool = await Spool.open({ dir: join(dir, 'spool'), clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(join(dir, 'spool'));
   return { dir, spool };
 }
 
@@ -39,9 +21,9 @@ test('queue list on an empty spool says so', async (t) => {
   const { dir, spool } = await setUp();
   t.after(() => removeDir(dir));
   await spool.close();
-  const human = await run(['queue', 'list', ...CONFIG], dir);
+  const human = await runCliCaptured(['queue', 'list', ...CONFIG], { cwd: dir });
   assert.deepEqual(human, { exitCode: 0, stdout: 'queue is empty\n', stderr: '' });
-  const json = await run(['queue', 'list', '--json', ...CONFIG], dir);
+  const json = await runCliCaptured(['queue', 'list', '--json', ...CONFIG], { cwd: dir });
   assert.equal(json.exitCode, 0);
   assert.deepEqual(JSON.parse(json.stdout), []);
 });
@@ -61,7 +43,7 @@ test('queue list --json prints the INTERFACE.md shape', async (t) => {
   }));
   await spool.close();
 
-  const result = await run(['queue', 'list', '--json', ...CONFIG], dir);
+  const result = await runCliCaptured(['queue', 'list', '--json', ...CONFIG], { cwd: dir });
   assert.equal(result.exitCode, 0, result.stderr);
   const list = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
   assert.equal(list.length, 1);
@@ -82,7 +64,7 @@ test('queue list prints a table with id, arrival, size, sender and recipient sta
   const bounce = await commitMessage(spool, 'Subject: dsn\r\n\r\nx\r\n', { ...sampleEnvelope(['c@example.net']), from: '' });
   const normal = await commitMessage(spool, 'Subject: hi\r\n\r\nbody\r\n', sampleEnvelope(['b@example.net', 'd@example.net']));
   await spool.close();
-  const result = await run(['queue', 'list', ...CONFIG], dir);
+  const result = await runCliCaptured(['queue', 'list', ...CONFIG], { cwd: dir });
   assert.equal(result.exitCode, 0, result.stderr);
   const lines = result.stdout.trimEnd().split('\n');
   assert.match(lines[0] ?? '', /^ID\s+ARRIVAL\s+SIZE\s+SENDER\s+RECIPIENTS$/);
@@ -106,7 +88,7 @@ test('queue show prints envelope, client, history and headers', async (t) => {
     })),
   }));
   await spool.close();
-  const result = await run(['queue', 'show', record.id, ...CONFIG], dir);
+  const result = await runCliCaptured(['queue', 'show', record.id, ...CONFIG], { cwd: dir });
   assert.equal(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, new RegExp(`^id:\\s+${record.id}$`, 'm'));
   assert.match(result.stdout, /^from:\s+a@example.org$/m);
@@ -116,7 +98,7 @@ test('queue show prints envelope, client, history and headers', async (t) => {
   assert.match(result.stdout, /^headers:\n  Subject: hello\n  From: <a@example.org>$/m);
   assert.doesNotMatch(result.stdout, /secret body/);
 
-  const json = await run(['queue', 'show', record.id, '--json', ...CONFIG], dir);
+  const json = await runCliCaptured(['queue', 'show', record.id, '--json', ...CONFIG], { cwd: dir });
   assert.equal(json.exitCode, 0);
   const shown = JSON.parse(json.stdout) as Record<string, unknown>;
   assert.equal(shown['id'], record.id);
@@ -127,7 +109,7 @@ test('queue show of an unknown id fails with exit 1', async (t) => {
   const { dir, spool } = await setUp();
   t.after(() => removeDir(dir));
   await spool.close();
-  const result = await run(['queue', 'show', 'nosuchid0001', ...CONFIG], dir);
+  const result = await runCliCaptured(['queue', 'show', 'nosuchid0001', ...CONFIG], { cwd: dir });
   assert.equal(result.exitCode, 1);
   assert.equal(result.stdout, '');
   assert.match(result.stderr, /no message with id nosuchid0001/);
@@ -149,7 +131,7 @@ test('bad usage exits 2 with the usage text', async (t) => {
     ['queue', 'show', '../../etc/passwd'],
   ];
   for (const args of cases) {
-    const result = await run([...args, ...CONFIG], dir);
+    const result = await runCliCaptured([...args, ...CONFIG], { cwd: dir });
     assert.equal(result.exitCode, 2, args.join(' '));
     assert.match(result.stderr, /usage: outpost queue list/, args.join(' '));
     assert.equal(result.stdout, '');
@@ -161,9 +143,9 @@ test('a broken config fails with exit 1 and names the problem', async (t) => {
   t.after(() => removeDir(dir));
   await spool.close();
   await writeFile(join(dir, 'broken.yaml'), 'domains: domains\nspoolDir: /tmp/x\nnoSuchKey: 1\n');
-  const result = await run(['queue', 'list', '--config', 'broken.yaml'], dir);
+  const result = await runCliCaptured(['queue', 'list', '--config', 'broken.yaml'], { cwd: dir });
   assert.equal(result.exitCode, 1);
   assert.match(result.stderr, /noSuchKey/);
-  const missing = await run(['queue', 'list', '--config', 'missing.yaml'], dir);
+  const missing = await runCliCaptured(['queue', 'list', '--config', 'missing.yaml'], { cwd: dir });
   assert.equal(missing.exitCode, 1);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { QUEUE_ID_LENGTH, QueueIdGenerator, validateId } from '../../src/spool/queue-id.js';
-import { ManualClock } from './fixtures.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 test('validateId accepts alphanumeric ids and rejects anything that could name another file', () => {
   const cases: ReadonlyArray<[string, boolean]> = [
@@ -36,9 +36,9 @@ test('ids sort by time and stay ordered when the clock steps back', () => {
   const clock = new ManualClock();
   const generator = new QueueIdGenerator(clock);
   const first = generator.next();
-  clock.nowMs += 1500;
+  clock.advance(1500);
   const second = generator.next();
-  clock.nowMs -= 60_000;
+  clock.setNow(clock.now() - 60_000);
   const third = generator.next();
   assert.ok(first < second && second < third, [first, second, third].join(' '));
 });

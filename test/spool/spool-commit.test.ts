@@ -3,35 +3,21 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncFolder } from '../../src/spool/group-commit.js';
-import { Spool } from '../../src/spool/spool.js';
-import {
-  ManualClock,
-  commitMessage,
-  makeTempDir,
-  memoryLogger,
-  nextTurn,
-  readAll,
-  removeDir,
-  sampleEnvelope,
-  writeBody,
-} from './fixtures.js';
-
-async function openSpool(dir: string, clock = new ManualClock()): Promise<Spool> {
-  return Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true });
-}
+import { ManualClock } from '../helpers/manual-clock.js';
+import { commitMessage, makeTempDir, nextTurn, openSpool, readAll, removeDir, sampleEnvelope, writeBody } from './fixtures.js';
 
 test('a committed message lists and reads back with its record and exact body bytes', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
   const clock = new ManualClock();
-  const spool = await openSpool(dir, clock);
+  const spool = await openSpool(dir, { clock });
   // 300 KiB with 8-bit bytes, so the body crosses the stream's high-water mark.
   const body = Buffer.concat([Buffer.from('Subject: caf\u00e9\r\nFrom: a@example.org\r\n\r\n'), Buffer.alloc(300 * 1024, 0xe9)]);
   const envelope = sampleEnvelope(['b@example.net', 'c@example.com']);
   const record = await commitMessage(spool, body, envelope);
 
   assert.equal(record.size, body.length);
-  assert.equal(record.arrival, new Date(clock.nowMs).toISOString());
+  assert.equal(record.arrival, new Date(clock.now()).toISOString());
   assert.equal(record.from, envelope.from);
   assert.deepEqual(
     record.recipients.map((recipient) => [recipient.address, recipient.state]),
@@ -48,7 +34,7 @@ test('a committed message lists and reads back with its record and exact body by
   assert.equal((JSON.parse(stateText) as { version: number }).version, 1);
   await spool.close();
 
-  const reopened = await openSpool(dir, clock);
+  const reopened = await openSpool(dir, { clock });
   assert.deepEqual(await reopened.list(), [record]);
   await reopened.close();
 });
@@ -57,11 +43,11 @@ test('list is ordered by arrival, oldest first', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
   const clock = new ManualClock();
-  const spool = await openSpool(dir, clock);
+  const spool = await openSpool(dir, { clock });
   const ids: string[] = [];
   for (let index = 0; index < 5; index += 1) {
     ids.push((await commitMessage(spool, `Subject: ${index}\r\n\r\nx\r\n`)).id);
-    clock.nowMs += 1000;
+    clock.advance(1000);
   }
   assert.deepEqual((await spool.list()).map((record) => record.id), ids);
   await spool.close();
@@ -91,7 +77,7 @@ test('200 concurrent commits all land while sharing folder fsyncs', { timeout: 6
     if (held !== undefined) await new Promise<void>((resolve) => held?.push(resolve));
     await fsyncFolder(folder);
   };
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true, folderSync });
+  const spool = await openSpool(dir, { folderSync });
   const commits = Array.from({ length: 200 }, (_, index) =>
     commitMessage(spool, `Subject: message ${index}\r\n\r\nbody ${index}\r\n`),
   );

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { SpoolError } from '../../src/core/errors.js';
 import { fsyncFolder } from '../../src/spool/group-commit.js';
 import { toSpoolError } from '../../src/spool/io.js';
-import { Spool } from '../../src/spool/spool.js';
-import { ManualClock, commitMessage, makeTempDir, memoryLogger, removeDir, sampleEnvelope, writeBody } from './fixtures.js';
+import { memoryLog } from '../helpers/memory-log.js';
+import { commitMessage, makeTempDir, openSpool, removeDir, sampleEnvelope, writeBody } from './fixtures.js';
 
 function errnoError(code: string): Error {
   return Object.assign(new Error(`${code}: simulated`), { code });
@@ -19,7 +19,7 @@ async function assertEmpty(dir: string): Promise<void> {
 test('a body stream error (disk full) rejects commit with a no-space SpoolError and leaves nothing', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(dir);
   const writer = await spool.begin();
   await writeBody(writer, Buffer.from('Subject: x\r\n\r\n'));
   writer.body.destroy(errnoError('ENOSPC'));
@@ -41,7 +41,7 @@ test('a body stream error (disk full) rejects commit with a no-space SpoolError 
 test('a failed rename into state/ rejects commit and removes the body', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(dir);
   const writer = await spool.begin();
   await writeBody(writer, Buffer.from('Subject: x\r\n\r\nbody\r\n'));
   await rm(join(dir, 'state'), { recursive: true });
@@ -67,8 +67,8 @@ test('a failed folder fsync rejects commit and takes the renamed state file back
     }
     await fsyncFolder(folder);
   };
-  const log = memoryLogger();
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: log.logger, recover: true, folderSync });
+  const log = memoryLog();
+  const spool = await openSpool(dir, { logger: log.logger, folderSync });
   const writer = await spool.begin();
   await writeBody(writer, Buffer.from('Subject: x\r\n\r\nbody\r\n'));
   failNext = true;
@@ -84,7 +84,7 @@ test('opening a spool where folders cannot be made rejects with SpoolError', asy
   const file = join(dir, 'not-a-folder');
   await writeFile(file, 'x');
   await assert.rejects(
-    Spool.open({ dir: file, clock: new ManualClock(), logger: memoryLogger().logger, recover: true }),
+    openSpool(file),
     { name: 'SpoolError', message: /cannot open spool/ },
   );
 });
@@ -100,7 +100,7 @@ test('I/O errors map to SpoolError, with noSpace for ENOSPC and EDQUOT only', ()
 test('commit after commit, and calls after close, are refused', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(dir);
   const writer = await spool.begin();
   writer.body.end('Subject: x\r\n\r\n');
   await writer.commit(sampleEnvelope());

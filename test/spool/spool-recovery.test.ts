@@ -2,14 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Spool } from '../../src/spool/spool.js';
-import { ManualClock, commitMessage, makeTempDir, memoryLogger, removeDir } from './fixtures.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { memoryLog } from '../helpers/memory-log.js';
+import { commitMessage, makeTempDir, openSpool, removeDir } from './fixtures.js';
 
 test('recovery removes temp files, orphan bodies and bodiless state files but keeps committed messages', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
   const clock = new ManualClock();
-  const first = await Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true });
+  const first = await openSpool(dir, { clock });
   const kept = [await commitMessage(first, 'Subject: 1\r\n\r\none\r\n'), await commitMessage(first, 'Subject: 2\r\n\r\ntwo\r\n')];
   await first.close();
   // What a crash can leave: a half-written temp, a body whose commit never finished,
@@ -18,13 +19,13 @@ test('recovery removes temp files, orphan bodies and bodiless state files but ke
   await writeFile(join(dir, 'body', 'orphan0001'), 'Subject: lost\r\n\r\n');
   await copyFile(join(dir, 'state', `${kept[0]?.id}.json`), join(dir, 'state', 'nobody0001.json'));
 
-  const readOnly = await Spool.open({ dir, clock, logger: memoryLogger().logger, recover: false });
+  const readOnly = await openSpool(dir, { clock, recover: false });
   assert.deepEqual(await readdir(join(dir, 'tmp')), ['abc.1234.json']);
   assert.ok((await readdir(join(dir, 'body'))).includes('orphan0001'));
   await readOnly.close();
 
-  const log = memoryLogger();
-  const recovered = await Spool.open({ dir, clock, logger: log.logger, recover: true });
+  const log = memoryLog();
+  const recovered = await openSpool(dir, { clock, logger: log.logger });
   assert.deepEqual(await readdir(join(dir, 'tmp')), []);
   assert.deepEqual((await readdir(join(dir, 'body'))).sort(), kept.map((record) => record.id).sort());
   assert.deepEqual((await readdir(join(dir, 'state'))).sort(), kept.map((record) => `${record.id}.json`).sort());
@@ -40,8 +41,8 @@ test('recovery removes temp files, orphan bodies and bodiless state files but ke
 test('a corrupt or unknown-version state file is logged and skipped, never a crash', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const log = memoryLogger();
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: log.logger, recover: false });
+  const log = memoryLog();
+  const spool = await openSpool(dir, { logger: log.logger, recover: false });
   const good = await commitMessage(spool, 'Subject: ok\r\n\r\nok\r\n');
   const stateText = JSON.parse(
     await import('node:fs/promises').then((fs) => fs.readFile(join(dir, 'state', `${good.id}.json`), 'utf8')),

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncFolder } from '../../src/spool/group-commit.js';
-import { Spool } from '../../src/spool/spool.js';
 import type { EnvelopeRecord } from '../../src/spool/types.js';
-import { ManualClock, commitMessage, makeTempDir, memoryLogger, removeDir, sampleEnvelope } from './fixtures.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { commitMessage, makeTempDir, openSpool, removeDir, sampleEnvelope } from './fixtures.js';
 
 function recordAttempt(record: EnvelopeRecord, reply: string): EnvelopeRecord {
   const [first, ...rest] = record.recipients;
@@ -29,7 +29,7 @@ test('concurrent updates of one message are serialized and each is durable when 
     await fsyncFolder(folder);
   };
   const clock = new ManualClock();
-  const spool = await Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true, folderSync });
+  const spool = await openSpool(dir, { clock, folderSync });
   const record = await commitMessage(spool, 'Subject: x\r\n\r\nx\r\n', sampleEnvelope(['b@example.net', 'c@example.net']));
   synced.length = 0;
 
@@ -47,7 +47,7 @@ test('concurrent updates of one message are serialized and each is durable when 
   );
   await spool.close();
 
-  const reopened = await Spool.open({ dir, clock, logger: memoryLogger().logger, recover: true });
+  const reopened = await openSpool(dir, { clock });
   const stored = await reopened.read(record.id);
   assert.equal(stored?.attempts, 51);
   assert.equal(stored?.recipients[0]?.history.length, 51);
@@ -60,7 +60,7 @@ test('concurrent updates of one message are serialized and each is durable when 
 test('updates of different messages proceed together and share folder fsyncs', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(dir);
   const records = await Promise.all(Array.from({ length: 20 }, () => commitMessage(spool, 'Subject: x\r\n\r\nx\r\n')));
   const before = spool.commitStats;
   await Promise.all(records.map((record) => spool.update(record.id, (current) => ({ ...current, delayWarningSent: true }))));
@@ -74,7 +74,7 @@ test('updates of different messages proceed together and share folder fsyncs', a
 test('an update producing an invalid record or naming no message is rejected and changes nothing', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(dir);
   const record = await commitMessage(spool, 'Subject: x\r\n\r\nx\r\n');
   await assert.rejects(spool.update(record.id, (current) => ({ ...current, id: 'other' })), {
     name: 'SpoolError',
@@ -98,7 +98,7 @@ test('an update producing an invalid record or naming no message is rejected and
 test('remove deletes state and body, is idempotent and waits behind pending updates', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const spool = await Spool.open({ dir, clock: new ManualClock(), logger: memoryLogger().logger, recover: true });
+  const spool = await openSpool(dir);
   const removed = await commitMessage(spool, 'Subject: gone\r\n\r\nx\r\n');
   const kept = await commitMessage(spool, 'Subject: kept\r\n\r\nx\r\n');
   const update = spool.update(removed.id, (current) => ({ ...current, attempts: 1 }));
