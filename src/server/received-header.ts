@@ -2,6 +2,7 @@
 // (RFC 5321 §4.4, RFC 3848 protocol types, RFC 6531 §3.7.3 UTF8SMTP types).
 
 import { isIP } from 'node:net';
+import { formatRfc5322DateMs } from '../core/date.js';
 
 export interface ReceivedFields {
   readonly helo: string;
@@ -24,15 +25,6 @@ export function protocolKeyword(fields: Pick<ReceivedFields, 'esmtp' | 'tls' | '
   return `${base}${fields.tls === null ? '' : 'S'}${fields.authenticated ? 'A' : ''}`;
 }
 
-/** RFC 5322 §3.3 date-time, e.g. "Thu, 26 Nov 2026 10:00:00 +0000". */
-export function formatRfc5322Date(date: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${days[date.getUTCDay()]}, ${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
-}
-
 /** The client's address as an RFC 5321 address literal. */
 export function addressLiteral(address: string): string {
   return isIP(address) === 6 ? `[IPv6:${address}]` : `[${address}]`;
@@ -51,6 +43,6 @@ export function buildReceivedHeader(fields: ReceivedFields): string {
   return (
     `Received: from ${sanitizeHelo(fields.helo)} (${addressLiteral(fields.clientAddress)})\r\n` +
     `\tby ${fields.hostname} (outpost)${tlsComment} with ${protocolKeyword(fields)} id ${fields.queueId}` +
-    `${forClause};\r\n\t${formatRfc5322Date(fields.date)}\r\n`
+    `${forClause};\r\n\t${formatRfc5322DateMs(fields.date.getTime())}\r\n`
   );
 }
