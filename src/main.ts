@@ -1,15 +1,28 @@
 // Composition root: builds the real parts from a validated Config (spool,
-// SMTP listeners, live domain list) and wires them together. Only this file
-// and cli/ construct concrete parts (STYLE.md).
+// resolver, SMTP transport, scheduler, SMTP listeners, control socket) and
+// wires them together. Only this file and cli/ construct concrete parts.
 
-import type { Clock } from './core/clock.js';
+import { randomInt } from 'node:crypto';
+import { systemClock, type Clock } from './core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from './core/network.js';
 import type { Config } from './config/types.js';
+import { ControlServer } from './control/control-server.js';
+import { controlSocketPath, type QueueController } from './control/protocol.js';
+import { NetConnector } from './delivery/connector.js';
+import { SmtpTransport } from './delivery/transport.js';
+import type { Transport } from './delivery/types.js';
+import { planDelivery, type DeliveryPlan } from './dns/next-hop.js';
+import type { Resolver } from './dns/resolver.js';
+import { interfaceAddresses, selfIdentity, type ListenEndpoint } from './dns/self-identity.js';
+import { createResolver } from './dns/setup.js';
+import { buildDsn } from './dsn/build.js';
 import type { Logger } from './observability/logger.js';
+import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
+import { notifyOnCommit } from './spool/notifying-sink.js';
 import { Spool } from './spool/spool.js';
 
-/** How long sessions may take to finish on SIGTERM before they are dropped (Docker waits 10 s). */
+/** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
 
 export interface RelayDependencies {
@@ -24,25 +37,76 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
+/** The next-hop planner for a destination domain: routes, MX, implicit MX, loop guard (RFC 5321 §5.1). */
+export function deliveryPlanner(config: Config, resolver: Resolver, listeners: readonly ListenEndpoint[]): (domain: string) => Promise<DeliveryPlan> {
+  const self = selfIdentity(config.hostname, listeners, interfaceAddresses());
+  return (domain) =>
+    planDelivery(domain, {
+      resolver,
+      routes: config.delivery.routes,
+      port: config.delivery.port,
+      ipv6: config.dns.ipv6,
+      self,
+      randomInt: (maxExclusive) => randomInt(maxExclusive),
+    });
+}
+
+function smtpTransport(config: Config, planner: (domain: string) => Promise<DeliveryPlan>, deps: RelayDependencies): SmtpTransport {
+  return new SmtpTransport({
+    hostname: config.hostname,
+    planner,
+    connector: new NetConnector({ clock: deps.clock }),
+    clock: deps.clock,
+    logger: deps.logger,
+    timeouts: {
+      connectTimeoutMs: config.delivery.connectTimeoutMs,
+      commandTimeoutMs: config.delivery.commandTimeoutMs,
+      dataDoneTimeoutMs: config.delivery.dataDoneTimeoutMs,
+    },
+  });
+}
+
+function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies): DeliveryScheduler {
+  return new DeliveryScheduler({
+    spool,
+    transport,
+    buildDsn,
+    clock: deps.clock,
+    logger: deps.logger,
+    random: Math.random,
+    hostname: config.hostname,
+    delivery: config.delivery,
+  });
+}
+
 export async function startRelay(config: Config, deps: RelayDependencies): Promise<RunningRelay> {
   const { logger, clock } = deps;
   const spool = await Spool.open({ dir: config.spoolDir, clock, logger: logger.child({ component: 'spool' }), recover: true });
   let domains = config.domains;
   const trusted = new NetworkSet(config.trustedNetworks.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
+  const resolver = await createResolver(config.dns, { clock });
+  let listeners: BoundListener[] = [];
+  let planner = deliveryPlanner(config, resolver, config.listen);
+  const queue = scheduler(config, spool, smtpTransport(config, (domain) => planner(domain), deps), deps);
   const smtp = new SmtpServer({
     hostname: config.hostname,
     listeners: config.listen,
     limits: config.limits,
-    spool,
+    spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id)),
     clock,
     logger,
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
-  let listeners: BoundListener[];
+  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger);
   try {
     listeners = await smtp.start();
+    // The loop guard must know the ports actually bound (port 0 picks one).
+    planner = deliveryPlanner(config, resolver, listeners);
+    await control.start();
+    await queue.start();
   } catch (error: unknown) {
+    await smtp.stop(0);
     await spool.close();
     throw error;
   }
@@ -53,7 +117,31 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     async stop() {
       await smtp.stop(SHUTDOWN_GRACE_MS);
+      await queue.stop(SHUTDOWN_GRACE_MS);
+      await control.close();
       await spool.close();
     },
+  };
+}
+
+/**
+ * Queue actions when no server is running: this process is then the spool's
+ * only writer. A flush only makes messages due now (delivery is the server's
+ * job); a bounce queues its DSN for the server to deliver.
+ */
+export function offlineQueueController(config: Config, spool: Spool, logger: Logger): QueueController {
+  const noTransport: Transport = {
+    run: () => Promise.reject(new Error('no deliveries without a running server')),
+  };
+  const queue = scheduler(config, spool, noTransport, { logger, clock: systemClock });
+  return {
+    async flush(id) {
+      const records = id === undefined ? await spool.list() : [await spool.read(id)].filter((record) => record !== undefined);
+      const now = new Date().toISOString();
+      for (const record of records) await spool.update(record.id, (current) => ({ ...current, nextAttempt: now }));
+      return id === undefined || records.length > 0;
+    },
+    deleteMessage: (id) => queue.deleteMessage(id),
+    bounceMessage: (id) => queue.bounceMessage(id),
   };
 }

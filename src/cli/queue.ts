@@ -1,23 +1,32 @@
-// `outpost queue list [--json]` and `outpost queue show ID [--json]`
-// (INTERFACE.md "Command line", "Machine-readable output"): read-only views of
-// the spool named in the config, safe while a server runs.
+// `outpost queue list|show|flush|delete|bounce` (INTERFACE.md "Command line",
+// "Machine-readable output"): views of the spool named in the config, and the
+// queue actions (queue-actions.ts), all safe while a server runs.
 
 import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { Spool, validateId } from '../spool/spool.js';
 import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
+import type { QueueAction } from '../control/protocol.js';
 import { configPath } from './config-path.js';
+import { runQueueAction } from './queue-actions.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost queue list [--json] [--config FILE]
-       outpost queue show ID [--json] [--config FILE]`;
+       outpost queue show ID [--json] [--config FILE]
+       outpost queue flush [ID] [--config FILE]
+       outpost queue delete ID [--config FILE]
+       outpost queue bounce ID [--config FILE]`;
 
 const HEADER_DISPLAY_MAX_BYTES = 64 * 1024;
 
-type Subcommand = { readonly kind: 'list' } | { readonly kind: 'show'; readonly id: string };
+type Subcommand =
+  | { readonly kind: 'list' }
+  | { readonly kind: 'show'; readonly id: string }
+  | { readonly kind: 'action'; readonly action: QueueAction; readonly id: string | undefined };
 
 interface QueueArgs {
   readonly subcommand: Subcommand;
@@ -32,8 +41,9 @@ export const queueCommand: CliCommand = async (args, io) => {
     return EXIT_USAGE;
   }
   let spool: Spool;
+  let config: Config;
   try {
-    const config = await loadConfig(configPath(parsed.config, io), io.env);
+    config = await loadConfig(configPath(parsed.config, io), io.env);
     spool = await Spool.open({
       dir: config.spoolDir,
       clock: systemClock,
@@ -45,9 +55,9 @@ export const queueCommand: CliCommand = async (args, io) => {
     return EXIT_FAILURE;
   }
   try {
-    return parsed.subcommand.kind === 'list'
-      ? await listQueue(spool, parsed.json, io)
-      : await showMessage(spool, parsed.subcommand.id, parsed.json, io);
+    const { subcommand } = parsed;
+    if (subcommand.kind === 'action') return await runQueueAction(config, spool, subcommand.action, subcommand.id, io);
+    return subcommand.kind === 'list' ? await listQueue(spool, parsed.json, io) : await showMessage(spool, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -80,6 +90,12 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
     if (id === undefined || extra.length > 0) return 'show takes exactly one message id';
     if (!validateId(id)) return `not a queue id: ${JSON.stringify(id)}`;
     return { subcommand: { kind: 'show', id }, ...common };
+  }
+  if (name === 'flush' || name === 'delete' || name === 'bounce') {
+    const [id, ...extra] = operands;
+    if (extra.length > 0 || (id === undefined && name !== 'flush')) return `${name} takes ${name === 'flush' ? 'at most' : 'exactly'} one message id`;
+    if (id !== undefined && !validateId(id)) return `not a queue id: ${JSON.stringify(id)}`;
+    return { subcommand: { kind: 'action', action: name, id }, ...common };
   }
   return name === undefined ? 'missing subcommand' : `unknown subcommand '${name}'`;
 }

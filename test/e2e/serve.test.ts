@@ -42,7 +42,7 @@ describe('outpost serve with real clients', () => {
   let installation: TestInstallation;
   let serve: ServeProcess;
   before(async () => {
-    installation = await makeInstallation('trustedNetworks: [127.0.0.1/32]');
+    installation = await makeInstallation({ extraYaml: 'trustedNetworks: [127.0.0.1/32]' });
     serve = await ServeProcess.start(installation.configFile);
   });
   after(async () => {
@@ -154,7 +154,7 @@ describe('outpost serve lifecycle', () => {
   });
 
   it('exits 1 naming the file and key for a broken config, without a stack trace', async () => {
-    const installation = await makeInstallation('limits: { maxMessageSize: lots }');
+    const installation = await makeInstallation({ extraYaml: 'limits: { maxMessageSize: lots }' });
     const result = await runOutpost(['serve', '--config', installation.configFile]);
     await installation.remove();
     assert.equal(result.code, 1);

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startDnsServer } from './dns-server.js';
 
 /** The compiled CLI next to this file's compiled form (build/test/helpers -> build/src/cli.js). */
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -17,12 +18,32 @@ export interface TestInstallation {
   remove(): Promise<void>;
 }
 
-/** Writes outpost.yaml (extra YAML lines appended) and a domains file listing example.org. */
-export async function makeInstallation(extraYaml = '', domains = ['example.org']): Promise<TestInstallation> {
+/** Foreign test domains the holding DNS server answers SERVFAIL for, so their mail stays queued (4.4.3). */
+export const HELD_DOMAINS = ['example.net', 'example.com', 'example.info'];
+
+export interface InstallationOptions {
+  /** YAML lines appended to outpost.yaml. */
+  readonly extraYaml?: string;
+  readonly domains?: readonly string[];
+  /**
+   * The DNS server outpost must use. Default: a test DNS server of its own that
+   * answers SERVFAIL for HELD_DOMAINS. Never the machine's resolver: tests only
+   * ever talk to loopback.
+   */
+  readonly dns?: { readonly address: string; readonly port: number };
+}
+
+/** Writes outpost.yaml and a domains file (default: example.org) in a temp folder. */
+export async function makeInstallation(options: InstallationOptions = {}): Promise<TestInstallation> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-e2e-'));
   const spoolDir = join(dir, 'spool');
   const configFile = join(dir, 'outpost.yaml');
-  await writeFile(join(dir, 'domains'), `# test domains\n${domains.join('\n')}\n`);
+  const holding =
+    options.dns === undefined
+      ? await startDnsServer({ zones: {}, faults: Object.fromEntries(HELD_DOMAINS.map((domain) => [domain, { kind: 'servfail' as const }])) })
+      : undefined;
+  const dns = options.dns ?? holding ?? { address: '127.0.0.1', port: 53 };
+  await writeFile(join(dir, 'domains'), `# test domains\n${(options.domains ?? ['example.org']).join('\n')}\n`);
   await writeFile(
     configFile,
     [
@@ -32,10 +53,19 @@ export async function makeInstallation(extraYaml = '', domains = ['example.org']
       '  - { address: 127.0.0.1, port: 0, mode: mta }',
       'spoolDir: spool',
       'log: { level: info }',
-      extraYaml,
+      `dns: { servers: ["${dns.address}:${dns.port}"], timeout: 1s }`,
+      options.extraYaml ?? '',
     ].join('\n'),
   );
-  return { dir, configFile, spoolDir, remove: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    configFile,
+    spoolDir,
+    async remove() {
+      await holding?.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface CliResult {

@@ -1,0 +1,86 @@
+// Opening TCP connections to remote MTAs, behind an interface so tests and
+// the scheduler can count, refuse or redirect them; the real one uses node:net
+// with a connect timeout on the injected clock.
+
+import { connect, type Socket } from 'node:net';
+import type { Clock } from '../core/clock.js';
+import { errnoCode, OutpostError } from '../core/errors.js';
+
+export interface ConnectRequest {
+  /** An IP address (the plan's addresses), not a name. */
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
+export interface Connector {
+  /** A connected socket; rejects with ConnectError when the connection cannot be made. */
+  connect(request: ConnectRequest): Promise<Socket>;
+}
+
+export type ConnectFailure = 'refused' | 'timeout' | 'unreachable' | 'aborted' | 'error';
+
+/** The connection could not be made: why, as a value the transport maps to 4.4.1. */
+export class ConnectError extends OutpostError {
+  readonly failure: ConnectFailure;
+
+  constructor(failure: ConnectFailure, message: string, options?: { cause?: unknown }) {
+    super('ECONNECT', message, options);
+    this.name = 'ConnectError';
+    this.failure = failure;
+  }
+}
+
+function failureOf(error: unknown): ConnectFailure {
+  switch (errnoCode(error)) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ENETUNREACH':
+    case 'EHOSTUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'unreachable';
+    default:
+      return 'error';
+  }
+}
+
+/** The real connector: node:net, bounded by `timeoutMs` on `clock`, cancelled by `signal`. */
+export class NetConnector implements Connector {
+  readonly #clock: Clock;
+
+  constructor(options: { clock: Clock }) {
+    this.#clock = options.clock;
+  }
+
+  connect(request: ConnectRequest): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      if (request.signal.aborted) {
+        reject(new ConnectError('aborted', 'connection aborted'));
+        return;
+      }
+      const socket = connect({ host: request.host, port: request.port });
+      const settle = (error: ConnectError | undefined): void => {
+        timer.cancel();
+        request.signal.removeEventListener('abort', onAbort);
+        socket.off('error', onError);
+        socket.off('connect', onConnect);
+        if (error === undefined) {
+          resolve(socket);
+          return;
+        }
+        socket.destroy();
+        reject(error);
+      };
+      const onConnect = (): void => settle(undefined);
+      const onError = (error: Error): void => settle(new ConnectError(failureOf(error), error.message, { cause: error }));
+      const onAbort = (): void => settle(new ConnectError('aborted', 'connection aborted'));
+      const timer = this.#clock.setTimer(request.timeoutMs, () => settle(new ConnectError('timeout', `no connection within ${request.timeoutMs} ms`)));
+      socket.once('connect', onConnect);
+      socket.once('error', onError);
+      request.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

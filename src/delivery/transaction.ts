@@ -1,0 +1,149 @@
+// One mail transaction on an open session: MAIL, RCPTs, DATA, the body and
+// the final dot (RFC 5321 §3.3), pipelined when offered (RFC 2920 §3.1), with
+// SIZE (RFC 1870), BODY=8BITMIME (RFC 6152) and SMTPUTF8 (RFC 6531) declared.
+
+import type { Reply } from '../smtp/reply.js';
+import type { Extensions } from './extensions.js';
+import { allRecipients, describePeer, localOutcome, replyOutcome, sessionFailureOutcome, skippedHostOutcome, type Peer } from './outcomes.js';
+import { SessionError } from './session-error.js';
+import type { SmtpConnection } from './smtp-connection.js';
+import type { OutboundMessage, RecipientOutcome } from './types.js';
+
+export interface TransactionTimeouts {
+  readonly commandTimeoutMs: number;
+  readonly dataInitTimeoutMs: number;
+  readonly dataBlockTimeoutMs: number;
+  readonly dataDoneTimeoutMs: number;
+}
+
+export type TransactionResult =
+  /** The host answered for these recipients: the outcomes stand for this attempt. */
+  | { readonly kind: 'final'; readonly outcomes: ReadonlyMap<string, RecipientOutcome>; readonly summary: string; readonly sessionUsable: boolean }
+  /** The host did not get as far as answering a RCPT: try the next one; `outcome` if none does better. */
+  | { readonly kind: 'skip-host'; readonly outcome: RecipientOutcome; readonly sessionUsable: boolean };
+
+/** What the server said, as far as the session got. */
+export interface TransactionReplies {
+  mail: Reply | undefined;
+  readonly rcpt: Map<string, Reply>;
+  data: Reply | undefined;
+  dot: Reply | undefined;
+  failure: SessionError | undefined;
+}
+
+const SERVICE_CLOSING = 421;
+const START_MAIL_INPUT = 354;
+
+const isPositive = (reply: Reply): boolean => reply.code >= 200 && reply.code < 300;
+
+function path(address: string): string {
+  return `<${address}>`;
+}
+
+function mailCommand(message: OutboundMessage, extensions: Extensions): string {
+  const params: string[] = [];
+  if (extensions.size) params.push(`SIZE=${message.sizeBytes}`);
+  if (message.eightBit && extensions.eightBitMime) params.push('BODY=8BITMIME');
+  if (message.smtputf8) params.push('SMTPUTF8');
+  return [`MAIL FROM:${path(message.from)}`, ...params].join(' ');
+}
+
+/** Refusals we know before sending anything: SIZE too small (RFC 1870 §6), SMTPUTF8 missing (RFC 6531 §3.2). */
+function precheck(message: OutboundMessage, extensions: Extensions, peer: Peer): RecipientOutcome | undefined {
+  if (extensions.maxSizeBytes !== undefined && message.sizeBytes > extensions.maxSizeBytes) {
+    return localOutcome('permanent', 552, '5.3.4', `message size ${message.sizeBytes} exceeds size limit ${extensions.maxSizeBytes} of ${describePeer(peer)}`, peer.host);
+  }
+  if (message.smtputf8 && !extensions.smtpUtf8) {
+    return localOutcome('permanent', 553, '5.6.7', `SMTPUTF8 is required, but was not offered by ${describePeer(peer)}`, peer.host);
+  }
+  return undefined;
+}
+
+async function collectReplies(connection: SmtpConnection, message: OutboundMessage, extensions: Extensions, timeouts: TransactionTimeouts): Promise<TransactionReplies> {
+  const replies: TransactionReplies = { mail: undefined, rcpt: new Map(), data: undefined, dot: undefined, failure: undefined };
+  const mail = mailCommand(message, extensions);
+  try {
+    if (extensions.pipelining) {
+      connection.send([mail, ...message.recipients.map((recipient) => `RCPT TO:${path(recipient)}`), 'DATA'], 'MAIL');
+      replies.mail = await connection.readReply(timeouts.commandTimeoutMs, 'MAIL');
+      for (const recipient of message.recipients) replies.rcpt.set(recipient, await connection.readReply(timeouts.commandTimeoutMs, 'RCPT'));
+      replies.data = await connection.readReply(timeouts.dataInitTimeoutMs, 'DATA');
+    } else {
+      replies.mail = await connection.command(mail, timeouts.commandTimeoutMs, 'MAIL');
+      if (!isPositive(replies.mail)) return replies;
+      for (const recipient of message.recipients) {
+        const reply = await connection.command(`RCPT TO:${path(recipient)}`, timeouts.commandTimeoutMs, 'RCPT');
+        replies.rcpt.set(recipient, reply);
+        if (reply.code === SERVICE_CLOSING) return replies;
+      }
+      if (![...replies.rcpt.values()].some(isPositive)) return replies;
+      replies.data = await connection.command('DATA', timeouts.dataInitTimeoutMs, 'DATA');
+    }
+    if (replies.data.code !== START_MAIL_INPUT) return replies;
+    if (isPositive(replies.mail) && [...replies.rcpt.values()].some(isPositive)) {
+      await connection.sendBody(() => message.openBody(), timeouts.dataBlockTimeoutMs);
+      replies.dot = await connection.readReply(timeouts.dataDoneTimeoutMs, 'end of data');
+    } else {
+      // RFC 2920 §3.1: DATA accepted with no valid recipient; end it empty and ignore the reply.
+      connection.send(['.'], 'end of data');
+      await connection.readReply(timeouts.dataDoneTimeoutMs, 'end of data');
+    }
+  } catch (error) {
+    if (!(error instanceof SessionError)) throw error;
+    replies.failure = error;
+  }
+  return replies;
+}
+
+/** Outcome of a recipient the server accepted at RCPT: decided by DATA and the final dot. */
+function acceptedOutcome(replies: TransactionReplies, peer: Peer): RecipientOutcome {
+  const { data, dot, failure } = replies;
+  if (data !== undefined && data.code !== START_MAIL_INPUT) {
+    return data.code >= 400 ? replyOutcome(data, peer) : localOutcome('transient', 451, '4.5.0', `unexpected reply to DATA from ${describePeer(peer)}: ${data.code}`, peer.host);
+  }
+  if (dot !== undefined) {
+    return dot.code >= 400 || isPositive(dot) ? replyOutcome(dot, peer) : localOutcome('transient', 451, '4.5.0', `unexpected reply to end of data from ${describePeer(peer)}: ${dot.code}`, peer.host);
+  }
+  return failure === undefined ? localOutcome('transient', 451, '4.5.0', `no reply to DATA from ${describePeer(peer)}`, peer.host) : sessionFailureOutcome(failure, peer);
+}
+
+/** A recipient not sent because the server closed the session (421) before it. */
+function notSent(peer: Peer): RecipientOutcome {
+  return localOutcome('transient', 451, '4.4.2', `${describePeer(peer)} closed the session before this recipient`, peer.host);
+}
+
+/** Decides per-recipient outcomes from the replies; pure. */
+export function decideTransaction(message: OutboundMessage, replies: TransactionReplies, peer: Peer): TransactionResult {
+  const { mail, failure } = replies;
+  const closing = [mail, replies.data, replies.dot, ...replies.rcpt.values()].some((reply) => reply?.code === SERVICE_CLOSING);
+  const sessionUsable = failure === undefined && !closing;
+  if (mail === undefined) return { kind: 'skip-host', outcome: sessionFailureOutcome(failure ?? new SessionError('protocol', 'MAIL', 'no reply to MAIL'), peer), sessionUsable };
+  if (mail.code >= 500) return { kind: 'final', outcomes: allRecipients(message.recipients, replyOutcome(mail, peer)), summary: replyOutcome(mail, peer).reply, sessionUsable };
+  if (!isPositive(mail)) {
+    const outcome = mail.code >= 400 ? skippedHostOutcome(mail, peer) : localOutcome('transient', 451, '4.5.0', `unexpected reply to MAIL from ${describePeer(peer)}: ${mail.code}`, peer.host);
+    return { kind: 'skip-host', outcome, sessionUsable: sessionUsable && mail.code >= 400 };
+  }
+  const answered = [...replies.rcpt.values()].some((reply) => reply.code !== SERVICE_CLOSING);
+  if (!answered) {
+    const closingReply = [...replies.rcpt.values()][0];
+    const outcome = closingReply !== undefined ? skippedHostOutcome(closingReply, peer) : sessionFailureOutcome(failure ?? new SessionError('protocol', 'RCPT', 'no reply to RCPT'), peer);
+    return { kind: 'skip-host', outcome, sessionUsable };
+  }
+  const accepted = acceptedOutcome(replies, peer);
+  const outcomes = new Map<string, RecipientOutcome>();
+  for (const recipient of message.recipients) {
+    const reply = replies.rcpt.get(recipient);
+    if (reply === undefined) outcomes.set(recipient, failure === undefined ? notSent(peer) : sessionFailureOutcome(failure, peer));
+    else if (reply.code >= 400) outcomes.set(recipient, replyOutcome(reply, peer));
+    else if (isPositive(reply)) outcomes.set(recipient, accepted);
+    else outcomes.set(recipient, localOutcome('transient', 451, '4.5.0', `unexpected reply to RCPT from ${describePeer(peer)}: ${reply.code}`, peer.host));
+  }
+  return { kind: 'final', outcomes, summary: accepted.reply, sessionUsable: sessionUsable && (replies.data?.code !== START_MAIL_INPUT || replies.dot !== undefined) };
+}
+
+/** Runs one message's transaction on `connection`; never rejects for remote or network failures. */
+export async function runTransaction(connection: SmtpConnection, message: OutboundMessage, extensions: Extensions, peer: Peer, timeouts: TransactionTimeouts): Promise<TransactionResult> {
+  const refused = precheck(message, extensions, peer);
+  if (refused !== undefined) return { kind: 'final', outcomes: allRecipients(message.recipients, refused), summary: refused.reply, sessionUsable: true };
+  return decideTransaction(message, await collectReplies(connection, message, extensions, timeouts), peer);
+}

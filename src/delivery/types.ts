@@ -1,0 +1,67 @@
+// The delivery seam between the scheduler and the outbound SMTP client: a
+// job is a list of messages for one destination; the transport reports each
+// message's per-recipient outcome as soon as it is known (STYLE.md §4).
+
+import type { Readable } from 'node:stream';
+
+export type OutcomeKind = 'delivered' | 'transient' | 'permanent';
+
+export interface RecipientOutcome {
+  readonly kind: OutcomeKind;
+  /** One line, e.g. "250 2.1.5 Ok" or "451 4.4.1 connection refused by mx1.example.net[192.0.2.1]"; control characters stripped. */
+  readonly reply: string;
+  /** Enhanced status code (RFC 3463) for DSNs: from the reply when it has one, else derived ("2.0.0", "4.4.1", "5.1.10"...). */
+  readonly status: string;
+  /** True when `reply` is the remote server's own reply (DSN Diagnostic-Code: smtp; ...), false for local conditions (DNS, connect, timeout). */
+  readonly remote: boolean;
+  /** Host name of the remote MTA that answered (DSN Remote-MTA), if one did. */
+  readonly remoteMta: string | undefined;
+}
+
+export interface OutboundMessage {
+  readonly id: string;
+  /** Envelope sender; "" for the null reverse-path <>. */
+  readonly from: string;
+  /** The recipients of this transaction (at most recipientsPerTransaction), all in the job's destination. */
+  readonly recipients: readonly string[];
+  readonly sizeBytes: number;
+  /** The stored body has octets >= 0x80 (declare BODY=8BITMIME). */
+  readonly eightBit: boolean;
+  /** An address is UTF-8 (needs SMTPUTF8). */
+  readonly smtputf8: boolean;
+  /** The stored body: canonical CRLF lines, not dot-stuffed. */
+  openBody(): Readable;
+}
+
+export interface DeliveryJob {
+  /** Canonical (lowercase A-label) recipient domain; routes and MX lookup are the transport's business. */
+  readonly destination: string;
+  readonly messages: readonly OutboundMessage[];
+}
+
+/** What one attempt used, for logs and the spool history. */
+export interface AttemptInfo {
+  readonly mx: string | undefined;
+  readonly address: string | undefined;
+  /** e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 (unverified)", or null for plaintext. */
+  readonly tls: string | null;
+  readonly durationMs: number;
+}
+
+/** Records a message's outcomes durably; the transport awaits it before going on. */
+export type ReportOutcomes = (
+  messageId: string,
+  outcomes: ReadonlyMap<string, RecipientOutcome>,
+  info: AttemptInfo,
+) => Promise<void>;
+
+export interface Transport {
+  /**
+   * Delivers the job's messages in order, reusing one SMTP session where it
+   * can, and calls `report` exactly once per message (for every recipient of
+   * it), including messages it could not attempt (transient outcomes). Never
+   * rejects for remote or network failures; `signal` aborts (remaining
+   * messages are reported transient).
+   */
+  run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void>;
+}
