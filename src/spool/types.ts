@@ -11,6 +11,8 @@ export interface RecipientAttempt {
   /** The remote (or local) reply, "451 4.4.3 ..." style, control characters stripped. */
   readonly reply: string;
   readonly mx?: string;
+  /** Enhanced status code (RFC 3463) of this outcome, e.g. "4.4.1", "5.1.10", "4.4.7"; absent on older records. */
+  readonly status?: string;
 }
 
 export interface RecipientRecord {
@@ -19,6 +21,8 @@ export interface RecipientRecord {
   readonly attempts: number;
   readonly lastReply: string | null;
   readonly history: readonly RecipientAttempt[];
+  /** Set once the DSN reporting this recipient's failure is in the spool, so a restart neither loses nor repeats it. */
+  readonly dsnSent?: boolean;
 }
 
 export interface ClientRecord {

@@ -1,0 +1,195 @@
+// Runs delivery jobs: per-destination queues of transactions, started as
+// jobs (several messages, one connection where the transport can) within the
+// session limits; matches the transport's reports to transactions.
+
+import type { Logger } from 'pino';
+import type { Clock, Timer } from '../core/clock.js';
+import type { AttemptInfo, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from '../delivery/types.js';
+import type { DestinationLimits } from './destination-limits.js';
+import type { Transaction } from './grouping.js';
+
+export interface DispatcherOptions {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly limits: DestinationLimits;
+  readonly maxMessagesPerJob: number;
+  /** Records one transaction's outcomes (all its recipients) durably; never rejects. */
+  readonly record: (transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo) => Promise<void>;
+  /** A transaction is over (every recipient reported); `aborted`: its job was cut short by stop. */
+  readonly done: (transaction: Transaction, result: { readonly aborted: boolean }) => void;
+}
+
+const NOT_REPORTED = '451 4.3.0 delivery attempt ended without an outcome';
+const ABORTED = '451 4.3.0 delivery interrupted by shutdown';
+
+export class Dispatcher {
+  private readonly options: DispatcherOptions;
+  private readonly queues = new Map<string, Transaction[]>();
+  private readonly controllers = new Set<AbortController>();
+  private readonly jobs = new Set<Promise<void>>();
+  private readonly resumeTimers = new Map<string, Timer>();
+  private stopped = false;
+
+  constructor(options: DispatcherOptions) {
+    this.options = options;
+  }
+
+  get queued(): number {
+    let count = 0;
+    for (const queue of this.queues.values()) count += queue.length;
+    return count;
+  }
+
+  /** True while a job runs. */
+  get busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
+  add(transactions: readonly Transaction[]): void {
+    for (const transaction of transactions) {
+      const queue = this.queues.get(transaction.destination);
+      if (queue === undefined) this.queues.set(transaction.destination, [transaction]);
+      else queue.push(transaction);
+    }
+    this.dispatch();
+  }
+
+  /** Takes a message's transactions that have not started out of the queues. */
+  withdraw(messageId: string): Transaction[] {
+    const taken: Transaction[] = [];
+    for (const [destination, queue] of this.queues) {
+      const kept = queue.filter((transaction) => transaction.message.id !== messageId);
+      taken.push(...queue.filter((transaction) => transaction.message.id === messageId));
+      if (kept.length === 0) this.queues.delete(destination);
+      else this.queues.set(destination, kept);
+    }
+    return taken;
+  }
+
+  /** The destinations where a message has transactions waiting. */
+  waitingDestinations(messageId: string): string[] {
+    return [...this.queues].filter(([, queue]) => queue.some((transaction) => transaction.message.id === messageId)).map(([destination]) => destination);
+  }
+
+  /** Starts jobs for queued transactions as the limits allow, destinations taking turns. */
+  dispatch(): void {
+    if (this.stopped) return;
+    const { limits, clock, maxMessagesPerJob } = this.options;
+    const nowMs = clock.now();
+    for (const [destination, queue] of [...this.queues]) {
+      if (limits.saturated()) return;
+      while (queue.length > 0 && limits.canStart(destination, nowMs)) {
+        this.start(destination, queue.splice(0, Math.max(1, maxMessagesPerJob)));
+      }
+      // Re-inserted at the back, so destinations take turns for free sessions.
+      this.queues.delete(destination);
+      if (queue.length === 0) continue;
+      this.queues.set(destination, queue);
+      const pausedUntilMs = limits.pausedUntilMs(destination, nowMs);
+      if (pausedUntilMs !== undefined) this.armResume(destination, pausedUntilMs);
+    }
+  }
+
+  /** No new jobs from now on; returns the transactions that never started. */
+  stop(): Transaction[] {
+    this.stopped = true;
+    for (const timer of this.resumeTimers.values()) timer.cancel();
+    this.resumeTimers.clear();
+    const abandoned = [...this.queues.values()].flat();
+    this.queues.clear();
+    return abandoned;
+  }
+
+  /** Aborts the running jobs (their remaining transactions are reported transient). */
+  abortRunning(): void {
+    for (const controller of this.controllers) controller.abort();
+  }
+
+  /** Resolves when no job is running. */
+  async idle(): Promise<void> {
+    while (this.jobs.size > 0) await Promise.all(this.jobs);
+  }
+
+  private start(destination: string, transactions: Transaction[]): void {
+    this.options.limits.acquire(destination);
+    const job = this.run(destination, transactions).finally(() => {
+      this.jobs.delete(job);
+      this.dispatch();
+    });
+    this.jobs.add(job);
+  }
+
+  private async run(destination: string, transactions: Transaction[]): Promise<void> {
+    const { transport, clock, logger, limits } = this.options;
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const startedMs = clock.now();
+    const unreported = [...transactions];
+    let outcomeCount = 0;
+    let answered = false;
+    const record = async (transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo): Promise<void> => {
+      for (const outcome of outcomes.values()) {
+        outcomeCount += 1;
+        if (outcome.kind !== 'transient' || outcome.remote) answered = true;
+      }
+      await this.options.record(transaction, outcomes, info);
+    };
+    const report: ReportOutcomes = async (messageId, outcomes, info) => {
+      const transaction = takeMatching(unreported, messageId, outcomes);
+      if (transaction === undefined) {
+        logger.warn({ qid: messageId, destination }, 'transport reported a message not in its job');
+        return;
+      }
+      await record(transaction, completeOutcomes(transaction.message, outcomes, NOT_REPORTED), info);
+    };
+    try {
+      await transport.run({ destination, messages: transactions.map((transaction) => transaction.message) }, report, controller.signal);
+    } catch (error) {
+      logger.error({ destination, err: error }, 'transport failed');
+    }
+    const aborted = controller.signal.aborted;
+    const info: AttemptInfo = { mx: undefined, address: undefined, tls: null, durationMs: clock.now() - startedMs };
+    for (const transaction of unreported.splice(0)) {
+      await record(transaction, completeOutcomes(transaction.message, new Map(), aborted ? ABORTED : NOT_REPORTED), info);
+    }
+    this.controllers.delete(controller);
+    limits.release(destination);
+    if (!aborted) {
+      const nowMs = clock.now();
+      limits.recordSession(destination, outcomeCount > 0 && !answered, nowMs);
+      const pausedUntilMs = limits.pausedUntilMs(destination, nowMs);
+      if (pausedUntilMs !== undefined) logger.warn({ destination, until: new Date(pausedUntilMs).toISOString() }, 'destination paused');
+    }
+    for (const transaction of transactions) this.options.done(transaction, { aborted });
+  }
+
+  private armResume(destination: string, untilMs: number): void {
+    if (this.resumeTimers.has(destination)) return;
+    const timer = this.options.clock.setTimer(untilMs - this.options.clock.now(), () => {
+      this.resumeTimers.delete(destination);
+      this.dispatch();
+    });
+    this.resumeTimers.set(destination, timer);
+  }
+}
+
+/** Removes and returns the first unreported transaction of `messageId` whose recipients include every reported one. */
+function takeMatching(unreported: Transaction[], messageId: string, outcomes: ReadonlyMap<string, RecipientOutcome>): Transaction | undefined {
+  const ofMessage = (transaction: Transaction): boolean => transaction.message.id === messageId;
+  let index = unreported.findIndex(
+    (transaction) => ofMessage(transaction) && [...outcomes.keys()].every((address) => transaction.message.recipients.includes(address)),
+  );
+  if (index < 0) index = unreported.findIndex(ofMessage);
+  if (index < 0) return undefined;
+  return unreported.splice(index, 1)[0];
+}
+
+/** The outcome of every recipient of the transaction (only those): missing ones become local transient failures. */
+function completeOutcomes(message: OutboundMessage, outcomes: ReadonlyMap<string, RecipientOutcome>, missingReply: string): Map<string, RecipientOutcome> {
+  const complete = new Map<string, RecipientOutcome>();
+  for (const address of message.recipients) {
+    complete.set(address, outcomes.get(address) ?? { kind: 'transient', reply: missingReply, status: '4.3.0', remote: false, remoteMta: undefined });
+  }
+  return complete;
+}

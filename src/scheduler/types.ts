@@ -1,0 +1,74 @@
+// The scheduler's seams: the slice of the spool it uses, the DSN builder it is
+// given, its settings (from DeliveryConfig) and the status it reports.
+
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { DeliveryConfig } from '../config/types.js';
+import type { Transport } from '../delivery/types.js';
+import type { DsnRequest } from '../dsn/types.js';
+import type { EnvelopeRecord, MessageWriter } from '../spool/types.js';
+
+/** What the scheduler needs of the spool; the real Spool (src/spool/spool.ts) satisfies it. */
+export interface SchedulerSpool {
+  list(): Promise<EnvelopeRecord[]>;
+  read(id: string): Promise<EnvelopeRecord | undefined>;
+  update(id: string, change: (record: EnvelopeRecord) => EnvelopeRecord): Promise<EnvelopeRecord>;
+  remove(id: string): Promise<void>;
+  openBody(id: string): Readable;
+  readHeaders(id: string, maxBytes?: number): Promise<string>;
+  begin(): Promise<MessageWriter>;
+}
+
+/** A built DSN, ready to be queued as a new message from <> to the original sender. */
+export interface DsnMessage {
+  readonly from: '';
+  readonly to: string;
+  readonly content: Buffer;
+  readonly smtputf8: boolean;
+}
+
+export type BuildDsn = (request: DsnRequest) => DsnMessage | Promise<DsnMessage>;
+
+export type SchedulerSettings = Pick<
+  DeliveryConfig,
+  | 'retryDelaysMs'
+  | 'maxQueueLifetimeMs'
+  | 'delayWarningMs'
+  | 'maxConcurrency'
+  | 'concurrencyPerDomain'
+  | 'recipientsPerTransaction'
+>;
+
+export interface SchedulerOptions {
+  readonly spool: SchedulerSpool;
+  readonly transport: Transport;
+  readonly buildDsn: BuildDsn;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Uniform in [0, 1): retry jitter and DSN tokens. */
+  readonly random: () => number;
+  /** This server's name: DSN Reporting-MTA, MAILER-DAEMON@, destination of domain-less recipients. */
+  readonly hostname: string;
+  readonly delivery: SchedulerSettings;
+  /** Transactions handed to the transport in one job (one connection where it can); default 20. */
+  readonly maxMessagesPerJob?: number;
+}
+
+export interface PausedDestination {
+  readonly destination: string;
+  readonly untilMs: number;
+  readonly consecutiveFailures: number;
+}
+
+export interface SchedulerStatus {
+  /** Messages waiting for their next attempt. */
+  readonly queued: number;
+  /** Messages in an attempt (waiting for a session or being delivered). */
+  readonly active: number;
+  /** Sessions (jobs) running, in all and per destination. */
+  readonly running: number;
+  readonly runningByDestination: Readonly<Record<string, number>>;
+  readonly paused: readonly PausedDestination[];
+  readonly stopping: boolean;
+}

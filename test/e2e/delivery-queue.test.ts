@@ -1,0 +1,140 @@
+// Queue behaviour of the real `outpost serve`: connection reuse, the
+// per-domain session limit, delay warnings and expiry DSNs, and a kill -9 in
+// the middle of a delivery.
+
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { FakeMta, type ReceivedMessage } from '../helpers/fake-mta.js';
+import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
+import { SmtpTestClient } from '../helpers/smtp-client.js';
+
+async function submit(port: number, from: string, to: readonly string[]): Promise<string> {
+  const client = await SmtpTestClient.connect(port);
+  await client.reply();
+  await client.command('EHLO app.example.org');
+  await client.command(`MAIL FROM:<${from}>`);
+  for (const rcpt of to) assert.equal((await client.command(`RCPT TO:<${rcpt}>`)).code, 250);
+  await client.command('DATA');
+  client.write('Subject: queue test\r\n\r\nbody\r\n.\r\n');
+  const reply = await client.reply();
+  client.close();
+  const id = /queued as (\w+)/.exec(reply.text)?.[1];
+  assert.ok(id, reply.text);
+  return id;
+}
+
+async function eventually(what: string, check: () => boolean | Promise<boolean>, waitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function statusFields(dsn: ReceivedMessage): { action: string | undefined; status: string | undefined } {
+  const text = dsn.data.toString('utf8');
+  return { action: /^Action: (\S+)/m.exec(text)?.[1], status: /^Status: (\S+)/m.exec(text)?.[1] };
+}
+
+interface World {
+  readonly dns: TestDnsServer;
+  readonly mta: FakeMta;
+  readonly installation: TestInstallation;
+  serve: ServeProcess;
+}
+
+let world: World | undefined;
+
+async function startWorld(deliveryYaml: string): Promise<World> {
+  const mta = await FakeMta.start({ host: '127.0.0.2', name: 'mx.dest.test' });
+  const viaMta = { MX: [{ preference: 10, exchange: 'mx.dest.test' }] };
+  const dns = await startDnsServer({ zones: { 'dest.test': viaMta, 'other.test': viaMta, 'example.org': viaMta, 'mx.dest.test': { A: ['127.0.0.2'] } } });
+  const installation = await makeInstallation({ dns, extraYaml: `delivery: { port: ${mta.port}, connectTimeout: 2s, ${deliveryYaml} }` });
+  world = { dns, mta, installation, serve: await ServeProcess.start(installation.configFile) };
+  return world;
+}
+
+afterEach(async () => {
+  if (world === undefined) return;
+  const { serve, mta, dns, installation } = world;
+  world = undefined;
+  serve.signal('SIGTERM');
+  await serve.exit();
+  await Promise.all([mta.close(), dns.close()]);
+  await installation.remove();
+});
+
+describe('queue behaviour of outpost serve', () => {
+  it('carries several queued messages for one domain over one connection', async () => {
+    const { mta, serve, installation } = await startWorld('retry: [1h], concurrencyPerDomain: 1');
+    mta.script.rcpt = () => '451 4.3.2 not yet';
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await submit(serve.port(), 'app@example.org', [`r${i}@dest.test`]));
+    for (const id of ids) await serve.waitForLog((line) => line['msg'] === 'recipient deferred' && line['qid'] === id);
+    mta.script.rcpt = () => undefined;
+    const sessionsBefore = mta.sessions.length;
+    const flushed = await runOutpost(['queue', 'flush', '--config', installation.configFile]);
+    assert.equal(flushed.code, 0, flushed.stderr);
+    await eventually('four deliveries', () => mta.messages.length === 4);
+    const sessions = mta.sessions.slice(sessionsBefore);
+    assert.equal(sessions.length, 1, 'one connection');
+    assert.equal(sessions[0]?.transactions, 4);
+  });
+
+  it('never runs more than concurrencyPerDomain sessions to one domain', async () => {
+    const { mta, serve } = await startWorld('retry: [1s], concurrencyPerDomain: 2');
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    mta.script.dataDone = async () => {
+      await gate;
+      return undefined;
+    };
+    for (let i = 0; i < 6; i++) await submit(serve.port(), 'app@example.org', [`c${i}@dest.test`]);
+    await eventually('sessions waiting on the gate', () => mta.activeSessions >= 2);
+    assert.equal(mta.maxConcurrentSessions, 2);
+    release();
+    await eventually('six deliveries', () => mta.messages.length === 6);
+    assert.ok(mta.maxConcurrentSessions <= 2, `saw ${mta.maxConcurrentSessions} concurrent sessions`);
+  });
+
+  it('sends one delay warning, then an expiry DSN with 4.4.7', async () => {
+    const { mta, serve } = await startWorld('retry: [1s], delayWarning: 1s, maxQueueLifetime: 4s');
+    mta.script.rcpt = ({ argument }) => (argument === 'stuck@dest.test' ? '451 4.4.0 still not' : undefined);
+    const id = await submit(serve.port(), 'app@example.org', ['stuck@dest.test']);
+    const dsnsFor = (): ReceivedMessage[] => mta.messages.filter((message) => message.from === '' && message.data.includes(id));
+    await eventually('the delay warning and the expiry DSN', () => dsnsFor().length >= 2);
+    await serve.waitForLog((line) => line['msg'] === 'message done' && line['qid'] === id);
+    const dsns = dsnsFor();
+    assert.deepEqual(
+      dsns.map((dsn) => statusFields(dsn)),
+      [
+        { action: 'delayed', status: '4.4.0' },
+        { action: 'failed', status: '4.4.7' },
+      ],
+    );
+  });
+
+  it('after kill -9 during a delivery, delivers the rest and nothing twice', async () => {
+    const current = await startWorld('retry: [1s]');
+    const { mta } = current;
+    let holdOther = true;
+    mta.script.dataDone = async ({ recipients }) => {
+      if (recipients.includes('late@other.test') && holdOther) await new Promise(() => undefined);
+      return undefined;
+    };
+    const id = await submit(current.serve.port(), 'app@example.org', ['early@dest.test', 'late@other.test']);
+    await eventually('the first recipient delivered', () => mta.messages.some((message) => message.recipients.includes('early@dest.test')));
+    await current.serve.waitForLog((line) => line['msg'] === 'recipient delivered' && line['rcpt'] === 'early@dest.test');
+    await eventually('the second delivery hanging at the final dot', () => mta.sessions.some((session) => session.commands.includes('DATA') && session.commands.some((command) => command.includes('late@other.test'))));
+    await current.serve.kill9();
+    holdOther = false;
+    current.serve = await ServeProcess.start(current.installation.configFile);
+    await current.serve.waitForLog((line) => line['msg'] === 'message done' && line['qid'] === id, 20_000);
+    const to = (rcpt: string): number => mta.messages.filter((message) => message.recipients.includes(rcpt)).length;
+    assert.equal(to('early@dest.test'), 1, 'the recipient recorded as delivered is not sent again');
+    assert.equal(to('late@other.test'), 1);
+  });
+});
