@@ -122,8 +122,10 @@ test('bad usage exits 2 with the usage text', async (t) => {
   const cases: ReadonlyArray<readonly string[]> = [
     ['queue'],
     ['queue', 'frobnicate'],
-    ['queue', 'flush'],
-    ['queue', 'delete', 'abc'],
+    ['queue', 'flush', 'a', 'b'],
+    ['queue', 'delete'],
+    ['queue', 'bounce'],
+    ['queue', 'delete', '../x'],
     ['queue', 'list', 'extra'],
     ['queue', 'list', '--bogus'],
     ['queue', 'show'],
@@ -148,4 +150,35 @@ test('a broken config fails with exit 1 and names the problem', async (t) => {
   assert.match(result.stderr, /noSuchKey/);
   const missing = await runCliCaptured(['queue', 'list', '--config', 'missing.yaml'], { cwd: dir });
   assert.equal(missing.exitCode, 1);
+});
+
+test('with no server running, flush/delete/bounce act on the spool directly', async (t) => {
+  const { dir, spool } = await setUp();
+  t.after(() => removeDir(dir));
+  const first = await commitMessage(spool, 'Subject: one\r\n\r\nbody\r\n', sampleEnvelope(['x@example.net']));
+  const second = await commitMessage(spool, 'Subject: two\r\n\r\nbody\r\n', sampleEnvelope(['y@example.net']));
+  await spool.update(first.id, (record) => ({ ...record, nextAttempt: '2099-01-01T00:00:00.000Z' }));
+  await spool.close();
+
+  const flushed = await runCliCaptured(['queue', 'flush', first.id, ...CONFIG], { cwd: dir });
+  assert.equal(flushed.exitCode, 0, flushed.stderr);
+  assert.match(flushed.stdout, /no server is running/);
+  const listed = JSON.parse((await runCliCaptured(['queue', 'list', '--json', ...CONFIG], { cwd: dir })).stdout) as { id: string; nextAttempt: string }[];
+  assert.ok(Date.parse(listed.find((entry) => entry.id === first.id)?.nextAttempt ?? '') < Date.parse('2099-01-01'));
+
+  const deleted = await runCliCaptured(['queue', 'delete', first.id, ...CONFIG], { cwd: dir });
+  assert.equal(deleted.exitCode, 0, deleted.stderr);
+  assert.equal((await runCliCaptured(['queue', 'delete', first.id, ...CONFIG], { cwd: dir })).exitCode, 1);
+
+  const bounced = await runCliCaptured(['queue', 'bounce', second.id, ...CONFIG], { cwd: dir });
+  assert.equal(bounced.exitCode, 0, bounced.stderr);
+  const after = JSON.parse((await runCliCaptured(['queue', 'list', '--json', ...CONFIG], { cwd: dir })).stdout) as {
+    id: string;
+    from: string;
+    recipients: { address: string }[];
+  }[];
+  assert.equal(after.some((entry) => entry.id === first.id || entry.id === second.id), false);
+  assert.equal(after.length, 1, 'only the DSN is left');
+  assert.equal(after[0]?.from, '');
+  assert.equal(after[0]?.recipients[0]?.address, 'a@example.org');
 });
