@@ -18,6 +18,9 @@ export interface CommandContext {
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
   isLocalDomain(canonicalDomain: string): boolean;
+  /** STARTTLS may be offered now: a certificate is configured and TLS is not active yet. */
+  tlsOffered(): boolean;
+  tlsActive(): boolean;
 }
 
 export interface Transaction {
@@ -39,26 +42,20 @@ export interface SessionState {
 export type CommandOutcome =
   | { readonly kind: 'reply'; readonly reply: Reply }
   | { readonly kind: 'close'; readonly reply: Reply }
-  | { readonly kind: 'start-data'; readonly transaction: Transaction };
+  | { readonly kind: 'start-data'; readonly transaction: Transaction }
+  | { readonly kind: 'starttls' };
 
 const replyWith = (r: Reply): CommandOutcome => ({ kind: 'reply', reply: r });
 
 /** Commands we know but do not offer; anything else (XCLIENT, XFORWARD, PROXY, ...) is unrecognized. */
-const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'BDAT', 'STARTTLS', 'AUTH', 'ATRN', 'SEND', 'SOML', 'SAML']);
+const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'BDAT', 'AUTH', 'ATRN', 'SEND', 'SOML', 'SAML']);
 /** An HTTP client talking to the SMTP port (cross-protocol attack): hang up, as Postfix does. */
 const FORBIDDEN = new Set(['GET', 'POST', 'CONNECT', 'HEAD', 'PUT']);
 
 export function ehloReply(context: CommandContext, helo: string): Reply {
-  return reply(
-    250,
-    undefined,
-    `${context.hostname} Hello ${helo}`,
-    'PIPELINING',
-    `SIZE ${context.maxMessageBytes}`,
-    '8BITMIME',
-    'ENHANCEDSTATUSCODES',
-    'SMTPUTF8',
-  );
+  const extensions = ['PIPELINING', `SIZE ${context.maxMessageBytes}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8'];
+  if (context.tlsOffered()) extensions.push('STARTTLS');
+  return reply(250, undefined, `${context.hostname} Hello ${helo}`, ...extensions);
 }
 
 export function handleCommand(line: string, state: SessionState, context: CommandContext): CommandOutcome {
@@ -87,6 +84,8 @@ export function handleCommand(line: string, state: SessionState, context: Comman
       return replyWith(argument.trim() === '' ? Replies.syntaxError : Replies.cannotVerify);
     case 'HELP':
       return replyWith(Replies.help);
+    case 'STARTTLS':
+      return startTls(argument, state, context);
     default:
       if (FORBIDDEN.has(verb)) return { kind: 'close', reply: reply(221, '2.7.0', 'Not an HTTP server, closing connection') };
       return replyWith(KNOWN_NOT_OFFERED.has(verb) ? Replies.notImplemented : Replies.commandUnrecognized);
@@ -187,6 +186,15 @@ function postmasterFallback(recipient: Mailbox, context: CommandContext): Mailbo
   if (recipient.domain !== '') return recipient;
   const domain = context.hostname.toLowerCase();
   return { ...recipient, localPart: 'postmaster', domain, canonicalDomain: domain, address: `postmaster@${domain}` };
+}
+
+/** RFC 3207 §4: STARTTLS takes no argument and is offered once; not in the middle of a transaction. */
+function startTls(argument: string, state: SessionState, context: CommandContext): CommandOutcome {
+  if (context.tlsActive()) return replyWith(Replies.tlsAlreadyActive);
+  if (!context.tlsOffered()) return replyWith(Replies.notImplemented);
+  if (argument.trim() !== '') return replyWith(Replies.syntaxError);
+  if (state.transaction !== undefined) return replyWith(Replies.transactionInProgress);
+  return { kind: 'starttls' };
 }
 
 function data(argument: string, state: SessionState): CommandOutcome {

@@ -3,6 +3,7 @@
 // the per-command deadline, the minimum DATA rate and the error limit.
 
 import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Clock, Timer } from '../core/clock.js';
 import { errnoCode } from '../core/errors.js';
 import type { LimitsConfig, ListenerMode } from '../config/types.js';
@@ -29,18 +30,29 @@ export interface SessionOptions {
   readonly clientAddress: string;
   readonly clientTrusted: boolean;
   readonly limits: LimitsConfig;
+  /** The current certificate, or undefined when TLS is not configured (read per handshake: SIGHUP can swap it). */
+  readonly tlsContext: () => SecureContext | undefined;
   readonly spool: MessageSink;
   readonly clock: Clock;
   readonly logger: Logger;
   isLocalDomain(canonicalDomain: string): boolean;
 }
 
-export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused';
+export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed';
+
+/** The negotiated TLS parameters of a session, for the Received header, the log and the spool. */
+export interface TlsInfo {
+  readonly protocol: string;
+  readonly cipher: string;
+}
 
 export class SmtpSession {
   private readonly state: SessionState = { helo: undefined, esmtp: false, authenticatedUser: null, transaction: undefined };
   private readonly context: CommandContext;
-  private readonly reader = new CommandLineReader();
+  private reader = new CommandLineReader();
+  private socket: Socket;
+  private tls: TlsInfo | null = null;
+  private upgradeRequested = false;
   private readonly log: Logger;
   private outbox: string[] = [];
   private errors = 0;
@@ -55,6 +67,7 @@ export class SmtpSession {
   private messagesRejected = 0;
 
   constructor(private readonly options: SessionOptions) {
+    this.socket = options.socket;
     this.log = options.logger.child({ sid: options.id });
     this.context = {
       hostname: options.hostname,
@@ -64,32 +77,30 @@ export class SmtpSession {
       maxMessageBytes: options.limits.maxMessageBytes,
       maxRecipients: options.limits.maxRecipients,
       isLocalDomain: (domain) => options.isLocalDomain(domain),
+      tlsOffered: () => this.tls === null && options.tlsContext() !== undefined,
+      tlsActive: () => this.tls !== null,
     };
   }
 
   /** Reply bytes written but not yet taken by the client's TCP stack. */
   get pendingOutputBytes(): number {
-    return this.options.socket.writableLength;
+    return this.socket.writableLength;
   }
 
   /** Runs the conversation until the client leaves or is dropped. Never rejects. */
   async run(): Promise<void> {
-    const { socket } = this.options;
-    socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+    this.socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
     this.log.debug({ client: this.options.clientAddress, mode: this.options.mode }, 'session start');
-    this.send({ code: 220, status: undefined, lines: [`${this.options.hostname} ESMTP outpost`] });
-    this.flush();
-    this.armCommandDeadline();
     try {
-      for await (const chunk of socket) {
-        if (this.closed) break;
-        this.busy = true;
-        await this.consume(chunk as Buffer);
-        this.busy = false;
-        this.flush();
-        if (this.shuttingDown && !this.closed && this.receiver === undefined) this.close('shutdown', Replies.shuttingDown);
-        if (this.closed) break;
-        if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) await this.drained();
+      if (this.options.mode === 'smtps') {
+        this.armCommandDeadline();
+        if (!(await this.startTls())) return;
+      }
+      this.send({ code: 220, status: undefined, lines: [`${this.options.hostname} ESMTP outpost`] });
+      this.flush();
+      this.armCommandDeadline();
+      while ((await this.readUntilUpgrade()) && !this.closed) {
+        if (!(await this.startTls())) break;
       }
     } catch (error: unknown) {
       if (!this.closed) {
@@ -100,13 +111,14 @@ export class SmtpSession {
     } finally {
       this.cancelDeadline();
       if (this.receiver !== undefined) await this.abandonData();
-      if (!socket.destroyed) socket.destroy();
+      if (!this.socket.destroyed) this.socket.destroy();
+      if (!this.options.socket.destroyed) this.options.socket.destroy();
       this.log.info(
         {
           client: this.options.clientAddress,
           mode: this.options.mode,
           helo: this.state.helo ?? null,
-          tls: null,
+          tls: this.tls === null ? null : `${this.tls.protocol} ${this.tls.cipher}`,
           queued: this.messagesQueued,
           rejected: this.messagesRejected,
           result: this.end,
@@ -114,6 +126,58 @@ export class SmtpSession {
         'session end',
       );
     }
+  }
+
+  /** Reads and answers commands until the client leaves (false) or STARTTLS was accepted (true). */
+  private async readUntilUpgrade(): Promise<boolean> {
+    const socket = this.socket;
+    for await (const chunk of socket.iterator({ destroyOnReturn: false })) {
+      if (this.closed) return false;
+      this.busy = true;
+      await this.consume(chunk as Buffer);
+      this.busy = false;
+      this.flush();
+      if (this.upgradeRequested) return true;
+      if (this.shuttingDown && !this.closed && this.receiver === undefined) this.close('shutdown', Replies.shuttingDown);
+      if (this.closed) return false;
+      if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) await this.drained();
+    }
+    return false;
+  }
+
+  /**
+   * The TLS handshake on the current connection (RFC 3207 / RFC 8314). After
+   * STARTTLS, whatever the client sent before the handshake is discarded
+   * (CVE-2011-0411) and the session is back to its initial state (RFC 3207 §4.2).
+   */
+  private async startTls(): Promise<boolean> {
+    this.upgradeRequested = false;
+    this.reader = new CommandLineReader();
+    const context = this.options.tlsContext();
+    if (context === undefined) {
+      this.end = 'tls-failed';
+      return false;
+    }
+    const secure = new TLSSocket(this.socket, { isServer: true, secureContext: context });
+    this.socket = secure;
+    secure.on('error', (error) => this.log.debug({ err: error }, 'tls error'));
+    const ok = await new Promise<boolean>((resolve) => {
+      secure.once('secure', () => resolve(true));
+      secure.once('error', () => resolve(false));
+      secure.once('close', () => resolve(false));
+    });
+    if (!ok || this.closed) {
+      this.log.info({ client: this.options.clientAddress }, 'tls handshake failed');
+      this.end = this.closed ? this.end : 'tls-failed';
+      return false;
+    }
+    this.tls = { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher().name };
+    this.state.helo = undefined;
+    this.state.esmtp = false;
+    this.state.transaction = undefined;
+    this.log.debug({ tls: `${this.tls.protocol} ${this.tls.cipher}` }, 'tls established');
+    this.armCommandDeadline();
+    return true;
   }
 
   /**
@@ -131,12 +195,12 @@ export class SmtpSession {
   /** Ends the connection at once, without a reply (after the shutdown grace period). */
   destroy(): void {
     this.closed = true;
-    this.options.socket.destroy();
+    this.socket.destroy();
   }
 
   private async consume(chunk: Buffer): Promise<void> {
     let data = chunk;
-    while (data.length > 0 && !this.closed) {
+    while (data.length > 0 && !this.closed && !this.upgradeRequested) {
       if (this.receiver !== undefined) {
         data = await this.feedData(this.receiver, data);
         continue;
@@ -170,6 +234,10 @@ export class SmtpSession {
       case 'start-data':
         await this.startData(outcome.transaction);
         return;
+      case 'starttls':
+        this.send(Replies.readyToStartTls);
+        this.upgradeRequested = true;
+        return;
     }
   }
 
@@ -184,7 +252,7 @@ export class SmtpSession {
           hostname: this.options.hostname,
           queueId: receiver.id,
           esmtp: this.state.esmtp,
-          tls: null,
+          tls: this.tls,
           authenticated: this.state.authenticatedUser !== null,
           smtputf8: transaction.smtputf8,
           singleRecipient: transaction.recipients.length === 1 ? transaction.recipients[0]?.address : undefined,
@@ -219,7 +287,7 @@ export class SmtpSession {
         address: this.options.clientAddress,
         helo: this.state.helo ?? '',
         listener: this.options.mode,
-        tls: null,
+        tls: this.tls === null ? null : `${this.tls.protocol} ${this.tls.cipher}`,
         auth: this.state.authenticatedUser,
       },
     });
@@ -265,8 +333,8 @@ export class SmtpSession {
   }
 
   private flush(): void {
-    if (this.outbox.length === 0 || this.options.socket.destroyed) return;
-    this.options.socket.write(this.outbox.join(''));
+    if (this.outbox.length === 0 || this.socket.destroyed) return;
+    this.socket.write(this.outbox.join(''));
     this.outbox = [];
   }
 
@@ -277,12 +345,12 @@ export class SmtpSession {
     this.closed = true;
     this.end = end;
     this.cancelDeadline();
-    const { socket } = this.options;
+    const { socket } = this;
     socket.end(() => socket.destroy());
   }
 
   private drained(): Promise<void> {
-    const { socket } = this.options;
+    const { socket } = this;
     return new Promise((resolve) => {
       const done = (): void => {
         socket.off('drain', done);

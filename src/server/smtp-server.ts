@@ -4,6 +4,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import type { SecureContext } from 'node:tls';
 import type { Clock } from '../core/clock.js';
 import { OutpostError, errnoCode } from '../core/errors.js';
 import { unmapIpv4 } from '../core/network.js';
@@ -18,6 +19,8 @@ export interface SmtpServerOptions {
   readonly hostname: string;
   readonly listeners: readonly ListenerConfig[];
   readonly limits: LimitsConfig;
+  /** The current certificate (undefined: no TLS); read per handshake so SIGHUP can swap it. */
+  readonly tlsContext?: () => SecureContext | undefined;
   readonly spool: MessageSink;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -120,6 +123,7 @@ export class SmtpServer {
       clientAddress,
       clientTrusted: this.options.isTrusted(clientAddress),
       limits: this.options.limits,
+      tlsContext: this.options.tlsContext ?? (() => undefined),
       spool: this.options.spool,
       clock: this.options.clock,
       logger: this.log,

@@ -13,6 +13,7 @@ export const Replies = {
   closing: reply(221, '2.0.0', 'Bye'),
   cannotVerify: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message and attempt delivery'),
   help: reply(214, '2.0.0', 'See https://www.rfc-editor.org/rfc/rfc5321 ; commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP'),
+  readyToStartTls: reply(220, '2.0.0', 'Ready to start TLS'),
   // 3xx
   startMailInput: reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'),
   // 4xx
@@ -35,6 +36,8 @@ export const Replies = {
   notImplemented: reply(502, '5.5.1', 'Command not implemented'),
   badSequence: reply(503, '5.5.1', 'Bad sequence of commands'),
   heloFirst: reply(503, '5.5.1', 'Send EHLO or HELO first'),
+  tlsAlreadyActive: reply(503, '5.5.1', 'TLS already active'),
+  transactionInProgress: reply(503, '5.5.1', 'MAIL transaction in progress'),
   nestedMail: reply(503, '5.5.1', 'Sender already specified'),
   needMail: reply(503, '5.5.1', 'Need MAIL command first'),
   needRcpt: reply(503, '5.5.1', 'Need RCPT command first'),

@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { Clock } from '../../src/core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from '../../src/core/network.js';
 import type { LimitsConfig, ListenerMode } from '../../src/config/types.js';
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   /** Replace the real spool (e.g. with a failing sink). */
   readonly sink?: (spool: Spool) => MessageSink;
   readonly clock?: Clock;
+  /** PEM key and certificate: STARTTLS offered (and smtps possible). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface Harness {
@@ -54,10 +57,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const trusted = new NetworkSet(
     (options.trustedNetworks ?? ['127.0.0.0/8']).map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined),
   );
+  const context = options.tls === undefined ? undefined : createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
   const server = new SmtpServer({
     hostname: 'mx.example.org',
     listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta' }],
     limits: { ...TEST_LIMITS, ...options.limits },
+    tlsContext: () => context,
     spool: options.sink === undefined ? spool : options.sink(spool),
     clock: options.clock ?? clock,
     logger,

@@ -2,6 +2,7 @@
 // and replies parsed as they arrive (multiline aware), with a bounded wait.
 
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 export interface ParsedReply {
   readonly code: number;
@@ -36,6 +37,28 @@ export class SmtpTestClient {
       const socket = connect(options, () => resolve(new SmtpTestClient(socket)));
       socket.once('error', reject);
     });
+  }
+
+  /** Connects with implicit TLS (RFC 8314), accepting any certificate. */
+  static connectTls(port: number): Promise<SmtpTestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(new SmtpTestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** After a 220 to STARTTLS: the TLS handshake on this connection; use the returned client from then on. */
+  startTls(): Promise<SmtpTestClient> {
+    return new Promise((resolve, reject) => {
+      this.socket.removeAllListeners('data');
+      const secure: TLSSocket = tlsConnect({ socket: this.socket, rejectUnauthorized: false }, () => resolve(new SmtpTestClient(secure)));
+      secure.once('error', reject);
+    });
+  }
+
+  /** The negotiated TLS protocol, e.g. "TLSv1.3", or null on a plaintext connection. */
+  get tlsProtocol(): string | null {
+    return 'getProtocol' in this.socket ? (this.socket as TLSSocket).getProtocol() : null;
   }
 
   /** True once the server closed the connection. */
