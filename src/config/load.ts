@@ -9,6 +9,7 @@ import { ENVIRONMENT_SOURCE, readEnvOverrides, type EnvOverrides } from './env.j
 import { readTextFile, unreadableReason } from './files.js';
 import type { Config } from './types.js';
 import { validateConfig, type Issue } from './validate.js';
+import { loadTlsContext } from './tls-files.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export { loadDomainsFile } from './domains-file.js';
@@ -50,7 +51,27 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
   if (problems.length > 0 || validation.complete === undefined || domains === undefined) {
     throw new ConfigErrors(inReadingOrder(problems));
   }
-  return assembleConfig(validation.complete, configFile, domains);
+  const config = assembleConfig(validation.complete, configFile, domains);
+  problems.push(...(await tlsProblems(config)).map(locate));
+  if (problems.length > 0) throw new ConfigErrors(inReadingOrder(problems));
+  return config;
+}
+
+/**
+ * TLS: the pair must load, and AUTH listeners need it — AUTH never travels in
+ * clear, so submission and smtps without a certificate are refused (RFC 8314).
+ */
+async function tlsProblems(config: Config): Promise<Issue[]> {
+  const issues: Issue[] = [];
+  if (config.tls === undefined) {
+    config.listen.forEach((listener, index) => {
+      if (listener.mode !== 'mta') issues.push({ path: `listen[${index}].mode`, problem: `a ${listener.mode} listener needs tls (cert and key): AUTH must not travel in clear` });
+    });
+    return issues;
+  }
+  const context = await loadTlsContext(config.tls);
+  if (!context.ok) issues.push({ path: 'tls.cert', problem: context.problem });
+  return issues;
 }
 
 /** Turns an issue at a key path into an error naming the environment variable, or the file and line. */

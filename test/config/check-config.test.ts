@@ -2,6 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCliCaptured } from '../helpers/run-cli.js';
+import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 import { minimalYaml, TempConfigs } from './temp-config.js';
 
 const temp = new TempConfigs();
@@ -10,7 +11,7 @@ after(() => temp.removeAll());
 test('check-config prints config OK with counts and exits 0', async () => {
   const folder = await temp.write({
     domains: 'example.org\nexample.net\n',
-    'outpost.yaml': minimalYaml('listen:', '  - { address: 127.0.0.1, port: 0, mode: mta }', '  - { address: 127.0.0.1, port: 0, mode: submission }'),
+    'outpost.yaml': minimalYaml('listen:', '  - { address: 127.0.0.1, port: 0, mode: mta }', '  - { address: 127.0.0.2, port: 0, mode: mta }'),
   });
   const result = await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: folder });
   assert.deepEqual(result, { exitCode: 0, stdout: `config OK: ${join(folder, 'outpost.yaml')} (2 local domains, 2 listeners)\n`, stderr: '' });
@@ -59,3 +60,28 @@ for (const args of USAGE_ERRORS) {
     assert.match(result.stderr, /usage: outpost check-config \[--config FILE\]/);
   });
 }
+
+test('check-config refuses an AUTH listener without tls and a key that does not match its certificate', async () => {
+  const first = await makeSelfSignedCertificate('one.example.org');
+  const second = await makeSelfSignedCertificate('two.example.org');
+  const noTls = await temp.write({
+    domains: 'example.org\n',
+    'outpost.yaml': minimalYaml('listen:', '  - { address: 127.0.0.1, port: 0, mode: mta }', '  - { address: 127.0.0.1, port: 0, mode: submission }'),
+  });
+  const refused = await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: noTls });
+  assert.equal(refused.exitCode, 1);
+  assert.match(refused.stderr, /outpost\.yaml:5: listen\[1\]\.mode: a submission listener needs tls/);
+
+  const mismatched = await temp.write({
+    domains: 'example.org\n',
+    'cert.pem': first.cert,
+    'key.pem': second.key,
+    'outpost.yaml': minimalYaml('tls: { cert: cert.pem, key: key.pem }'),
+  });
+  const result = await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: mismatched });
+  assert.equal(result.exitCode, 1);
+  assert.match(result.stderr, /tls\.cert: .*the key does not belong to the certificate/);
+
+  const matching = await temp.write({ domains: 'example.org\n', 'cert.pem': first.cert, 'key.pem': first.key, 'outpost.yaml': minimalYaml('tls: { cert: cert.pem, key: key.pem }') });
+  assert.equal((await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: matching })).exitCode, 0);
+});

@@ -1,5 +1,6 @@
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { makeSelfSignedCertificate, type TestCertificate } from '../helpers/tls-cert.js';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +15,11 @@ async function loadFrom(yaml: string, env: Record<string, string> = {}, files: R
   const folder = await temp.write({ domains: 'example.org\n', ...files, 'outpost.yaml': yaml });
   return { config: await loadConfig(join(folder, 'outpost.yaml'), env), folder };
 }
+
+let pair: TestCertificate;
+before(async () => {
+  pair = await makeSelfSignedCertificate('mail.example.org');
+});
 
 test('fills every default of INTERFACE.md into a minimal config', async () => {
   const { config, folder } = await loadFrom(minimalYaml());
@@ -91,8 +97,8 @@ test('converts durations, sizes and paths and canonicalises routes of a full con
     'log: { level: debug }',
     '',
   ].join('\n');
-  const folder = await temp.write({ 'lists/domains': 'Example.ORG\nbücher.example # IDN\n', users: '', 'tls/key.pem': 'k', 'outpost.yaml': yaml });
-  const certFolder = await temp.write({ 'outpost.pem': 'c' });
+  const folder = await temp.write({ 'lists/domains': 'Example.ORG\nbücher.example # IDN\n', users: '', 'tls/key.pem': pair.key, 'outpost.yaml': yaml });
+  const certFolder = await temp.write({ 'outpost.pem': pair.cert });
   const config = await loadConfig(join(folder, 'outpost.yaml'), { OUTPOST_TLS_CERT: join(certFolder, 'outpost.pem') });
   assert.deepEqual([...config.domains].sort(), ['example.org', 'xn--bcher-kva.example']);
   assert.equal(config.domainsFile, join(folder, 'lists/domains'));
@@ -161,7 +167,7 @@ test('applies OUTPOST_* overrides of every kind over the file', async () => {
     OUTPOST_HTTP_PORT: '0',
     OUTPOST_TLS_CERT: 'other.pem',
   };
-  const { config, folder } = await loadFrom(yaml, env, { 'c.pem': 'c', 'k.pem': 'k', 'other.pem': 'o' });
+  const { config, folder } = await loadFrom(yaml, env, { 'c.pem': pair.cert, 'k.pem': pair.key, 'other.pem': pair.cert });
   assert.equal(config.hostname, 'env.example.org');
   assert.equal(config.spoolDir, join(folder, 'spool'));
   assert.deepEqual(config.listen, [
@@ -201,7 +207,7 @@ test('an empty list variable clears the list', async () => {
 });
 
 test('environment TLS variables create the optional tls section', async () => {
-  const { config, folder } = await loadFrom(minimalYaml(), { OUTPOST_TLS_CERT: 'c.pem', OUTPOST_TLS_KEY: 'k.pem' }, { 'c.pem': 'c', 'k.pem': 'k' });
+  const { config, folder } = await loadFrom(minimalYaml(), { OUTPOST_TLS_CERT: 'c.pem', OUTPOST_TLS_KEY: 'k.pem' }, { 'c.pem': pair.cert, 'k.pem': pair.key });
   assert.deepEqual(config.tls, { certFile: join(folder, 'c.pem'), keyFile: join(folder, 'k.pem') });
 });
 
