@@ -1,0 +1,135 @@
+// outpost's own Prometheus metrics, predefined on one Registry, with one
+// method per event so any component can count without knowing metric names.
+// main.ts builds one `Metrics` and passes it down (no global registry).
+
+import type { Logger } from './logger.js';
+import { Registry, type Counter, type Gauge } from './prometheus.js';
+
+export type DeliveryMetricOutcome = 'delivered' | 'deferred' | 'failed';
+export type DsnMetricAction = 'failed' | 'delayed';
+export type TlsDirection = 'in' | 'out';
+
+/** What the queue gauges show; read at every scrape. */
+export interface QueueSnapshot {
+  readonly messages: number;
+  /** Age of the oldest queued message in seconds; 0 when the queue is empty. */
+  readonly oldestAgeSeconds: number;
+}
+
+export interface MetricsOptions {
+  /** Listener labels (e.g. the modes `mta`, `submission`, `smtps`) exported at 0 before their first session. */
+  readonly listeners?: readonly string[];
+  /** Rejection reasons exported at 0 before their first rejection. */
+  readonly rejectReasons?: readonly string[];
+  /** Where a failing queue snapshot is reported. */
+  readonly logger?: Logger;
+}
+
+/**
+ * The metrics:
+ * - `outpost_smtp_sessions_total{listener}` counter: SMTP sessions accepted, by listener.
+ * - `outpost_smtp_sessions_active` gauge: SMTP sessions open now.
+ * - `outpost_messages_accepted_total{listener}` counter: messages queued (250 after DATA), by listener.
+ * - `outpost_messages_rejected_total{reason}` counter: transactions refused, by short fixed reason.
+ * - `outpost_queue_messages` gauge: messages in the spool, read at scrape time.
+ * - `outpost_queue_oldest_age_seconds` gauge: age of the oldest queued message, read at scrape time.
+ * - `outpost_deliveries_total{outcome}` counter: per-recipient delivery attempts, delivered|deferred|failed.
+ * - `outpost_dsn_sent_total{action}` counter: delivery status notifications queued, failed|delayed.
+ * - `outpost_auth_failures_total` counter: failed AUTH exchanges.
+ * - `outpost_tls_sessions_total{direction}` counter: TLS handshakes completed, in (STARTTLS/smtps) or out (delivery).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly sessions: Counter<'listener'>;
+  private readonly activeSessions: Gauge;
+  private readonly accepted: Counter<'listener'>;
+  private readonly rejected: Counter<'reason'>;
+  private readonly queueMessages: Gauge;
+  private readonly queueOldestAge: Gauge;
+  private readonly deliveries: Counter<'outcome'>;
+  private readonly dsns: Counter<'action'>;
+  private readonly authFailures: Counter;
+  private readonly tlsSessions: Counter<'direction'>;
+  private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
+
+  constructor(private readonly options: MetricsOptions = {}) {
+    const r = this.registry;
+    this.sessions = r.counter({ name: 'outpost_smtp_sessions_total', help: 'SMTP sessions accepted, by listener.', labelNames: ['listener'] });
+    this.activeSessions = r.gauge({ name: 'outpost_smtp_sessions_active', help: 'SMTP sessions open now.' });
+    this.accepted = r.counter({ name: 'outpost_messages_accepted_total', help: 'Messages accepted and queued, by listener.', labelNames: ['listener'] });
+    this.rejected = r.counter({ name: 'outpost_messages_rejected_total', help: 'Mail transactions or recipients refused, by reason.', labelNames: ['reason'] });
+    this.queueMessages = r.gauge({ name: 'outpost_queue_messages', help: 'Messages in the queue.' });
+    this.queueOldestAge = r.gauge({ name: 'outpost_queue_oldest_age_seconds', help: 'Age of the oldest queued message in seconds (0 when empty).' });
+    this.deliveries = r.counter({ name: 'outpost_deliveries_total', help: 'Per-recipient delivery outcomes.', labelNames: ['outcome'] });
+    this.dsns = r.counter({ name: 'outpost_dsn_sent_total', help: 'Delivery status notifications queued, by action.', labelNames: ['action'] });
+    this.authFailures = r.counter({ name: 'outpost_auth_failures_total', help: 'Failed SMTP AUTH attempts.' });
+    this.tlsSessions = r.counter({ name: 'outpost_tls_sessions_total', help: 'TLS sessions established, inbound or outbound.', labelNames: ['direction'] });
+    for (const listener of options.listeners ?? []) {
+      this.sessions.touch({ listener });
+      this.accepted.touch({ listener });
+    }
+    for (const reason of options.rejectReasons ?? []) this.rejected.touch({ reason });
+    for (const outcome of ['delivered', 'deferred', 'failed'] as const) this.deliveries.touch({ outcome });
+    for (const action of ['failed', 'delayed'] as const) this.dsns.touch({ action });
+    for (const direction of ['in', 'out'] as const) this.tlsSessions.touch({ direction });
+    r.addCollector(() => this.collectQueue());
+  }
+
+  sessionStarted(listener: string): void {
+    this.sessions.inc({ listener });
+    this.activeSessions.inc({});
+  }
+
+  sessionEnded(): void {
+    this.activeSessions.dec({});
+  }
+
+  messageAccepted(listener: string): void {
+    this.accepted.inc({ listener });
+  }
+
+  /** `reason` is a short fixed name such as `relay-denied`, never client input. */
+  messageRejected(reason: string): void {
+    this.rejected.inc({ reason });
+  }
+
+  delivery(outcome: DeliveryMetricOutcome, recipients = 1): void {
+    this.deliveries.inc({ outcome }, recipients);
+  }
+
+  dsnSent(action: DsnMetricAction): void {
+    this.dsns.inc({ action });
+  }
+
+  authFailed(): void {
+    this.authFailures.inc({});
+  }
+
+  tlsSession(direction: TlsDirection): void {
+    this.tlsSessions.inc({ direction });
+  }
+
+  /** Sets the source of the queue gauges, called once per scrape; replaces any earlier one. */
+  setQueueGauges(collect: () => QueueSnapshot | Promise<QueueSnapshot>): void {
+    this.queueSnapshot = collect;
+  }
+
+  /** The exposition text (format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.render();
+  }
+
+  /** A failing snapshot shows as NaN (unknown) rather than failing the whole scrape. */
+  private async collectQueue(): Promise<void> {
+    if (this.queueSnapshot === undefined) return;
+    try {
+      const snapshot = await this.queueSnapshot();
+      this.queueMessages.set({}, snapshot.messages);
+      this.queueOldestAge.set({}, snapshot.oldestAgeSeconds);
+    } catch (error: unknown) {
+      this.queueMessages.set({}, NaN);
+      this.queueOldestAge.set({}, NaN);
+      this.options.logger?.warn({ err: error }, 'queue metrics collection failed');
+    }
+  }
+}
