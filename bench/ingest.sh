@@ -40,6 +40,7 @@ trustedNetworks: [127.0.0.0/8]
 spoolDir: spool
 limits: { maxConnections: 1000, maxConnectionsPerClient: 1000 }
 log: { level: warn }
+http: { address: 127.0.0.1, port: 0 }
 # Loopback only: nothing answers DNS on 127.0.0.1:9, so mail stays queued and no traffic leaves the machine.
 dns: { servers: ["127.0.0.1:9"] }
 YAML

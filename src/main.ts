@@ -3,6 +3,16 @@
 // wires them together. Only this file and cli/ construct concrete parts.
 
 import { randomInt } from 'node:crypto';
+import { access, constants } from 'node:fs/promises';
+import type { SecureContext } from 'node:tls';
+import { OutpostError } from './core/errors.js';
+import { loadDomainsFile } from './config/load.js';
+import { loadTlsContext } from './config/tls-files.js';
+import type { TlsFilesConfig } from './config/types.js';
+import { OpsHttpServer } from './observability/http-server.js';
+import { Metrics, type QueueSnapshot } from './observability/metrics.js';
+import type { DeliveryObserver } from './scheduler/types.js';
+import type { EnvelopeRecord } from './spool/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from './core/network.js';
 import type { Config } from './config/types.js';
@@ -32,8 +42,8 @@ export interface RelayDependencies {
 
 export interface RunningRelay {
   readonly listeners: readonly BoundListener[];
-  /** Swaps in a new set of local domains (SIGHUP reload). */
-  setDomains(domains: ReadonlySet<string>): void;
+  /** SIGHUP: reloads the domains file and the TLS certificate; a broken file keeps the old data (logged). */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,8 +76,9 @@ function smtpTransport(config: Config, planner: (domain: string) => Promise<Deli
   });
 }
 
-function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies): DeliveryScheduler {
+function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver): DeliveryScheduler {
   return new DeliveryScheduler({
+    ...(observer === undefined ? {} : { observer }),
     spool,
     transport,
     buildDsn,
@@ -83,20 +94,44 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const { logger, clock } = deps;
   const spool = await Spool.open({ dir: config.spoolDir, clock, logger: logger.child({ component: 'spool' }), recover: true });
   let domains = config.domains;
+  let tlsContext = config.tls === undefined ? undefined : await tlsContextOf(config.tls);
   const trusted = new NetworkSet(config.trustedNetworks.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
   const resolver = await createResolver(config.dns, { clock });
+  const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
-  const queue = scheduler(config, spool, smtpTransport(config, (domain) => planner(domain), deps), deps);
+  const queue = scheduler(config, spool, smtpTransport(config, (domain) => planner(domain), deps), deps, {
+    recipientOutcome: (kind, overTls) => {
+      metrics.delivery(kind);
+      if (overTls) metrics.tlsSession('out');
+    },
+    dsnQueued: (action) => metrics.dsnSent(action),
+  });
   const smtp = new SmtpServer({
     hostname: config.hostname,
     listeners: config.listen,
     limits: config.limits,
+    tlsContext: () => tlsContext,
     spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id)),
     clock,
     logger,
+    observer: {
+      sessionStarted: (mode) => metrics.sessionStarted(mode),
+      sessionEnded: () => metrics.sessionEnded(),
+      messageAccepted: (mode) => metrics.messageAccepted(mode),
+      messageRejected: (reason) => metrics.messageRejected(reason),
+      tlsEstablished: () => metrics.tlsSession('in'),
+    },
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
+  });
+  metrics.setQueueGauges(async () => queueSnapshot(await spool.list(), clock.now()));
+  const http = new OpsHttpServer({
+    http: config.http,
+    metrics,
+    checks: { listeners: () => smtp.listening, spool: () => spoolWritable(config.spoolDir) },
+    clock,
+    logger,
   });
   const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger);
   try {
@@ -105,23 +140,63 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
     await queue.start();
+    const bound = await http.start();
+    if (bound !== undefined) logger.info({ address: bound.address, port: bound.port }, 'http listening');
   } catch (error: unknown) {
     await smtp.stop(0);
+    await queue.stop(0);
+    await control.close().catch(() => undefined);
     await spool.close();
     throw error;
   }
   return {
     listeners,
-    setDomains(next) {
-      domains = next;
+    async reload() {
+      const reloaded: string[] = [];
+      try {
+        domains = await loadDomainsFile(config.domainsFile);
+        reloaded.push('domains');
+      } catch (error: unknown) {
+        logger.error({ file: config.domainsFile, err: error }, 'domains reload failed, keeping the old list');
+      }
+      if (config.tls !== undefined) {
+        try {
+          tlsContext = await tlsContextOf(config.tls);
+          reloaded.push('tls');
+        } catch (error: unknown) {
+          logger.error({ file: config.tls.certFile, err: error }, 'tls reload failed, keeping the old certificate');
+        }
+      }
+      logger.info({ reloaded, domains: domains.size }, 'reloaded');
     },
     async stop() {
       await smtp.stop(SHUTDOWN_GRACE_MS);
       await queue.stop(SHUTDOWN_GRACE_MS);
+      await http.close();
       await control.close();
       await spool.close();
     },
   };
+}
+
+async function tlsContextOf(files: TlsFilesConfig): Promise<SecureContext> {
+  const loaded = await loadTlsContext(files);
+  if (!loaded.ok) throw new OutpostError('ETLS', `tls.cert: ${loaded.problem}`);
+  return loaded.value;
+}
+
+function queueSnapshot(records: readonly EnvelopeRecord[], nowMs: number): QueueSnapshot {
+  const oldestMs = Math.min(...records.map((record) => Date.parse(record.arrival)));
+  return { messages: records.length, oldestAgeSeconds: records.length === 0 ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
+}
+
+async function spoolWritable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

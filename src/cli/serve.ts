@@ -1,10 +1,10 @@
 // `outpost serve [--config FILE]`: runs the relay in the foreground until
-// SIGTERM/SIGINT; SIGHUP reloads the domains file (INTERFACE.md "Signals").
+// SIGTERM/SIGINT; SIGHUP reloads the domains file and certificate (INTERFACE.md "Signals").
 
 import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.js';
 import { ConfigErrors, OutpostError, errorMessage } from '../core/errors.js';
-import { loadConfig, loadDomainsFile } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import { startRelay } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { configPath } from './config-path.js';
@@ -41,13 +41,7 @@ export const serveCommand: CliCommand = async (args, io) => {
   logger.info({ config: file, hostname: config.hostname, domains: config.domains.size }, 'outpost started');
   const running = relay;
   const reload = (): void => {
-    loadDomainsFile(config.domainsFile).then(
-      (domains) => {
-        running.setDomains(domains);
-        logger.info({ file: config.domainsFile, domains: domains.size }, 'domains reloaded');
-      },
-      (error: unknown) => logger.error({ file: config.domainsFile, err: error }, 'domains reload failed, keeping the old list'),
-    );
+    void running.reload();
   };
   process.on('SIGHUP', reload);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

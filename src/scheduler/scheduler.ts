@@ -62,6 +62,7 @@ export class DeliveryScheduler {
       random: options.random,
       settings: delivery,
       queued: (id) => this.enqueued(id),
+      observer: options.observer,
     };
   }
 

@@ -9,7 +9,7 @@ import { delayWarningDue, expiresAtMs, isExpired, nextAttemptMs } from './expiry
 import { dsnRecipient, queueDsn, type NoticeContext } from './notices.js';
 import { CANCELLED, EXPIRED, countAttempt, failPending, markDsnSent, pendingRecipients, unreportedFailures } from './outcomes.js';
 import type { Round } from './rounds.js';
-import type { SchedulerSettings, SchedulerSpool } from './types.js';
+import type { DeliveryObserver, SchedulerSettings, SchedulerSpool } from './types.js';
 
 export interface SettlementContext extends NoticeContext {
   readonly spool: SchedulerSpool;
@@ -17,6 +17,7 @@ export interface SettlementContext extends NoticeContext {
   readonly logger: Logger;
   /** Called with the id of each DSN committed to the spool. */
   readonly queued: (id: string) => void;
+  readonly observer: DeliveryObserver | undefined;
 }
 
 /** The retry time after a failed attempt of `record` at `nowMs`. */
@@ -44,6 +45,7 @@ export async function sendOwedNotices(context: SettlementContext, record: Envelo
   if (failures.length > 0) {
     const dsn = await queueDsn(context, current, failures.map((recipient) => dsnRecipient(recipient, 'failed')), undefined, nowMs);
     logDsn(context.logger, current, dsn, 'failed', failures.map((recipient) => recipient.address));
+    context.observer?.dsnQueued('failed');
     context.queued(dsn.id);
     const reported = new Set(failures.map((recipient) => recipient.address));
     current = final ? markDsnSent(current, reported) : await context.spool.update(current.id, (latest) => markDsnSent(latest, reported));
@@ -53,6 +55,7 @@ export async function sendOwedNotices(context: SettlementContext, record: Envelo
     const willRetryUntilMs = expiresAtMs(current, context.settings.maxQueueLifetimeMs);
     const dsn = await queueDsn(context, current, pending.map((recipient) => dsnRecipient(recipient, 'delayed')), willRetryUntilMs, nowMs);
     logDsn(context.logger, current, dsn, 'delayed', pending.map((recipient) => recipient.address));
+    context.observer?.dsnQueued('delayed');
     context.queued(dsn.id);
     current = await context.spool.update(current.id, (latest) => ({ ...latest, delayWarningSent: true }));
   }

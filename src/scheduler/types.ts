@@ -40,6 +40,12 @@ export type SchedulerSettings = Pick<
   | 'recipientsPerTransaction'
 >;
 
+/** Counts for metrics: told of every recipient outcome and every DSN queued. */
+export interface DeliveryObserver {
+  recipientOutcome(kind: 'delivered' | 'deferred' | 'failed', overTls: boolean): void;
+  dsnQueued(action: 'failed' | 'delayed'): void;
+}
+
 export interface SchedulerOptions {
   readonly spool: SchedulerSpool;
   readonly transport: Transport;
@@ -51,6 +57,7 @@ export interface SchedulerOptions {
   /** This server's name: DSN Reporting-MTA, MAILER-DAEMON@, destination of domain-less recipients. */
   readonly hostname: string;
   readonly delivery: SchedulerSettings;
+  readonly observer?: DeliveryObserver;
   /** Transactions handed to the transport in one job (one connection where it can); default 20. */
   readonly maxMessagesPerJob?: number;
 }

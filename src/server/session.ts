@@ -35,8 +35,30 @@ export interface SessionOptions {
   readonly spool: MessageSink;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly observer?: SessionObserver | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
+
+/** Counts for metrics (the server does not know how they are kept). */
+export interface SessionObserver {
+  sessionStarted(mode: ListenerMode): void;
+  sessionEnded(): void;
+  messageAccepted(mode: ListenerMode): void;
+  /** A MAIL/RCPT refused by policy or a message refused after DATA, by a fixed reason name. */
+  messageRejected(reason: string): void;
+  tlsEstablished(): void;
+}
+
+/** Policy and limit replies counted as rejections, by reason. */
+const REJECTION_REASONS = new Map<Reply, string>([
+  [Replies.relayDenied, 'relay-denied'],
+  [Replies.spoofedSender, 'spoofed-sender'],
+  [Replies.senderNotOwned, 'sender-not-owned'],
+  [Replies.authRequired, 'auth-required'],
+  [Replies.tooManyRecipients, 'too-many-recipients'],
+  [Replies.messageTooBig, 'too-big'],
+  [Replies.utf8NotDeclared, 'utf8-not-declared'],
+]);
 
 export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed';
 
@@ -91,6 +113,7 @@ export class SmtpSession {
   async run(): Promise<void> {
     this.socket.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
     this.log.debug({ client: this.options.clientAddress, mode: this.options.mode }, 'session start');
+    this.options.observer?.sessionStarted(this.options.mode);
     try {
       if (this.options.mode === 'smtps') {
         this.armCommandDeadline();
@@ -109,6 +132,7 @@ export class SmtpSession {
         this.end = clientWentAway ? 'disconnect' : 'error';
       }
     } finally {
+      this.options.observer?.sessionEnded();
       this.cancelDeadline();
       if (this.receiver !== undefined) await this.abandonData();
       if (!this.socket.destroyed) this.socket.destroy();
@@ -172,6 +196,7 @@ export class SmtpSession {
       return false;
     }
     this.tls = { protocol: secure.getProtocol() ?? 'TLS', cipher: secure.getCipher().name };
+    this.options.observer?.tlsEstablished();
     this.state.helo = undefined;
     this.state.esmtp = false;
     this.state.transaction = undefined;
@@ -225,9 +250,12 @@ export class SmtpSession {
     this.log.trace({ line: redactCommand(line) }, 'command');
     const outcome = handleCommand(line, this.state, this.context);
     switch (outcome.kind) {
-      case 'reply':
+      case 'reply': {
+        const reason = REJECTION_REASONS.get(outcome.reply);
+        if (reason !== undefined) this.options.observer?.messageRejected(reason);
         this.sendCounted(outcome.reply);
         return;
+      }
       case 'close':
         this.close('quit', outcome.reply);
         return;
@@ -294,6 +322,7 @@ export class SmtpSession {
     this.receiver = undefined;
     if (result.kind === 'queued') {
       this.messagesQueued += 1;
+      this.options.observer?.messageAccepted(this.options.mode);
       const { record } = result;
       this.log.info(
         { qid: record.id, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size },
@@ -302,6 +331,7 @@ export class SmtpSession {
       this.send(result.reply);
     } else {
       this.messagesRejected += 1;
+      this.options.observer?.messageRejected(result.reason);
       this.log.info({ qid: receiver.id, reason: result.reason, err: result.error, reply: replyText(result.reply) }, 'message rejected');
       this.sendCounted(result.reply);
     }

@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import { formatReply, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { MessageSink } from '../spool/types.js';
-import { SmtpSession } from './session.js';
+import { SmtpSession, type SessionObserver } from './session.js';
 
 export interface SmtpServerOptions {
   readonly hostname: string;
@@ -24,6 +24,7 @@ export interface SmtpServerOptions {
   readonly spool: MessageSink;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly observer?: SessionObserver;
   /** Live views, so a reload of the domains file or trusted networks takes effect for new commands. */
   isLocalDomain(canonicalDomain: string): boolean;
   isTrusted(clientAddress: string): boolean;
@@ -85,6 +86,11 @@ export class SmtpServer {
     return total;
   }
 
+  /** True while every listener is bound (for /healthz). */
+  get listening(): boolean {
+    return this.servers.length > 0 && this.servers.every(({ server }) => server.listening);
+  }
+
   /** Stops listening, lets sessions finish the command or DATA in hand, then drops what is left after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -127,6 +133,7 @@ export class SmtpServer {
       spool: this.options.spool,
       clock: this.options.clock,
       logger: this.log,
+      observer: this.options.observer,
       isLocalDomain: (domain) => this.options.isLocalDomain(domain),
     });
     this.sessions.add(session);

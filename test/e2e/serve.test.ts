@@ -107,6 +107,22 @@ describe('outpost serve with real clients', () => {
     assert.match(shown.stdout, /smtplib e2e/);
   });
 
+  it('serves /healthz and /metrics, and the metrics move after traffic', async () => {
+    const http = await serve.waitForLog((line) => line['msg'] === 'http listening');
+    const base = `http://127.0.0.1:${String(http['port'])}`;
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok', checks: { listeners: 'ok', spool: 'ok' } });
+    const metrics = await fetch(`${base}/metrics`);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await metrics.text();
+    const accepted = Number(/^outpost_messages_accepted_total\{listener="mta"\} (\d+)$/m.exec(text)?.[1]);
+    assert.ok(accepted >= 2, `accepted messages counted (${accepted})`);
+    assert.match(text, /^outpost_messages_rejected_total\{reason="relay-denied"\} [1-9]/m);
+    assert.match(text, /^outpost_queue_messages [1-9]/m);
+    assert.match(text, /^outpost_smtp_sessions_total\{listener="mta"\} [1-9]/m);
+  });
+
   it('reloads the domains file on SIGHUP', async () => {
     const attempt = async (): Promise<number> => {
       const client = await SmtpTestClient.connect(serve.port(), '127.0.0.2');
@@ -120,7 +136,7 @@ describe('outpost serve with real clients', () => {
     assert.equal(await attempt(), 554);
     await writeFile(join(installation.dir, 'domains'), 'example.org\nexample.info\n');
     serve.signal('SIGHUP');
-    await serve.waitForLog((line) => line['msg'] === 'domains reloaded');
+    await serve.waitForLog((line) => line['msg'] === 'reloaded');
     assert.equal(await attempt(), 250);
   });
 });

@@ -53,6 +53,7 @@ export async function makeInstallation(options: InstallationOptions = {}): Promi
       '  - { address: 127.0.0.1, port: 0, mode: mta }',
       'spoolDir: spool',
       'log: { level: info }',
+      'http: { address: 127.0.0.1, port: 0 }',
       `dns: { servers: ["${dns.address}:${dns.port}"], timeout: 1s }`,
       options.extraYaml ?? '',
     ].join('\n'),
