@@ -28,8 +28,9 @@ RUN chmod 0755 /app/dist/cli.js \
 USER node
 VOLUME ["/var/spool/outpost"]
 EXPOSE 25 587 465
-# Liveness: the SMTP listener on port 25 answers with a 220 greeting.
+# Health: GET /healthz on the operations endpoint (http: 127.0.0.1:8025 by default):
+# 200 while the SMTP listeners are bound and the spool is writable.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "const s=require('net').connect(25,'127.0.0.1');s.setTimeout(4000,()=>process.exit(1));s.on('data',d=>{s.end('QUIT\\r\\n');process.exit(String(d).startsWith('220')?0:1)});s.on('error',()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8025/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["outpost", "serve"]
