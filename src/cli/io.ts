@@ -8,6 +8,8 @@ export interface CliIo {
   readonly stderr: Writable;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** Input for commands that read it (`user add` reads the password); absent means none. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 /** Exit codes (INTERFACE.md): 0 success, 1 operational failure, 2 usage. */

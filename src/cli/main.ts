@@ -11,6 +11,7 @@ commands:
   queue list [--json]                   list queued messages
   queue show ID                         show one queued message
   resolve DOMAIN [--json]               show the delivery plan for a domain
+  user add|remove ADDRESS, user list    manage AUTH users (password from stdin)
 
 --config defaults to $OUTPOST_CONFIG, then config/outpost.yaml`;
 
@@ -21,6 +22,7 @@ const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   'check-config': async () => (await import('./check-config.js')).checkConfigCommand,
   queue: async () => (await import('./queue.js')).queueCommand,
   resolve: async () => (await import('./resolve.js')).resolveCommand,
+  user: async () => (await import('./user.js')).userCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -16,8 +16,12 @@ export { loadDomainsFile } from './domains-file.js';
 
 type Locate = (issue: Issue) => ConfigError;
 
-/** Files that must be readable when their key is set (TLS contents are judged elsewhere). */
+/**
+ * Files that must be readable when their key is set (TLS contents are judged
+ * elsewhere). The users file may be missing: `outpost user add` creates it.
+ */
 const READABLE_FILE_KEYS = ['users', 'tls.cert', 'tls.key'] as const;
+const MAY_BE_MISSING: ReadonlySet<string> = new Set(['users']);
 
 /**
  * The validated, deeply frozen configuration of `file` with `env` overrides applied.
@@ -46,6 +50,7 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
   for (const key of READABLE_FILE_KEYS) {
     const path = validation.leaves.get(key);
     const reason = typeof path === 'string' ? await unreadableReason(path) : undefined;
+    if (reason === 'no such file' && MAY_BE_MISSING.has(key)) continue;
     if (reason !== undefined) problems.push(locate({ path: key, problem: `cannot read ${String(path)}: ${reason}` }));
   }
   if (problems.length > 0 || validation.complete === undefined || domains === undefined) {

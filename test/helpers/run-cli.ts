@@ -1,7 +1,7 @@
 // Runs the `outpost` command in-process (runCli) with stdout and stderr
 // captured as text, for CLI tests.
 
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 
 export interface CliRun {
@@ -13,12 +13,16 @@ export interface CliRun {
 export interface CliRunOptions {
   readonly cwd: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Text (or a stream) the command reads as stdin; none when absent. */
+  readonly stdin?: string | NodeJS.ReadableStream;
 }
 
 export async function runCliCaptured(args: readonly string[], options: CliRunOptions): Promise<CliRun> {
   const stdout = capture();
   const stderr = capture();
-  const exitCode = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, env: options.env ?? {}, cwd: options.cwd });
+  const io = { stdout: stdout.stream, stderr: stderr.stream, env: options.env ?? {}, cwd: options.cwd };
+  const stdin = typeof options.stdin === 'string' ? Readable.from([Buffer.from(options.stdin, 'utf8')]) : options.stdin;
+  const exitCode = await runCli(args, stdin === undefined ? io : { ...io, stdin });
   return { exitCode, stdout: stdout.text(), stderr: stderr.text() };
 }
 
