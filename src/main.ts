@@ -3,6 +3,8 @@
 // wires them together. Only this file and cli/ construct concrete parts.
 
 import { randomInt } from 'node:crypto';
+import { FailureLimiter } from './auth/failure-limiter.js';
+import { loadUsersFile } from './auth/users-file.js';
 import { access, constants } from 'node:fs/promises';
 import type { SecureContext } from 'node:tls';
 import { OutpostError } from './core/errors.js';
@@ -42,7 +44,7 @@ export interface RelayDependencies {
 
 export interface RunningRelay {
   readonly listeners: readonly BoundListener[];
-  /** SIGHUP: reloads the domains file and the TLS certificate; a broken file keeps the old data (logged). */
+  /** SIGHUP: reloads the domains file, the users file and the TLS certificate; a broken file keeps the old data (logged). */
   reload(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const spool = await Spool.open({ dir: config.spoolDir, clock, logger: logger.child({ component: 'spool' }), recover: true });
   let domains = config.domains;
   let tlsContext = config.tls === undefined ? undefined : await tlsContextOf(config.tls);
+  let users = config.usersFile === undefined ? undefined : await loadUsersFile(config.usersFile);
   const trusted = new NetworkSet(config.trustedNetworks.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
   const resolver = await createResolver(config.dns, { clock });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
@@ -121,7 +124,9 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       messageAccepted: (mode) => metrics.messageAccepted(mode),
       messageRejected: (reason) => metrics.messageRejected(reason),
       tlsEstablished: () => metrics.tlsSession('in'),
+      authFailed: () => metrics.authFailed(),
     },
+    auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
@@ -167,7 +172,15 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
           logger.error({ file: config.tls.certFile, err: error }, 'tls reload failed, keeping the old certificate');
         }
       }
-      logger.info({ reloaded, domains: domains.size }, 'reloaded');
+      if (config.usersFile !== undefined) {
+        try {
+          users = await loadUsersFile(config.usersFile);
+          reloaded.push('users');
+        } catch (error: unknown) {
+          logger.error({ file: config.usersFile, err: error }, 'users reload failed, keeping the old users');
+        }
+      }
+      logger.info({ reloaded, domains: domains.size, users: users?.size ?? 0 }, 'reloaded');
     },
     async stop() {
       await smtp.stop(SHUTDOWN_GRACE_MS);

@@ -21,6 +21,8 @@ export interface CommandContext {
   /** STARTTLS may be offered now: a certificate is configured and TLS is not active yet. */
   tlsOffered(): boolean;
   tlsActive(): boolean;
+  /** A users file is configured (AUTH exists on this server). */
+  authConfigured(): boolean;
 }
 
 export interface Transaction {
@@ -43,18 +45,21 @@ export type CommandOutcome =
   | { readonly kind: 'reply'; readonly reply: Reply }
   | { readonly kind: 'close'; readonly reply: Reply }
   | { readonly kind: 'start-data'; readonly transaction: Transaction }
-  | { readonly kind: 'starttls' };
+  | { readonly kind: 'starttls' }
+  | { readonly kind: 'auth'; readonly argument: string };
 
 const replyWith = (r: Reply): CommandOutcome => ({ kind: 'reply', reply: r });
 
 /** Commands we know but do not offer; anything else (XCLIENT, XFORWARD, PROXY, ...) is unrecognized. */
-const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'BDAT', 'AUTH', 'ATRN', 'SEND', 'SOML', 'SAML']);
+const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'BDAT', 'ATRN', 'SEND', 'SOML', 'SAML']);
 /** An HTTP client talking to the SMTP port (cross-protocol attack): hang up, as Postfix does. */
 const FORBIDDEN = new Set(['GET', 'POST', 'CONNECT', 'HEAD', 'PUT']);
 
 export function ehloReply(context: CommandContext, helo: string): Reply {
   const extensions = ['PIPELINING', `SIZE ${context.maxMessageBytes}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8'];
   if (context.tlsOffered()) extensions.push('STARTTLS');
+  // RFC 4954 §4 / RFC 8314: AUTH only inside TLS, never in clear.
+  if (context.authConfigured() && context.tlsActive()) extensions.push('AUTH PLAIN LOGIN');
   return reply(250, undefined, `${context.hostname} Hello ${helo}`, ...extensions);
 }
 
@@ -86,6 +91,8 @@ export function handleCommand(line: string, state: SessionState, context: Comman
       return replyWith(Replies.help);
     case 'STARTTLS':
       return startTls(argument, state, context);
+    case 'AUTH':
+      return auth(argument, state, context);
     default:
       if (FORBIDDEN.has(verb)) return { kind: 'close', reply: reply(221, '2.7.0', 'Not an HTTP server, closing connection') };
       return replyWith(KNOWN_NOT_OFFERED.has(verb) ? Replies.notImplemented : Replies.commandUnrecognized);
@@ -195,6 +202,17 @@ function startTls(argument: string, state: SessionState, context: CommandContext
   if (argument.trim() !== '') return replyWith(Replies.syntaxError);
   if (state.transaction !== undefined) return replyWith(Replies.transactionInProgress);
   return { kind: 'starttls' };
+}
+
+/** RFC 4954 §4: after EHLO, once, outside a transaction, and (RFC 8314) only over TLS. */
+function auth(argument: string, state: SessionState, context: CommandContext): CommandOutcome {
+  if (!context.authConfigured()) return replyWith(Replies.notImplemented);
+  if (!context.tlsActive()) return replyWith(Replies.encryptionRequired);
+  if (state.helo === undefined || !state.esmtp) return replyWith(Replies.heloFirst);
+  if (state.authenticatedUser !== null) return replyWith(Replies.authAlreadyDone);
+  if (state.transaction !== undefined) return replyWith(Replies.transactionInProgress);
+  if (argument.trim() === '') return replyWith(Replies.syntaxError);
+  return { kind: 'auth', argument: argument.trim() };
 }
 
 function data(argument: string, state: SessionState): CommandOutcome {

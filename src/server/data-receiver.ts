@@ -13,6 +13,15 @@ import { HeaderScanner } from './header-scanner.js';
 /** RFC 5321 §6.3: a message with this many Received fields is looping. */
 export const MAX_RECEIVED_HEADERS = 100;
 
+/** A header section longer than this is not held back for submission fixes (memory stays bounded). */
+const MAX_HELD_HEADER_BYTES = 256 * 1024;
+
+/** RFC 6409 §8.2-8.3: on submission, add Date and Message-ID when the message has none. */
+export interface SubmissionFixes {
+  readonly date: string;
+  readonly messageId: string;
+}
+
 export type DataResult =
   | { readonly kind: 'queued'; readonly reply: Reply; readonly record: EnvelopeRecord }
   | { readonly kind: 'rejected'; readonly reply: Reply; readonly reason: string; readonly error?: unknown };
@@ -22,11 +31,16 @@ export class DataReceiver {
   private readonly headers = new HeaderScanner();
   private writeError: unknown = undefined;
   private receivedBytes = 0;
+  /** The header section held back until we know which fields are missing (submission only). */
+  private held: Buffer[] | undefined;
+  private heldBytes = 0;
 
   constructor(
     private readonly writer: MessageWriter,
     maxMessageBytes: number,
+    private readonly fixes: ((id: string) => SubmissionFixes) | undefined = undefined,
   ) {
+    this.held = fixes === undefined ? undefined : [];
     this.decoder = new DataDecoder({ maxMessageBytes });
     writer.body.on('error', (error: unknown) => {
       this.writeError ??= error;
@@ -57,8 +71,16 @@ export class DataReceiver {
     const step = this.decoder.push(chunk);
     for (const piece of step.output) {
       this.headers.push(piece);
-      await this.write(piece);
+      if (this.held === undefined) {
+        await this.write(piece);
+        continue;
+      }
+      this.held.push(piece);
+      this.heldBytes += piece.length;
+      if (this.headers.headerEnded) await this.releaseHeld(true);
+      else if (this.heldBytes > MAX_HELD_HEADER_BYTES) await this.releaseHeld(false);
     }
+    if (step.done && this.held !== undefined) await this.releaseHeld(true);
     return step.done ? { done: true, rest: step.rest ?? Buffer.alloc(0) } : { done: false };
   }
 
@@ -83,6 +105,32 @@ export class DataReceiver {
   /** Discards the message (client vanished, timeout, shutdown). */
   async abandon(): Promise<void> {
     await this.writer.abort();
+  }
+
+  /**
+   * Writes the held header section, with the missing Date / Message-ID fields
+   * inserted before the blank line that ends it (or at its end).
+   */
+  private async releaseHeld(insert: boolean): Promise<void> {
+    const held = Buffer.concat(this.held ?? []);
+    this.held = undefined;
+    const fields = insert && this.fixes !== undefined ? this.missingFields(this.fixes(this.writer.id)) : '';
+    if (fields === '') {
+      await this.write(held);
+      return;
+    }
+    const end = held.subarray(0, 2).toString('latin1') === '\r\n' ? 0 : held.indexOf('\r\n\r\n');
+    const at = end === -1 ? held.length : end === 0 ? 0 : end + 2;
+    await this.write(held.subarray(0, at));
+    await this.write(Buffer.from(fields, 'utf8'));
+    await this.write(held.subarray(at));
+  }
+
+  private missingFields(fixes: SubmissionFixes): string {
+    let fields = '';
+    if (!this.headers.has('date')) fields += `Date: ${fixes.date}\r\n`;
+    if (!this.headers.has('message-id')) fields += `Message-ID: ${fixes.messageId}\r\n`;
+    return fields;
   }
 
   private refusal(): { reply: Reply; reason: string } | undefined {

@@ -10,11 +10,14 @@ import type { LimitsConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { formatReply, replyText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
-import { CommandLineReader } from '../smtp/line-reader.js';
+import { CommandLineReader, MAX_COMMAND_LINE_BYTES } from '../smtp/line-reader.js';
+import { MAX_SASL_LINE_OCTETS, type SaslState } from '../auth/sasl.js';
+import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.js';
 import { formatPath } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import { handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
-import { DataReceiver } from './data-receiver.js';
+import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
+import { formatRfc5322DateMs } from '../core/date.js';
 import { buildReceivedHeader } from './received-header.js';
 
 /** Replies with these codes count toward the error limit (RFC 5321 §4.2: 5yz syntax/sequence/policy). */
@@ -36,6 +39,8 @@ export interface SessionOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer?: SessionObserver | undefined;
+  /** AUTH (RFC 4954): the users file, the failed-AUTH limiter. Absent: no AUTH. */
+  readonly auth?: AuthServices | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
 
@@ -47,6 +52,7 @@ export interface SessionObserver {
   /** A MAIL/RCPT refused by policy or a message refused after DATA, by a fixed reason name. */
   messageRejected(reason: string): void;
   tlsEstablished(): void;
+  authFailed(): void;
 }
 
 /** Policy and limit replies counted as rejections, by reason. */
@@ -60,7 +66,10 @@ const REJECTION_REASONS = new Map<Reply, string>([
   [Replies.utf8NotDeclared, 'utf8-not-declared'],
 ]);
 
-export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed';
+export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed' | 'auth-locked-out';
+
+/** AUTH lines may be longer than commands (RFC 4954 §4). */
+const MAX_READ_LINE_BYTES = MAX_SASL_LINE_OCTETS + 2;
 
 /** The negotiated TLS parameters of a session, for the Received header, the log and the spool. */
 export interface TlsInfo {
@@ -71,7 +80,9 @@ export interface TlsInfo {
 export class SmtpSession {
   private readonly state: SessionState = { helo: undefined, esmtp: false, authenticatedUser: null, transaction: undefined };
   private readonly context: CommandContext;
-  private reader = new CommandLineReader();
+  private reader = new CommandLineReader(MAX_READ_LINE_BYTES);
+  private sasl: SaslState | undefined;
+  private readonly authExchange: AuthExchange | undefined;
   private socket: Socket;
   private tls: TlsInfo | null = null;
   private upgradeRequested = false;
@@ -91,6 +102,7 @@ export class SmtpSession {
   constructor(private readonly options: SessionOptions) {
     this.socket = options.socket;
     this.log = options.logger.child({ sid: options.id });
+    this.authExchange = options.auth === undefined ? undefined : new AuthExchange(options.auth, options.clientAddress);
     this.context = {
       hostname: options.hostname,
       mode: options.mode,
@@ -101,6 +113,7 @@ export class SmtpSession {
       isLocalDomain: (domain) => options.isLocalDomain(domain),
       tlsOffered: () => this.tls === null && options.tlsContext() !== undefined,
       tlsActive: () => this.tls !== null,
+      authConfigured: () => options.auth?.users() !== undefined,
     };
   }
 
@@ -143,6 +156,7 @@ export class SmtpSession {
           mode: this.options.mode,
           helo: this.state.helo ?? null,
           tls: this.tls === null ? null : `${this.tls.protocol} ${this.tls.cipher}`,
+          user: this.state.authenticatedUser,
           queued: this.messagesQueued,
           rejected: this.messagesRejected,
           result: this.end,
@@ -176,7 +190,7 @@ export class SmtpSession {
    */
   private async startTls(): Promise<boolean> {
     this.upgradeRequested = false;
-    this.reader = new CommandLineReader();
+    this.reader = new CommandLineReader(MAX_READ_LINE_BYTES);
     const context = this.options.tlsContext();
     if (context === undefined) {
       this.end = 'tls-failed';
@@ -238,6 +252,11 @@ export class SmtpSession {
         return;
       }
       if (next.line.kind === 'too-long') {
+        this.sasl = undefined;
+        this.sendCounted(Replies.lineTooLong);
+      } else if (this.sasl !== undefined) {
+        await this.saslLine(this.sasl, next.line.text.toString('utf8'));
+      } else if (next.line.text.length + 2 > MAX_COMMAND_LINE_BYTES && !/^AUTH /i.test(next.line.text.toString('latin1', 0, 5))) {
         this.sendCounted(Replies.lineTooLong);
       } else {
         await this.command(next.line.text.toString('utf8'));
@@ -266,13 +285,55 @@ export class SmtpSession {
         this.send(Replies.readyToStartTls);
         this.upgradeRequested = true;
         return;
+      case 'auth':
+        if (this.authExchange === undefined) return;
+        if (this.authExchange.lockedOut()) {
+          this.close('auth-locked-out', Replies.authLockedOut);
+          return;
+        }
+        this.authStep(await this.authExchange.start(outcome.argument));
+        return;
+    }
+  }
+
+  /** RFC 6409 §8: submission and smtps complete a message that lacks Date or Message-ID; mta never touches it. */
+  private submissionFixes(): ((id: string) => SubmissionFixes) | undefined {
+    if (this.options.mode === 'mta') return undefined;
+    return (id) => ({ date: formatRfc5322DateMs(this.options.clock.now()), messageId: `<${id}@${this.options.hostname}>` });
+  }
+
+  private async saslLine(state: SaslState, line: string): Promise<void> {
+    this.sasl = undefined;
+    if (this.authExchange !== undefined) this.authStep(await this.authExchange.continue(state, line));
+  }
+
+  private authStep(step: AuthStep): void {
+    switch (step.kind) {
+      case 'challenge':
+        this.sasl = step.state;
+        this.send(step.reply);
+        return;
+      case 'authenticated':
+        this.state.authenticatedUser = step.user;
+        this.log.info({ client: this.options.clientAddress, user: step.user }, 'authenticated');
+        this.send(step.reply);
+        return;
+      case 'failed':
+        this.options.observer?.authFailed();
+        this.log.warn({ client: this.options.clientAddress, user: step.user ?? null, lockedOut: step.close }, 'authentication failed');
+        if (step.close) this.close('auth-locked-out', step.reply);
+        else this.sendCounted(step.reply);
+        return;
+      case 'refused':
+        this.sendCounted(step.reply);
+        return;
     }
   }
 
   private async startData(transaction: Transaction): Promise<void> {
     let receiver: DataReceiver;
     try {
-      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes);
+      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes, this.submissionFixes());
       await receiver.prepend(
         buildReceivedHeader({
           helo: this.state.helo ?? 'unknown',

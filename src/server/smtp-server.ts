@@ -14,6 +14,7 @@ import { formatReply, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { MessageSink } from '../spool/types.js';
 import { SmtpSession, type SessionObserver } from './session.js';
+import type { AuthServices } from './auth-exchange.js';
 
 export interface SmtpServerOptions {
   readonly hostname: string;
@@ -25,6 +26,7 @@ export interface SmtpServerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer?: SessionObserver;
+  readonly auth?: AuthServices;
   /** Live views, so a reload of the domains file or trusted networks takes effect for new commands. */
   isLocalDomain(canonicalDomain: string): boolean;
   isTrusted(clientAddress: string): boolean;
@@ -134,6 +136,7 @@ export class SmtpServer {
       clock: this.options.clock,
       logger: this.log,
       observer: this.options.observer,
+      auth: this.options.auth,
       isLocalDomain: (domain) => this.options.isLocalDomain(domain),
     });
     this.sessions.add(session);

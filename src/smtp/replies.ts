@@ -14,6 +14,7 @@ export const Replies = {
   cannotVerify: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message and attempt delivery'),
   help: reply(214, '2.0.0', 'See https://www.rfc-editor.org/rfc/rfc5321 ; commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP'),
   readyToStartTls: reply(220, '2.0.0', 'Ready to start TLS'),
+  authSucceeded: reply(235, '2.7.0', 'Authentication successful'),
   // 3xx
   startMailInput: reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'),
   // 4xx
@@ -23,6 +24,7 @@ export const Replies = {
   idleTimeout: reply(421, '4.4.2', 'Timeout exceeded, closing transmission channel'),
   dataTooSlow: reply(421, '4.4.2', 'Data rate too low, closing transmission channel'),
   tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing transmission channel'),
+  authLockedOut: reply(421, '4.7.0', 'Too many failed authentications from your address, try again later'),
   localError: reply(451, '4.3.0', 'Local error in processing, try again later'),
   spoolFull: reply(452, '4.3.1', 'Insufficient system storage, try again later'),
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
@@ -45,6 +47,13 @@ export const Replies = {
   // 5xx policy and content
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
   messageLineTooLong: reply(500, '5.6.0', 'Message line too long: at most 998 octets per line plus CRLF (RFC 5321 §4.5.3.1.6)'),
+  authFailed: reply(535, '5.7.8', 'Authentication credentials invalid'),
+  authMalformed: reply(501, '5.5.2', 'Cannot decode the authentication exchange'),
+  authCancelled: reply(501, '5.0.0', 'Authentication cancelled'),
+  authUnsupportedMechanism: reply(504, '5.5.4', 'Unrecognized authentication type'),
+  authLineTooLong: reply(500, '5.5.6', 'Authentication exchange line is too long'),
+  authAlreadyDone: reply(503, '5.5.1', 'Already authenticated'),
+  encryptionRequired: reply(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
   utf8NotDeclared: reply(553, '5.6.7', 'Must declare SMTPUTF8 to send a UTF-8 address'),
   relayDenied: reply(554, '5.7.1', 'Relay access denied'),
   spoofedSender: reply(550, '5.7.1', 'Sender address in a local domain: authenticate on the submission port'),

@@ -10,6 +10,9 @@ import { NetworkSet, parseCidr, type Cidr } from '../../src/core/network.js';
 import type { LimitsConfig, ListenerMode } from '../../src/config/types.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { SmtpServer } from '../../src/server/smtp-server.js';
+import { FailureLimiter } from '../../src/auth/failure-limiter.js';
+import { hashPassword } from '../../src/auth/password-hash.js';
+import { UserDirectory } from '../../src/auth/users-file.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { MessageSink } from '../../src/spool/types.js';
 import { ManualClock } from './manual-clock.js';
@@ -34,6 +37,9 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   /** PEM key and certificate: STARTTLS offered (and smtps possible). */
   readonly tls?: { readonly key: string; readonly cert: string };
+  /** AUTH users (address -> password); the failed-AUTH limiter runs on the harness clock. */
+  readonly users?: Readonly<Record<string, string>>;
+  readonly authLimits?: { readonly maxFailures?: number; readonly baseDelayMs?: number };
 }
 
 export interface Harness {
@@ -58,11 +64,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     (options.trustedNetworks ?? ['127.0.0.0/8']).map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined),
   );
   const context = options.tls === undefined ? undefined : createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
+  const users =
+    options.users === undefined
+      ? undefined
+      : new UserDirectory(
+          'test-users',
+          await Promise.all(Object.entries(options.users).map(async ([address, password]) => ({ address, hash: await hashPassword(password) }))),
+        );
+  const limiter = new FailureLimiter({ clock, ...options.authLimits });
   const server = new SmtpServer({
     hostname: 'mx.example.org',
     listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta' }],
     limits: { ...TEST_LIMITS, ...options.limits },
     tlsContext: () => context,
+    auth: { users: () => users, limiter, clock },
     spool: options.sink === undefined ? spool : options.sink(spool),
     clock: options.clock ?? clock,
     logger,
