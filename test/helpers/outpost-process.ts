@@ -25,6 +25,8 @@ export interface InstallationOptions {
   /** YAML lines appended to outpost.yaml. */
   readonly extraYaml?: string;
   readonly domains?: readonly string[];
+  /** One listener per mode on 127.0.0.1, port 0; default just `mta`. */
+  readonly listeners?: readonly ('mta' | 'submission' | 'smtps')[];
   /**
    * The DNS server outpost must use. Default: a test DNS server of its own that
    * answers SERVFAIL for HELD_DOMAINS. Never the machine's resolver: tests only
@@ -50,7 +52,7 @@ export async function makeInstallation(options: InstallationOptions = {}): Promi
       'hostname: mx.example.org',
       'domains: domains',
       'listen:',
-      '  - { address: 127.0.0.1, port: 0, mode: mta }',
+      ...(options.listeners ?? ['mta']).map((mode) => `  - { address: 127.0.0.1, port: 0, mode: ${mode} }`),
       'spoolDir: spool',
       'log: { level: info }',
       'http: { address: 127.0.0.1, port: 0 }',
