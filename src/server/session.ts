@@ -4,7 +4,7 @@
 
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import type { Clock, Timer } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { errnoCode } from '../core/errors.js';
 import type { LimitsConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -17,6 +17,8 @@ import { formatPath } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import { handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
 import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
+import { SessionDeadline } from './session-deadline.js';
+import { rejectionReason, type SessionObserver } from './session-observer.js';
 import { formatRfc5322DateMs } from '../core/date.js';
 import { buildReceivedHeader } from './received-header.js';
 
@@ -43,28 +45,6 @@ export interface SessionOptions {
   readonly auth?: AuthServices | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
-
-/** Counts for metrics (the server does not know how they are kept). */
-export interface SessionObserver {
-  sessionStarted(mode: ListenerMode): void;
-  sessionEnded(): void;
-  messageAccepted(mode: ListenerMode): void;
-  /** A MAIL/RCPT refused by policy or a message refused after DATA, by a fixed reason name. */
-  messageRejected(reason: string): void;
-  tlsEstablished(): void;
-  authFailed(): void;
-}
-
-/** Policy and limit replies counted as rejections, by reason. */
-const REJECTION_REASONS = new Map<Reply, string>([
-  [Replies.relayDenied, 'relay-denied'],
-  [Replies.spoofedSender, 'spoofed-sender'],
-  [Replies.senderNotOwned, 'sender-not-owned'],
-  [Replies.authRequired, 'auth-required'],
-  [Replies.tooManyRecipients, 'too-many-recipients'],
-  [Replies.messageTooBig, 'too-big'],
-  [Replies.utf8NotDeclared, 'utf8-not-declared'],
-]);
 
 export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed' | 'auth-locked-out';
 
@@ -93,15 +73,15 @@ export class SmtpSession {
   private busy = false;
   private shuttingDown = false;
   private end: SessionEnd = 'disconnect';
-  private deadline: Timer | undefined;
+  private readonly deadline: SessionDeadline;
   private receiver: DataReceiver | undefined;
-  private dataStartedAtMs = 0;
   private messagesQueued = 0;
   private messagesRejected = 0;
 
   constructor(private readonly options: SessionOptions) {
     this.socket = options.socket;
     this.log = options.logger.child({ sid: options.id });
+    this.deadline = new SessionDeadline(options.clock, options.limits, (kind) => this.timeOut(kind === 'data' ? Replies.dataTooSlow : Replies.idleTimeout));
     this.authExchange = options.auth === undefined ? undefined : new AuthExchange(options.auth, options.clientAddress);
     this.context = {
       hostname: options.hostname,
@@ -129,12 +109,12 @@ export class SmtpSession {
     this.options.observer?.sessionStarted(this.options.mode);
     try {
       if (this.options.mode === 'smtps') {
-        this.armCommandDeadline();
+        this.deadline.command();
         if (!(await this.startTls())) return;
       }
       this.send({ code: 220, status: undefined, lines: [`${this.options.hostname} ESMTP outpost`] });
       this.flush();
-      this.armCommandDeadline();
+      this.deadline.command();
       while ((await this.readUntilUpgrade()) && !this.closed) {
         if (!(await this.startTls())) break;
       }
@@ -146,7 +126,7 @@ export class SmtpSession {
       }
     } finally {
       this.options.observer?.sessionEnded();
-      this.cancelDeadline();
+      this.deadline.cancel();
       if (this.receiver !== undefined) await this.abandonData();
       if (!this.socket.destroyed) this.socket.destroy();
       if (!this.options.socket.destroyed) this.options.socket.destroy();
@@ -215,7 +195,7 @@ export class SmtpSession {
     this.state.esmtp = false;
     this.state.transaction = undefined;
     this.log.debug({ tls: `${this.tls.protocol} ${this.tls.cipher}` }, 'tls established');
-    this.armCommandDeadline();
+    this.deadline.command();
     return true;
   }
 
@@ -261,7 +241,7 @@ export class SmtpSession {
       } else {
         await this.command(next.line.text.toString('utf8'));
       }
-      if (!this.closed && this.receiver === undefined) this.armCommandDeadline();
+      if (!this.closed && this.receiver === undefined) this.deadline.command();
     }
   }
 
@@ -270,7 +250,7 @@ export class SmtpSession {
     const outcome = handleCommand(line, this.state, this.context);
     switch (outcome.kind) {
       case 'reply': {
-        const reason = REJECTION_REASONS.get(outcome.reply);
+        const reason = rejectionReason(outcome.reply);
         if (reason !== undefined) this.options.observer?.messageRejected(reason);
         this.sendCounted(outcome.reply);
         return;
@@ -354,10 +334,10 @@ export class SmtpSession {
       return;
     }
     this.receiver = receiver;
-    this.dataStartedAtMs = this.options.clock.now();
+    const dataStartedAtMs = this.options.clock.now();
     this.send(Replies.startMailInput);
     this.flush();
-    this.armDataDeadline();
+    this.deadline.data(dataStartedAtMs, () => receiver.bytesReceived);
   }
 
   /** Feeds DATA bytes; returns what follows the end-of-data marker (or nothing). */
@@ -366,7 +346,7 @@ export class SmtpSession {
     if (!step.done) return Buffer.alloc(0);
     const transaction = this.state.transaction;
     this.state.transaction = undefined;
-    this.cancelDeadline();
+    this.deadline.cancel();
     if (transaction === undefined) throw new Error('DATA without a transaction');
     const result = await receiver.finish({
       from: transaction.sender?.address ?? '',
@@ -396,7 +376,7 @@ export class SmtpSession {
       this.log.info({ qid: receiver.id, reason: result.reason, err: result.error, reply: replyText(result.reply) }, 'message rejected');
       this.sendCounted(result.reply);
     }
-    this.armCommandDeadline();
+    this.deadline.command();
     return step.rest;
   }
 
@@ -435,7 +415,7 @@ export class SmtpSession {
     this.flush();
     this.closed = true;
     this.end = end;
-    this.cancelDeadline();
+    this.deadline.cancel();
     const { socket } = this;
     socket.end(() => socket.destroy());
   }
@@ -453,40 +433,11 @@ export class SmtpSession {
     });
   }
 
-  /** A command must complete within idleTimeout; trickling bytes do not extend it. */
-  private armCommandDeadline(): void {
-    this.cancelDeadline();
-    this.deadline = this.options.clock.setTimer(this.options.limits.idleTimeoutMs, () => this.timeOut(Replies.idleTimeout));
-  }
-
-  /**
-   * DATA may take idleTimeout plus one second per minDataRate bytes received:
-   * a client below the minimum average rate is cut off, one above it never is.
-   */
-  private armDataDeadline(): void {
-    this.cancelDeadline();
-    const receiver = this.receiver;
-    if (receiver === undefined) return;
-    const { idleTimeoutMs, minDataRateBytesPerSecond } = this.options.limits;
-    const allowanceMs = minDataRateBytesPerSecond > 0 ? (receiver.bytesReceived / minDataRateBytesPerSecond) * 1000 : Infinity;
-    const deadlineMs = this.dataStartedAtMs + idleTimeoutMs + allowanceMs;
-    const remainingMs = deadlineMs - this.options.clock.now();
-    if (remainingMs <= 0) {
-      this.timeOut(Replies.dataTooSlow);
-      return;
-    }
-    if (Number.isFinite(remainingMs)) this.deadline = this.options.clock.setTimer(remainingMs, () => this.armDataDeadline());
-  }
-
   private timeOut(r: Reply): void {
     this.log.info({ client: this.options.clientAddress }, r === Replies.dataTooSlow ? 'data rate too low' : 'command timeout');
     this.close('timeout', r);
   }
 
-  private cancelDeadline(): void {
-    this.deadline?.cancel();
-    this.deadline = undefined;
-  }
 }
 
 /** Commands are traced, but never an AUTH secret. */

@@ -13,7 +13,8 @@ import type { Logger } from '../observability/logger.js';
 import { formatReply, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { MessageSink } from '../spool/types.js';
-import { SmtpSession, type SessionObserver } from './session.js';
+import { SmtpSession } from './session.js';
+import type { SessionObserver } from './session-observer.js';
 import type { AuthServices } from './auth-exchange.js';
 
 export interface SmtpServerOptions {
