@@ -6,31 +6,8 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { FakeMta, type ReceivedMessage } from '../helpers/fake-mta.js';
+import { eventually, submit } from '../helpers/e2e-clients.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
-import { SmtpTestClient } from '../helpers/smtp-client.js';
-
-async function submit(port: number, from: string, to: readonly string[]): Promise<string> {
-  const client = await SmtpTestClient.connect(port);
-  await client.reply();
-  await client.command('EHLO app.example.org');
-  await client.command(`MAIL FROM:<${from}>`);
-  for (const rcpt of to) assert.equal((await client.command(`RCPT TO:<${rcpt}>`)).code, 250);
-  await client.command('DATA');
-  client.write('Subject: queue test\r\n\r\nbody\r\n.\r\n');
-  const reply = await client.reply();
-  client.close();
-  const id = /queued as (\w+)/.exec(reply.text)?.[1];
-  assert.ok(id, reply.text);
-  return id;
-}
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, waitMs = 20_000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function statusFields(dsn: ReceivedMessage): { action: string | undefined; status: string | undefined } {
   const text = dsn.data.toString('utf8');

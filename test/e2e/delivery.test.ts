@@ -7,40 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { FakeMta, type ReceivedMessage } from '../helpers/fake-mta.js';
+import { eventually, submit } from '../helpers/e2e-clients.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
-import { SmtpTestClient } from '../helpers/smtp-client.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 
 interface QueueEntry {
   id: string;
   from: string;
   recipients: { address: string; state: string; attempts: number; lastReply: string | null }[];
-}
-
-/** Sends one message over SMTP; resolves with its queue id. */
-async function submit(port: number, from: string, to: readonly string[], body = 'Subject: test\r\n\r\nhello\r\n'): Promise<string> {
-  const client = await SmtpTestClient.connect(port);
-  await client.reply();
-  await client.command('EHLO app.example.org');
-  assert.equal((await client.command(`MAIL FROM:<${from}>`)).code, 250);
-  for (const rcpt of to) assert.equal((await client.command(`RCPT TO:<${rcpt}>`)).code, 250, rcpt);
-  assert.equal((await client.command('DATA')).code, 354);
-  client.write(`${body}.\r\n`);
-  const reply = await client.reply();
-  await client.command('QUIT');
-  client.close();
-  const id = /queued as (\w+)/.exec(reply.text)?.[1];
-  assert.ok(id, reply.text);
-  return id;
-}
-
-/** Waits until `check` holds, polling (the server runs on its own real clock). */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, waitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function messagesTo(mta: FakeMta, rcpt: string): ReceivedMessage[] {

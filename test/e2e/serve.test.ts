@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { swaks } from '../helpers/e2e-clients.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
 
@@ -25,17 +26,6 @@ async function queueList(installation: TestInstallation): Promise<QueueEntry[]> 
   const result = await runOutpost(['queue', 'list', '--json', '--config', installation.configFile]);
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as QueueEntry[];
-}
-
-/** swaks exits 0 when the whole transaction succeeded; its transcript goes to stdout. */
-async function swaks(args: string[]): Promise<{ ok: boolean; output: string }> {
-  try {
-    const { stdout } = await run('swaks', args, { timeout: 20_000 });
-    return { ok: true, output: stdout };
-  } catch (error: unknown) {
-    const failed = error as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
-  }
 }
 
 describe('outpost serve with real clients', () => {

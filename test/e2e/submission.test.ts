@@ -2,6 +2,7 @@
 // add`, swaks with STARTTLS + AUTH PLAIN / LOGIN on 587 and implicit TLS on
 // 465, Python smtplib with starttls() + login(), and SIGHUP reloading users.
 
+import { swaks } from '../helpers/e2e-clients.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -22,16 +23,6 @@ function addUser(configFile: string, address: string, password: string): Promise
     child.on('close', resolve);
     child.stdin.end(`${password}\n`);
   });
-}
-
-async function swaks(args: string[]): Promise<{ ok: boolean; output: string }> {
-  try {
-    const { stdout } = await run('swaks', args, { timeout: 20_000 });
-    return { ok: true, output: stdout };
-  } catch (error: unknown) {
-    const failed = error as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
-  }
 }
 
 describe('submission with TLS and AUTH (real server, real clients)', () => {
