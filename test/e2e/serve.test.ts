@@ -128,6 +128,13 @@ describe('outpost serve with real clients', () => {
     serve.signal('SIGHUP');
     await serve.waitForLog((line) => line['msg'] === 'reloaded');
     assert.equal(await attempt(), 250);
+
+    await writeFile(join(installation.dir, 'domains'), 'example.org\nnot a domain!\n');
+    serve.signal('SIGHUP');
+    const failure = await serve.waitForLog((line) => line['msg'] === 'domains reload failed, keeping the old list');
+    assert.match(JSON.stringify(failure['err']), /domains:2/);
+    assert.equal(await attempt(), 250, 'the old list (with example.info) is still in force');
+    assert.equal(serve.child.exitCode, null, 'still running');
   });
 });
 
