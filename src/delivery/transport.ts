@@ -96,11 +96,20 @@ export class SmtpTransport implements Transport {
       return;
     }
     const peers = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT);
+    const more = job.more;
+    /** True when a message is waiting: the job's own, else one queued meanwhile for the same destination. */
+    const hasNext = (): boolean => {
+      if (queue.length === 0 && more !== undefined) {
+        const next = more();
+        if (next !== undefined) queue.push(next);
+      }
+      return queue.length > 0;
+    };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
       const peer = peers[index] as Peer;
-      const run = await this.#session(peer, queue, report, signal, plaintextHosts.has(peer.host));
+      const run = await this.#session(peer, queue, report, signal, plaintextHosts.has(peer.host), hasNext);
       last = run.failure ?? last;
       if (run.tlsFailed && !plaintextHosts.has(peer.host)) {
         // Like Postfix's "may": a failed handshake retries this host once in plaintext.
@@ -131,7 +140,7 @@ export class SmtpTransport implements Transport {
   }
 
   /** One connection to `peer`, carrying queued messages until done, the cap, or a failure. */
-  async #session(peer: Peer, queue: OutboundMessage[], report: ReportOutcomes, signal: AbortSignal, plaintext: boolean): Promise<SessionRun> {
+  async #session(peer: Peer, queue: OutboundMessage[], report: ReportOutcomes, signal: AbortSignal, plaintext: boolean, hasNext: () => boolean): Promise<SessionRun> {
     const startMs = this.#options.clock.now();
     const info = (tls: TlsResult | undefined, fromMs: number): AttemptInfo => ({ mx: peer.host, address: peer.address, tls: describeTls(tls), durationMs: this.#options.clock.now() - fromMs });
     let socket: Socket;
@@ -144,17 +153,26 @@ export class SmtpTransport implements Transport {
     const opened = await openSession(socket, peer, this.#setup, signal, plaintext);
     if (!opened.ok) return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed);
     this.#logSession(peer, opened.session, plaintext);
-    return this.#carry(peer, opened.session, queue, report, signal, startMs, info);
+    return this.#carry(peer, opened.session, queue, report, signal, startMs, info, hasNext);
   }
 
-  async #carry(peer: Peer, session: OpenSession, queue: OutboundMessage[], report: ReportOutcomes, signal: AbortSignal, startMs: number, info: (tls: TlsResult | undefined, fromMs: number) => AttemptInfo): Promise<SessionRun> {
+  async #carry(
+    peer: Peer,
+    session: OpenSession,
+    queue: OutboundMessage[],
+    report: ReportOutcomes,
+    signal: AbortSignal,
+    startMs: number,
+    info: (tls: TlsResult | undefined, fromMs: number) => AttemptInfo,
+    hasNext: () => boolean,
+  ): Promise<SessionRun> {
     const { connection } = session;
     const maxMessages = this.#options.maxMessagesPerSession ?? DEFAULT_MAX_MESSAGES_PER_SESSION;
     let usable = true;
     let progressed = false;
     let failure: HostFailure | undefined;
     try {
-      for (let sent = 0; sent < maxMessages && queue.length > 0 && usable && !signal.aborted; sent += 1) {
+      for (let sent = 0; sent < maxMessages && usable && !signal.aborted && hasNext(); sent += 1) {
         const messageStartMs = sent === 0 ? startMs : this.#options.clock.now();
         if (sent > 0 && !(await this.#reset(session))) break;
         const message = queue[0] as OutboundMessage;

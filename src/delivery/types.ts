@@ -37,6 +37,12 @@ export interface DeliveryJob {
   /** Canonical (lowercase A-label) recipient domain; routes and MX lookup are the transport's business. */
   readonly destination: string;
   readonly messages: readonly OutboundMessage[];
+  /**
+   * Asked when a session has carried the job's messages and could carry one
+   * more: another message for this destination queued meanwhile, if any (its
+   * outcome is reported like the others).
+   */
+  readonly more?: () => OutboundMessage | undefined;
 }
 
 /** What one attempt used, for logs and the spool history. */

@@ -143,8 +143,19 @@ export class Dispatcher {
       }
       await record(transaction, completeOutcomes(transaction.message, outcomes, NOT_REPORTED), info);
     };
+    /** A message for this destination queued while the job runs rides on its session. */
+    const more = (): OutboundMessage | undefined => {
+      if (this.stopped || controller.signal.aborted) return undefined;
+      const queue = this.queues.get(destination);
+      const next = queue?.shift();
+      if (queue !== undefined && queue.length === 0) this.queues.delete(destination);
+      if (next === undefined) return undefined;
+      transactions.push(next);
+      unreported.push(next);
+      return next.message;
+    };
     try {
-      await transport.run({ destination, messages: transactions.map((transaction) => transaction.message) }, report, controller.signal);
+      await transport.run({ destination, messages: transactions.map((transaction) => transaction.message), more }, report, controller.signal);
     } catch (error) {
       logger.error({ destination, err: error }, 'transport failed');
     }

@@ -2,6 +2,8 @@
 // transactions, to settling it (retry, expiry, DSNs, removal); operator
 // requests (delete, bounce, flush) arriving meanwhile are flags on it.
 
+import type { EnvelopeRecord } from '../spool/types.js';
+
 export type RoundMode = 'deliver' | 'delete' | 'bounce';
 
 export type RoundPhase = 'reading' | 'waiting' | 'settling';
@@ -21,6 +23,8 @@ export class Round {
   plannedNextAttemptMs: number | undefined = undefined;
   deleteRequested: boolean;
   bounceRequested: boolean;
+  /** The last transaction delivered everything and the message was removed then (nothing left to settle). */
+  completed: EnvelopeRecord | undefined = undefined;
   /** An operator's flush: the message's destinations are not waited for. */
   flushRequested = false;
   readonly finished: Promise<void>;

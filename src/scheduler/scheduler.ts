@@ -12,7 +12,7 @@ import { DestinationLimits } from './destination-limits.js';
 import { Dispatcher } from './dispatcher.js';
 import { DueQueue } from './due-queue.js';
 import { planTransactions, type Transaction } from './grouping.js';
-import { allFinal, applyOutcomes } from './outcomes.js';
+import { allFinal, applyOutcomes, unreportedFailures } from './outcomes.js';
 import { Round, type RoundMode } from './rounds.js';
 import { logOutcomes } from './outcome-log.js';
 import { plannedNextAttemptMs, sendOwedNotices, settleRecord, type SettlementContext } from './settlement.js';
@@ -241,20 +241,38 @@ export class DeliveryScheduler {
   private async recordOutcomes(transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo): Promise<void> {
     const { id } = transaction.message;
     const nowMs = this.clock.now();
+    const round = this.rounds.get(id);
     let record: EnvelopeRecord;
     try {
-      record = await this.options.spool.update(id, (current) => applyOutcomes(current, outcomes, nowMs));
+      record = (await this.completeAtOnce(round, outcomes, nowMs)) ?? (await this.options.spool.update(id, (current) => applyOutcomes(current, outcomes, nowMs)));
     } catch (error) {
       this.logger.error({ qid: id, err: error }, 'cannot record delivery outcome');
       return;
     }
-    const round = this.rounds.get(id);
     const anyTransient = [...outcomes.values()].some((outcome) => outcome.kind === 'transient');
     if (round !== undefined) {
       round.attempted = true;
       if (anyTransient) round.plannedNextAttemptMs ??= plannedNextAttemptMs(this.settlement, record, nowMs);
     }
     logOutcomes(this.logger, record, outcomes, info, round?.plannedNextAttemptMs);
+  }
+
+  /**
+   * When the round's last transaction delivered to every recipient still
+   * pending, removing the message is the durable record of it (a crash before
+   * the removal re-sends, exactly as before an update): one file operation
+   * instead of an update, a read and a removal. Undefined when that is not the case.
+   */
+  private async completeAtOnce(round: Round | undefined, outcomes: ReadonlyMap<string, RecipientOutcome>, nowMs: number): Promise<EnvelopeRecord | undefined> {
+    if (round === undefined || round.outstanding !== 1 || round.cancelled) return undefined;
+    if (![...outcomes.values()].every((outcome) => outcome.kind === 'delivered')) return undefined;
+    const current = await this.options.spool.read(round.id);
+    if (current === undefined) return undefined;
+    const applied = applyOutcomes(current, outcomes, nowMs);
+    if (!allFinal(applied) || unreportedFailures(applied).length > 0) return undefined;
+    await this.options.spool.remove(round.id);
+    round.completed = applied;
+    return applied;
   }
 
   private transactionDone(id: string, aborted: boolean): void {
@@ -272,13 +290,25 @@ export class DeliveryScheduler {
     const { spool } = this.options;
     try {
       if (!round.found) return;
+      if (round.completed !== undefined) {
+        this.logMessageDone(round.completed);
+        return;
+      }
       if (round.deleteRequested) {
         await spool.remove(id);
         this.logger.info({ qid: id }, 'message deleted');
         return;
       }
       const nowMs = this.clock.now();
-      const settled = await spool.update(id, (current) => settleRecord(this.settlement, current, round, nowMs));
+      // A message that is done and owes no DSN is removed at once: rewriting its state first would only cost an fsync.
+      const current = await spool.read(id);
+      const done = current === undefined ? undefined : settleRecord(this.settlement, current, round, nowMs);
+      if (done !== undefined && allFinal(done) && unreportedFailures(done).length === 0) {
+        await spool.remove(id);
+        this.logMessageDone(done);
+        return;
+      }
+      const settled = await spool.update(id, (latest) => settleRecord(this.settlement, latest, round, nowMs));
       const final = allFinal(settled);
       const record = await sendOwedNotices(this.settlement, settled, nowMs, final);
       if (final) {
