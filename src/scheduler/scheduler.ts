@@ -255,6 +255,9 @@ export class DeliveryScheduler {
       if (anyTransient) round.plannedNextAttemptMs ??= plannedNextAttemptMs(this.settlement, record, nowMs);
     }
     logOutcomes(this.logger, record, outcomes, info, round?.plannedNextAttemptMs);
+    for (const outcome of outcomes.values()) {
+      this.options.observer?.recipientOutcome(outcome.kind === 'transient' ? 'deferred' : outcome.kind === 'permanent' ? 'failed' : 'delivered', info.tls !== null);
+    }
   }
 
   /**

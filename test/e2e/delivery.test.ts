@@ -167,6 +167,17 @@ describe('delivery end to end', () => {
     assert.match(String(log['tls']), /^TLSv1\.[23] /);
   });
 
+  it('counts deliveries, DSNs and outbound TLS in /metrics', async () => {
+    const http = await serve.waitForLog((line) => line['msg'] === 'http listening');
+    const text = await (await fetch(`http://127.0.0.1:${String(http['port'])}/metrics`)).text();
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    assert.ok(value('outpost_deliveries_total{outcome="delivered"}') >= 6, text);
+    assert.ok(value('outpost_deliveries_total{outcome="failed"}') >= 3);
+    assert.ok(value('outpost_deliveries_total{outcome="deferred"}') >= 1);
+    assert.ok(value('outpost_dsn_sent_total{action="failed"}') >= 2);
+    assert.ok(value('outpost_tls_sessions_total{direction="out"}') >= 1);
+  });
+
   it('empties the queue once everything is final', async () => {
     await eventually('an empty queue', async () => {
       const listed = await runOutpost(['queue', 'list', '--json', '--config', installation.configFile]);
