@@ -69,9 +69,10 @@ function readFirstLine(stream: NodeJS.ReadableStream): Promise<PasswordInput> {
 
 /** One line typed on the terminal with echo off; Ctrl-C or Ctrl-D (on an empty line) abort. */
 function readHidden(terminal: ReadStream, io: CliIo, prompt: string): Promise<PasswordInput> {
-  io.stderr.write(prompt);
+  // Echo goes off before the prompt shows, so nothing typed after it is ever echoed.
   const wasRaw = terminal.isRaw;
   terminal.setRawMode(true);
+  io.stderr.write(prompt);
   const decoder = new StringDecoder('utf8');
   return new Promise((resolve) => {
     let typed = '';
