@@ -2,9 +2,10 @@
 // 200 or 503) and `GET /metrics` (Prometheus text 0.0.4). Read-only; every
 // request and every injected callback is bounded by a timeout.
 
+import { listenOn } from '../core/listen.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock.js';
-import { OutpostError, errnoCode } from '../core/errors.js';
+import { OutpostError } from '../core/errors.js';
 import type { HttpConfig } from '../config/types.js';
 import type { Logger } from './logger.js';
 import { withDeadline } from './deadline.js';
@@ -66,7 +67,7 @@ export class OpsHttpServer {
     // Backstop for an idle socket; requestTimeout answers 408 first for a stalled request.
     server.setTimeout(2 * this.requestTimeoutMs);
     server.keepAliveTimeout = Math.min(5_000, this.requestTimeoutMs);
-    await listen(server, config);
+    await listenOn(server, config.address, config.port, 'http');
     this.server = server;
     const bound = this.address();
     this.log.info(bound, 'http listening');
@@ -134,23 +135,4 @@ function send(response: ServerResponse, status: number, contentType: string, bod
     'X-Content-Type-Options': 'nosniff',
   });
   response.end(body);
-}
-
-function listen(server: Server, config: HttpConfig): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: unknown): void => {
-      const code = errnoCode(error);
-      const why =
-        code === 'EADDRINUSE' ? 'the port is already in use' :
-        code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)' :
-        code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' :
-        String(error);
-      reject(new OutpostError('ELISTEN', `cannot listen on ${config.address}:${config.port} (http): ${why}`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ host: config.address, port: config.port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

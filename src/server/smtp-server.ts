@@ -2,11 +2,11 @@
 // connection caps (all clients, one client address) and runs one session per
 // connection; stops gracefully (421 4.3.2) on shutdown.
 
+import { listenOn } from '../core/listen.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import type { Clock } from '../core/clock.js';
-import { OutpostError, errnoCode } from '../core/errors.js';
 import { unmapIpv4 } from '../core/network.js';
 import type { LimitsConfig, ListenerConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -59,7 +59,7 @@ export class SmtpServer {
       for (const config of this.options.listeners) {
         const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, config.mode));
         this.servers.push({ server, config });
-        await listen(server, config);
+        await listenOn(server, config.address, config.port, config.mode);
       }
     } catch (error: unknown) {
       await this.closeListeners();
@@ -165,23 +165,4 @@ export class SmtpServer {
       ),
     );
   }
-}
-
-function listen(server: Server, config: ListenerConfig): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: unknown): void => {
-      const code = errnoCode(error);
-      const why =
-        code === 'EADDRINUSE' ? 'the port is already in use' :
-        code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; use a higher port or the Docker image)' :
-        code === 'EADDRNOTAVAIL' ? 'the address is not on this machine' :
-        String(error);
-      reject(new OutpostError('ELISTEN', `cannot listen on ${config.address}:${config.port} (${config.mode}): ${why}`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ host: config.address, port: config.port, backlog: 511 }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
