@@ -94,7 +94,7 @@ function scheduler(config: Config, spool: Spool, transport: Transport, deps: Rel
 
 export async function startRelay(config: Config, deps: RelayDependencies): Promise<RunningRelay> {
   const { logger, clock } = deps;
-  const spool = await Spool.open({ dir: config.spoolDir, clock, logger: logger.child({ component: 'spool' }), recover: true });
+  const spool = await Spool.open({ dir: config.spoolDir, clock, logger, recover: true });
   let domains = config.domains;
   let tlsContext = config.tls === undefined ? undefined : await tlsContextOf(config.tls);
   let users = config.usersFile === undefined ? undefined : await loadUsersFile(config.usersFile);
@@ -145,8 +145,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
     await queue.start();
-    const bound = await http.start();
-    if (bound !== undefined) logger.info({ address: bound.address, port: bound.port }, 'http listening');
+    await http.start();
   } catch (error: unknown) {
     await smtp.stop(0);
     await queue.stop(0);
