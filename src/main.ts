@@ -50,10 +50,11 @@ export interface RunningRelay {
 }
 
 /** The next-hop planner for a destination domain: routes, MX, implicit MX, loop guard (RFC 5321 §5.1). */
-export function deliveryPlanner(config: Config, resolver: Resolver, listeners: readonly ListenEndpoint[]): (domain: string) => Promise<DeliveryPlan> {
+export function deliveryPlanner(config: Config, resolver: Resolver, listeners: readonly ListenEndpoint[]): (domain: string, signal?: AbortSignal) => Promise<DeliveryPlan> {
   const self = selfIdentity(config.hostname, listeners, interfaceAddresses());
-  return (domain) =>
+  return (domain, signal) =>
     planDelivery(domain, {
+      ...(signal === undefined ? {} : { signal }),
       resolver,
       routes: config.delivery.routes,
       port: config.delivery.port,
@@ -63,7 +64,7 @@ export function deliveryPlanner(config: Config, resolver: Resolver, listeners: r
     });
 }
 
-function smtpTransport(config: Config, planner: (domain: string) => Promise<DeliveryPlan>, deps: RelayDependencies): SmtpTransport {
+function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies): SmtpTransport {
   return new SmtpTransport({
     hostname: config.hostname,
     planner,
@@ -103,7 +104,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
-  const queue = scheduler(config, spool, smtpTransport(config, (domain) => planner(domain), deps), deps, {
+  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps), deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
       if (overTls) metrics.tlsSession('out');

@@ -1,14 +1,13 @@
 // `outpost resolve DOMAIN [--json] [--config FILE]` (INTERFACE.md "Command line",
 // "Machine-readable output"): prints the delivery plan; exit 0 ok, 1 failure, 2 usage.
 
-import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigErrors, errorMessage } from '../core/errors.js';
-import { planDelivery, type DeliveryPlan } from '../dns/next-hop.js';
-import { interfaceAddresses, selfIdentity } from '../dns/self-identity.js';
+import type { DeliveryPlan } from '../dns/next-hop.js';
+import { deliveryPlanner } from '../main.js';
 import { createResolver } from '../dns/setup.js';
 import { configPath } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
@@ -66,14 +65,7 @@ export function planToText(plan: DeliveryPlan): string {
 
 async function plan(config: Config, domain: string): Promise<DeliveryPlan> {
   const resolver = await createResolver(config.dns, { clock: systemClock });
-  return planDelivery(domain, {
-    resolver,
-    routes: config.delivery.routes,
-    port: config.delivery.port,
-    ipv6: config.dns.ipv6,
-    self: selfIdentity(config.hostname, config.listen, interfaceAddresses()),
-    randomInt: (maxExclusive) => randomInt(maxExclusive),
-  });
+  return deliveryPlanner(config, resolver, config.listen)(domain);
 }
 
 export const resolveCommand: CliCommand = async (args: readonly string[], io: CliIo) => {

@@ -35,7 +35,7 @@ export interface SmtpTransportOptions {
   /** Our EHLO name. */
   readonly hostname: string;
   /** The next-hop plan for a destination (planDelivery with the real resolver, in main). */
-  readonly planner: (destination: string) => Promise<DeliveryPlan>;
+  readonly planner: (destination: string, signal: AbortSignal) => Promise<DeliveryPlan>;
   readonly connector: Connector;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -89,7 +89,7 @@ export class SmtpTransport implements Transport {
     const queue = [...job.messages];
     if (queue.length === 0) return;
     const startMs = this.#options.clock.now();
-    const plan = await this.#plan(job.destination);
+    const plan = await this.#plan(job.destination, signal);
     if (!plan.ok) {
       this.#log.info({ destination: job.destination, status: plan.status, reason: plan.reason }, 'no delivery plan');
       await this.#reportAll(queue, report, { outcome: planFailureOutcome(plan), info: { mx: undefined, address: undefined, tls: null, durationMs: this.#options.clock.now() - startMs } });
@@ -123,9 +123,9 @@ export class SmtpTransport implements Transport {
     else await this.#reportAll(queue, report, last ?? { outcome: localOutcome('transient', 451, '4.4.3', `${job.destination}: no usable mail server address`), info: fallback });
   }
 
-  async #plan(destination: string): Promise<DeliveryPlan> {
+  async #plan(destination: string, signal: AbortSignal): Promise<DeliveryPlan> {
     try {
-      return await this.#options.planner(destination);
+      return await this.#options.planner(destination, signal);
     } catch (error) {
       this.#log.error({ err: error, destination }, 'delivery plan failed');
       return { ok: false, domain: destination, permanent: false, status: '4.4.3', reason: `DNS lookup failed: ${errorMessage(error)}` };

@@ -31,6 +31,11 @@ export interface NextHopOptions {
   readonly maxHosts?: number;
   /** Default 20. */
   readonly maxAddresses?: number;
+  /**
+   * Gives up waiting (a temporary 4.4.3 failure) when aborted; lookups already
+   * sent finish on their own timeouts and still fill the cache.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface PlanHost {
@@ -128,6 +133,23 @@ async function planMx(domain: string, options: NextHopOptions): Promise<Delivery
 
 /** The delivery plan for `domainName`; never rejects for DNS outcomes. */
 export async function planDelivery(domainName: string, options: NextHopOptions): Promise<DeliveryPlan> {
+  const { signal } = options;
+  if (signal === undefined) return plan(domainName, options);
+  const aborted = (): DeliveryPlan => ({ ...failurePlan(domainName, 'dns-failure', 'lookup aborted'), domain: domainName });
+  if (signal.aborted) return aborted();
+  let onAbort: () => void = () => undefined;
+  const abortion = new Promise<DeliveryPlan>((resolve) => {
+    onAbort = () => resolve(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([plan(domainName, options), abortion]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function plan(domainName: string, options: NextHopOptions): Promise<DeliveryPlan> {
   const literal = addressLiteral(domainName);
   if (literal !== undefined) {
     return planHosts(domainName, 'literal', [{ host: literal, preference: 0, port: options.port }], options, Number.POSITIVE_INFINITY);

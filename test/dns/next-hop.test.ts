@@ -48,7 +48,7 @@ const zones: Zones = {
 describe('next-hop plans', () => {
   let server: TestDnsServer;
   before(async () => {
-    server = await startDnsServer({ zones, faults: { 'gone.example': { kind: 'nxdomain' }, 'broken.example': { kind: 'servfail' }, 'down.example': { kind: 'servfail', types: ['MX'] } } });
+    server = await startDnsServer({ zones, faults: { 'gone.example': { kind: 'nxdomain' }, 'broken.example': { kind: 'servfail' }, 'down.example': { kind: 'servfail', types: ['MX'] }, 'mute.example': { kind: 'silence' } } });
   });
   after(() => server.close());
 
@@ -73,6 +73,24 @@ describe('next-hop plans', () => {
         { host: 'b.mx.example', preference: 20, port: 25, addresses: ['127.0.0.3', '127.0.0.4'], ttlSeconds: 100 },
       ],
     });
+  });
+
+  it('gives up with a temporary 4.4.3 when aborted while a lookup is pending', async () => {
+    const setup = resolverFor([server]);
+    const controller = new AbortController();
+    const planning = planDelivery('mute.example', options({ resolver: setup.resolver, signal: controller.signal }));
+    await server.waitForQueries(1, 'mute.example');
+    controller.abort();
+    const plan = await planning;
+    assert.deepEqual(failureOf(plan), [false, '4.4.3']);
+    assert.match(plan.ok ? '' : plan.reason, /aborted/);
+    const already = await planDelivery('mx.example', options({ signal: AbortSignal.abort() }));
+    assert.deepEqual(failureOf(already), [false, '4.4.3']);
+    // The abandoned lookup runs out on its own: two tries of 1 s on the manual clock.
+    for (let tries = 0; tries < 2; tries += 1) {
+      await setup.clock.waitForTimers(1);
+      setup.clock.advance(1000);
+    }
   });
 
   it('leaves out IPv6 addresses when dns.ipv6 is off', async () => {
