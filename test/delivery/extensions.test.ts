@@ -4,22 +4,10 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeMta, type FakeMtaOptions } from '../helpers/fake-mta.js';
-import { fixedPlan, outboundMessage, outcomeOf, runJob, transportFor } from './fixtures.js';
+import { fakeMtaPool, planTo, outboundMessage, outcomeOf, runJob, transportFor } from './fixtures.js';
 
-const started: FakeMta[] = [];
-async function fakeMta(options: FakeMtaOptions = {}): Promise<FakeMta> {
-  const mta = await FakeMta.start(options);
-  started.push(mta);
-  return mta;
-}
-after(async () => {
-  await Promise.all(started.map((mta) => mta.close()));
-});
+const fakeMta = fakeMtaPool(after);
 
-function planTo(mta: FakeMta, host = 'mx1.dest.test'): ReturnType<typeof fixedPlan> {
-  return fixedPlan({ host, addresses: [mta.host], port: mta.port });
-}
 
 describe('ESMTP extensions', () => {
   it('pipelines MAIL, every RCPT and DATA in one write when PIPELINING is offered', async () => {

@@ -7,6 +7,7 @@ import { NetConnector, type ConnectRequest, type Connector } from '../../src/del
 import { SmtpTransport, type SmtpTransportOptions } from '../../src/delivery/transport.js';
 import type { AttemptInfo, OutboundMessage, RecipientOutcome } from '../../src/delivery/types.js';
 import type { DeliveryPlan } from '../../src/dns/next-hop.js';
+import { FakeMta, type FakeMtaOptions } from '../helpers/fake-mta.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { memoryLog, type MemoryLog } from '../helpers/memory-log.js';
 
@@ -96,4 +97,22 @@ export function outcomeOf(reports: Map<string, Reported>, id: string, recipient:
   const outcome = reports.get(id)?.outcomes.get(recipient);
   if (outcome === undefined) throw new Error(`no outcome for ${recipient} of ${id}`);
   return outcome;
+}
+
+/** Starts fake MTAs for a test file and closes them all in the file's `after` hook. */
+export function fakeMtaPool(after: (hook: () => Promise<void>) => void): (options?: FakeMtaOptions) => Promise<FakeMta> {
+  const started: FakeMta[] = [];
+  after(async () => {
+    await Promise.all(started.map((mta) => mta.close()));
+  });
+  return async (options = {}) => {
+    const mta = await FakeMta.start(options);
+    started.push(mta);
+    return mta;
+  };
+}
+
+/** A plan whose one host is this fake MTA. */
+export function planTo(mta: FakeMta, host = 'mx1.dest.test'): ReturnType<typeof fixedPlan> {
+  return fixedPlan({ host, addresses: [mta.host], port: mta.port });
 }

@@ -5,18 +5,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { FakeMta, type FakeMtaOptions } from '../helpers/fake-mta.js';
-import { fixedPlan, outboundMessage, outcomeOf, runJob, transportFor } from './fixtures.js';
+import { fakeMtaPool, fixedPlan, planTo, outboundMessage, outcomeOf, runJob, transportFor } from './fixtures.js';
 
-const started: FakeMta[] = [];
-async function fakeMta(options: FakeMtaOptions = {}): Promise<FakeMta> {
-  const mta = await FakeMta.start(options);
-  started.push(mta);
-  return mta;
-}
-after(async () => {
-  await Promise.all(started.map((mta) => mta.close()));
-});
+const fakeMta = fakeMtaPool(after);
 
 /** A loopback port where nothing listens. */
 async function closedPort(): Promise<number> {
@@ -27,9 +18,6 @@ async function closedPort(): Promise<number> {
   return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
-function planTo(mta: FakeMta, host = 'mx1.dest.test'): ReturnType<typeof fixedPlan> {
-  return fixedPlan({ host, addresses: [mta.host], port: mta.port });
-}
 
 describe('per-recipient outcomes', () => {
   it('delivers a message and reports every recipient delivered with the final reply', async () => {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { buildDsn, DELAYED_SUBJECT, FAILED_SUBJECT } from '../../src/dsn/build.js';
 import type { DsnRecipient, DsnRequest } from '../../src/dsn/types.js';
 import { OutpostError } from '../../src/core/errors.js';
+import { ATTEMPT_MS, delayedRecipient } from './samples.js';
 import { assertWellFormedLines, contentType, field, fieldValues, parseReport } from './report-parser.js';
 
 const ARRIVAL_MS = Date.UTC(2026, 10, 26, 10, 0, 0);
-const ATTEMPT_MS = Date.UTC(2026, 10, 26, 10, 5, 0);
 const NOW_MS = Date.UTC(2026, 10, 26, 10, 6, 30);
 const RETRY_UNTIL_MS = Date.UTC(2026, 11, 1, 10, 0, 0);
 const ORIGINAL_HEADERS = 'Received: from client (127.0.0.1)\r\nFrom: Alice <alice@example.org>\r\nTo: bob@example.net\r\nSubject: Lunch?\r\nMessage-ID: <m1@example.org>\r\n';
@@ -24,15 +24,6 @@ const failedRecipient: DsnRecipient = {
   lastAttemptMs: ATTEMPT_MS,
 };
 
-const delayedRecipient: DsnRecipient = {
-  address: 'carol@example.com',
-  action: 'delayed',
-  status: '4.4.1',
-  diagnostic: 'connection refused by mx.example.com[192.0.2.1]:25',
-  diagnosticIsRemote: false,
-  remoteMta: undefined,
-  lastAttemptMs: ATTEMPT_MS,
-};
 
 function request(overrides: Partial<DsnRequest> = {}): DsnRequest {
   return {

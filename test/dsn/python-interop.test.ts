@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { buildDsn } from '../../src/dsn/build.js';
 import type { DsnRecipient, DsnRequest } from '../../src/dsn/types.js';
+import { ATTEMPT_MS, delayedRecipient } from './samples.js';
 
 const PYTHON_PARSER = String.raw`
 import sys, json, email, email.policy
@@ -94,17 +95,9 @@ const recipients: DsnRecipient[] = [
     diagnostic: `550 5.1.1 <bob@example.net>: Recipient address rejected: ${'very long explanation '.repeat(8)}\r\nBcc: x@y`,
     diagnosticIsRemote: true,
     remoteMta: 'mx1.example.net',
-    lastAttemptMs: Date.UTC(2026, 10, 26, 10, 5, 0),
+    lastAttemptMs: ATTEMPT_MS,
   },
-  {
-    address: 'carol@example.com',
-    action: 'delayed',
-    status: '4.4.1',
-    diagnostic: 'connection refused by mx.example.com[192.0.2.1]:25',
-    diagnosticIsRemote: false,
-    remoteMta: undefined,
-    lastAttemptMs: Date.UTC(2026, 10, 26, 10, 5, 0),
-  },
+  delayedRecipient,
 ];
 
 const baseRequest: DsnRequest = {
