@@ -41,6 +41,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       connectTimeoutMs: delivery.connectTimeout,
       commandTimeoutMs: delivery.commandTimeout,
       dataDoneTimeoutMs: delivery.dataDoneTimeout,
+      bind: { ipv4: delivery.bind.ipv4, ipv6: delivery.bind.ipv6 },
     },
     limits: {
       maxMessageBytes: limits.maxMessageSize,
@@ -50,6 +51,8 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       idleTimeoutMs: limits.idleTimeout,
       minDataRateBytesPerSecond: limits.minDataRate,
     },
+    publicAddresses: [...values.publicAddresses],
+    dkim: { keysFolder: values.dkim.keys },
     http: values.http === undefined ? undefined : { address: values.http.address, port: values.http.port },
     log: { level: values.log.level },
   };

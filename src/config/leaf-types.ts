@@ -60,6 +60,25 @@ export const addressType = textType<string>(
   'an IP address',
 );
 
+/** An IP address (v4 or v6), kept as written. */
+export const ipAddressType = textType<string>(
+  (text) => (isIP(text) === 0 ? failure(`${JSON.stringify(text)} is not an IP address`) : success(text)),
+  'an IP address',
+);
+
+/** An IP address of one family, or "" for none (the system's choice). */
+export function optionalAddressType(family: 4 | 6): LeafType<string> {
+  return {
+    parse(raw, field) {
+      if (raw === '' || raw === null) return '';
+      if (typeof raw === 'string' && isIP(raw.trim()) === family) return raw.trim();
+      field.report(field.path, `${describeValue(raw)} is not an IPv${family} address (or "" for the system's choice)`);
+      return undefined;
+    },
+    fromEnv: (text) => success(text.trim()),
+  };
+}
+
 /** A file or folder path, made absolute against the config file's folder. */
 export const pathType = textType<string>((text, field) => success(resolve(field.baseDir, text)), 'a file path');
 

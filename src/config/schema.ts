@@ -11,6 +11,8 @@ import {
   dnsServerType,
   durationType,
   hostnameType,
+  ipAddressType,
+  optionalAddressType,
   listType,
   pathType,
   portType,
@@ -112,6 +114,10 @@ export const CONFIG_SCHEMA = section({
     connectTimeout: withDefault(positiveDuration, '30s'),
     commandTimeout: withDefault(positiveDuration, '5m'),
     dataDoneTimeout: withDefault(positiveDuration, '10m'),
+    bind: section({
+      ipv4: withDefault(optionalAddressType(4), ''),
+      ipv6: withDefault(optionalAddressType(6), ''),
+    }),
   }),
   limits: section({
     maxMessageSize: withDefault(sizeType, '25MB'),
@@ -121,6 +127,8 @@ export const CONFIG_SCHEMA = section({
     idleTimeout: withDefault(positiveDuration, '5m'),
     minDataRate: withDefault(positiveIntegerType, 500),
   }),
+  publicAddresses: withDefault(listType(ipAddressType, { nonEmpty: false }), []),
+  dkim: section({ keys: withDefault(pathType, 'dkim') }),
   http: disableableSection({ address: withDefault(addressType, '127.0.0.1'), port: withDefault(portType, 8025) }),
   log: section({ level: withDefault(choiceType(LOG_LEVELS), 'info') }),
 });

@@ -36,6 +36,8 @@ export interface DeliveryConfig {
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
   readonly dataDoneTimeoutMs: number;
+  /** Source address per family for outbound connections; "" = the system's choice. */
+  readonly bind: { readonly ipv4: string; readonly ipv6: string };
 }
 
 export interface LimitsConfig {
@@ -76,6 +78,10 @@ export interface Config {
   readonly dns: DnsConfig;
   readonly delivery: DeliveryConfig;
   readonly limits: LimitsConfig;
+  /** The addresses outpost sends from (for `doctor`'s SPF and PTR checks). */
+  readonly publicAddresses: readonly string[];
+  /** DKIM (RFC 6376): absolute path of the folder of <domain>/<selector>.pem private keys. */
+  readonly dkim: { readonly keysFolder: string };
   readonly http: HttpConfig | undefined;
   readonly log: { readonly level: LogLevel };
 }
