@@ -46,7 +46,10 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     connectTimeoutMs: 30_000,
     commandTimeoutMs: 5 * minute,
     dataDoneTimeoutMs: 10 * minute,
+    bind: { ipv4: '', ipv6: '' },
   });
+  assert.deepEqual(config.publicAddresses, []);
+  assert.deepEqual(config.dkim, { keysFolder: join(folder, 'dkim') });
   assert.deepEqual(config.limits, {
     maxMessageBytes: 25 * 1024 * 1024,
     maxRecipients: 100,
@@ -219,8 +222,9 @@ test('the shipped config/outpost.yaml is valid as-is and shows every default', a
   assert.deepEqual(shipped.listen, [{ address: '0.0.0.0', port: 25, mode: 'mta' }]);
   assert.equal(shipped.spoolDir, '/var/spool/outpost');
   const { config: defaults } = await loadFrom(minimalYaml());
-  const { configFile, domainsFile, hostname: shippedHostname, ...shippedRest } = shipped;
-  const { configFile: _file, domainsFile: _domains, hostname: _hostname, ...defaultRest } = defaults;
+  const { configFile, domainsFile, hostname: shippedHostname, dkim, ...shippedRest } = shipped;
+  const { configFile: _file, domainsFile: _domains, hostname: _hostname, dkim: _dkim, ...defaultRest } = defaults;
+  assert.deepEqual(dkim, { keysFolder: join(repoRoot, 'config/dkim') });
   assert.equal(shippedHostname, 'mail.example.org');
   assert.equal(configFile, join(repoRoot, 'config/outpost.yaml'));
   assert.equal(domainsFile, join(repoRoot, 'config/domains'));
