@@ -33,6 +33,10 @@ import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
 import { notifyOnCommit } from './spool/notifying-sink.js';
 import { Spool } from './spool/spool.js';
+import { KeyRecordWatch } from './dkim/key-record-watch.js';
+import { loadDkimKeys, type LoadedKeys } from './dkim/keys.js';
+import { keyringSigner } from './dkim/message-signer.js';
+import { SigningKeyring } from './dkim/signing-keyring.js';
 
 /** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
@@ -101,6 +105,9 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   let users = config.usersFile === undefined ? undefined : await loadUsersFile(config.usersFile);
   const trusted = new NetworkSet(config.trustedNetworks.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
   const resolver = await createResolver(config.dns, { clock });
+  const dkimLog = logger.child({ component: 'dkim' });
+  const keyring = new SigningKeyring(logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog).keys);
+  const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
@@ -128,6 +135,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       authFailed: () => metrics.authFailed(),
     },
     auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
+    dkimSigner: keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock }),
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
@@ -147,6 +155,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     await control.start();
     await queue.start();
     await http.start();
+    keyWatch.start();
   } catch (error: unknown) {
     await smtp.stop(0);
     await queue.stop(0);
@@ -180,9 +189,19 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
           logger.error({ file: config.usersFile, err: error }, 'users reload failed, keeping the old users');
         }
       }
-      logger.info({ reloaded, domains: domains.size, users: users?.size ?? 0 }, 'reloaded');
+      try {
+        const loaded = logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog);
+        if (loaded.problems.length > 0) throw new OutpostError('EDKIM', `${loaded.problems.length} DKIM key file(s) not usable`);
+        keyring.replaceKeys(loaded.keys);
+        void keyWatch.check();
+        reloaded.push('dkim');
+      } catch (error: unknown) {
+        logger.error({ folder: config.dkim.keysFolder, err: error }, 'dkim keys reload failed, keeping the old keys');
+      }
+      logger.info({ reloaded, domains: domains.size, users: users?.size ?? 0, dkimKeys: keyring.size }, 'reloaded');
     },
     async stop() {
+      await keyWatch.stop();
       await smtp.stop(SHUTDOWN_GRACE_MS);
       await queue.stop(SHUTDOWN_GRACE_MS);
       await http.close();
@@ -190,6 +209,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       await spool.close();
     },
   };
+}
+
+/** Logs what the keys folder holds; unusable key files are logged and left out. */
+function logKeys(loaded: LoadedKeys, logger: Logger): LoadedKeys {
+  for (const { file, problem } of loaded.problems) logger.error({ file, problem }, 'dkim key not usable');
+  for (const { file, problem } of loaded.warnings) logger.warn({ file, problem }, 'dkim key warning');
+  for (const key of loaded.keys) logger.info({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, bits: key.bits ?? null }, 'dkim key loaded');
+  return loaded;
 }
 
 async function tlsContextOf(files: TlsFilesConfig): Promise<SecureContext> {

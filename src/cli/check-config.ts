@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import { loadDkimKeys } from '../dkim/keys.js';
 import { ConfigErrors, errorMessage } from '../core/errors.js';
 import { configPath } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
@@ -33,8 +34,10 @@ export const checkConfigCommand: CliCommand = async (args, io) => {
   }
   const file = configPath(options.config, io);
   try {
-    const config = await loadConfig(file, io.env);
-    writeLine(io.stdout, `config OK: ${file} (${plural(config.domains.size, 'local domain')}, ${plural(config.listen.length, 'listener')})`);
+    const config = await loadConfig(file, io.env, { checkDkimKeys: true });
+    const keys = await loadDkimKeys(config.dkim.keysFolder, (domain) => config.domains.has(domain));
+    for (const { file: keyFile, problem } of keys.warnings) writeLine(io.stderr, `warning: ${keyFile}: ${problem}`);
+    writeLine(io.stdout, `config OK: ${file} (${plural(config.domains.size, 'local domain')}, ${plural(config.listen.length, 'listener')}, ${plural(keys.keys.length, 'DKIM key')})`);
     return EXIT_OK;
   } catch (error: unknown) {
     if (!(error instanceof ConfigErrors)) throw error;

@@ -12,6 +12,10 @@ commands:
   queue show ID                         show one queued message
   resolve DOMAIN [--json]               show the delivery plan for a domain
   user add|remove ADDRESS, user list    manage AUTH users (password from stdin)
+  dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N]
+                                        write a DKIM key and print its DNS record
+  dkim records [DOMAIN]                 print the DKIM records of the keys on disk
+  dkim rotate DOMAIN                    make the next key; it signs once DNS shows it
 
 --config defaults to $OUTPOST_CONFIG, then config/outpost.yaml`;
 
@@ -23,6 +27,7 @@ const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   queue: async () => (await import('./queue.js')).queueCommand,
   resolve: async () => (await import('./resolve.js')).resolveCommand,
   user: async () => (await import('./user.js')).userCommand,
+  dkim: async () => (await import('./dkim.js')).dkimCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -21,7 +21,7 @@ export const serveCommand: CliCommand = async (args, io) => {
   const file = configPath(values.config, io);
   let config;
   try {
-    config = await loadConfig(file, io.env);
+    config = await loadConfig(file, io.env, { checkDkimKeys: true });
   } catch (error: unknown) {
     if (!(error instanceof ConfigErrors)) throw error;
     writeLine(io.stderr, `outpost serve: invalid configuration\n${error.message}`);

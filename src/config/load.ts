@@ -11,6 +11,7 @@ import type { Config } from './types.js';
 import { validateConfig, type Issue } from './validate.js';
 import { loadTlsContext } from './tls-files.js';
 import { parseYamlSource } from './yaml-source.js';
+import { loadDkimKeys } from '../dkim/keys.js';
 
 export { loadDomainsFile } from './domains-file.js';
 
@@ -23,11 +24,16 @@ type Locate = (issue: Issue) => ConfigError;
 const READABLE_FILE_KEYS = ['users', 'tls.cert', 'tls.key'] as const;
 const MAY_BE_MISSING: ReadonlySet<string> = new Set(['users']);
 
+export interface LoadOptions {
+  /** Also judge every DKIM key file (serve and check-config); other commands must work while a key is broken. */
+  readonly checkDkimKeys?: boolean;
+}
+
 /**
  * The validated, deeply frozen configuration of `file` with `env` overrides applied.
  * Throws ConfigErrors listing every problem found, each naming the file, key and line.
  */
-export async function loadConfig(file: string, env: Readonly<Record<string, string | undefined>>): Promise<Config> {
+export async function loadConfig(file: string, env: Readonly<Record<string, string | undefined>>, options: LoadOptions = {}): Promise<Config> {
   const configFile = resolve(file);
   const text = await readTextFile(configFile);
   if (!text.ok) throw new ConfigErrors([new ConfigError(configFile, `cannot read the config file: ${text.problem}`)]);
@@ -58,6 +64,7 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
   }
   const config = assembleConfig(validation.complete, configFile, domains);
   problems.push(...(await tlsProblems(config)).map(locate));
+  if (options.checkDkimKeys === true) problems.push(...(await dkimKeyProblems(config)));
   if (problems.length > 0) throw new ConfigErrors(inReadingOrder(problems));
   return config;
 }
@@ -77,6 +84,12 @@ async function tlsProblems(config: Config): Promise<Issue[]> {
   const context = await loadTlsContext(config.tls);
   if (!context.ok) issues.push({ path: 'tls.cert', problem: context.problem });
   return issues;
+}
+
+/** Every DKIM key file must load and sit in the folder of a local domain; each problem names its file. */
+async function dkimKeyProblems(config: Config): Promise<ConfigError[]> {
+  const loaded = await loadDkimKeys(config.dkim.keysFolder, (domain) => config.domains.has(domain));
+  return loaded.problems.map(({ file, problem }) => new ConfigError(file, problem, { key: 'dkim.keys' }));
 }
 
 /** Turns an issue at a key path into an error naming the environment variable, or the file and line. */

@@ -1,6 +1,7 @@
 // The DATA phase of one transaction (RFC 5321 §4.1.1.4): decodes the client's
 // bytes, streams the canonical content into the spool with backpressure,
-// enforces the size, line-length and loop limits, and commits durably.
+// enforces the size, line-length and loop limits, and commits durably. When the
+// message is to be DKIM-signed, its body hash is computed as it streams by.
 
 import type { Writable } from 'node:stream';
 import { SpoolError, errnoCode } from '../core/errors.js';
@@ -9,6 +10,8 @@ import { withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../spool/types.js';
 import { HeaderScanner } from './header-scanner.js';
+import { MessageSplitter } from '../dkim/message-splitter.js';
+import type { MessageSigner, SignOutcome } from '../dkim/message-signer.js';
 
 /** RFC 5321 §6.3: a message with this many Received fields is looping. */
 export const MAX_RECEIVED_HEADERS = 100;
@@ -23,7 +26,7 @@ export interface SubmissionFixes {
 }
 
 export type DataResult =
-  | { readonly kind: 'queued'; readonly reply: Reply; readonly record: EnvelopeRecord }
+  | { readonly kind: 'queued'; readonly reply: Reply; readonly record: EnvelopeRecord; readonly dkim: SignOutcome | undefined }
   | { readonly kind: 'rejected'; readonly reply: Reply; readonly reason: string; readonly error?: unknown };
 
 export class DataReceiver {
@@ -34,13 +37,17 @@ export class DataReceiver {
   /** The header section held back until we know which fields are missing (submission only). */
   private held: Buffer[] | undefined;
   private heldBytes = 0;
+  /** Sees every stored byte when the message may be signed (authorized clients only). */
+  private readonly splitter: MessageSplitter | undefined;
 
   constructor(
     private readonly writer: MessageWriter,
     maxMessageBytes: number,
     private readonly fixes: ((id: string) => SubmissionFixes) | undefined = undefined,
+    private readonly signer: MessageSigner | undefined = undefined,
   ) {
     this.held = fixes === undefined ? undefined : [];
+    this.splitter = signer === undefined ? undefined : new MessageSplitter();
     this.decoder = new DataDecoder({ maxMessageBytes });
     writer.body.on('error', (error: unknown) => {
       this.writeError ??= error;
@@ -93,8 +100,13 @@ export class DataReceiver {
     }
     try {
       if (this.writeError !== undefined) throw spoolErrorFrom(this.writeError);
-      const record = await this.writer.commit({ ...envelope, body: this.decoder.has8bit ? '8BITMIME' : '7BIT' });
-      return { kind: 'queued', reply: withText(Replies.ok, `Ok: queued as ${record.id}`), record };
+      const dkim = this.signature();
+      const record = await this.writer.commit({
+        ...envelope,
+        body: this.decoder.has8bit ? '8BITMIME' : '7BIT',
+        ...(dkim?.kind === 'signed' ? { dkimSignature: dkim.fields } : {}),
+      });
+      return { kind: 'queued', reply: withText(Replies.ok, `Ok: queued as ${record.id}`), record, dkim };
     } catch (error: unknown) {
       await this.writer.abort();
       const noSpace = error instanceof SpoolError && error.noSpace;
@@ -133,6 +145,12 @@ export class DataReceiver {
     return fields;
   }
 
+  /** RFC 6376 §5: signed once, at acceptance; the fields are stored with the message. */
+  private signature(): SignOutcome | undefined {
+    if (this.signer === undefined || this.splitter === undefined) return undefined;
+    return this.signer.sign(this.splitter.headers, this.splitter.bodyHash());
+  }
+
   private refusal(): { reply: Reply; reason: string } | undefined {
     if (this.decoder.oversized) return { reply: Replies.messageTooBig, reason: 'too-big' };
     if (this.decoder.lineTooLong) return { reply: Replies.messageLineTooLong, reason: 'line-too-long' };
@@ -142,6 +160,7 @@ export class DataReceiver {
 
   private async write(piece: Buffer): Promise<void> {
     if (this.writeError !== undefined) return;
+    this.splitter?.push(piece);
     const body = this.writer.body;
     if (!body.write(piece)) await drained(body);
   }

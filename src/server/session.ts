@@ -21,6 +21,7 @@ import { SessionDeadline } from './session-deadline.js';
 import { rejectionReason, type SessionObserver } from './session-observer.js';
 import { formatRfc5322DateMs } from '../core/date.js';
 import { buildReceivedHeader } from './received-header.js';
+import type { MessageSigner, SignOutcome } from '../dkim/message-signer.js';
 
 /** Replies with these codes count toward the error limit (RFC 5321 §4.2: 5yz syntax/sequence/policy). */
 const MAX_ERRORS = 10;
@@ -43,6 +44,8 @@ export interface SessionOptions {
   readonly observer?: SessionObserver | undefined;
   /** AUTH (RFC 4954): the users file, the failed-AUTH limiter. Absent: no AUTH. */
   readonly auth?: AuthServices | undefined;
+  /** DKIM (RFC 6376): signs messages from authorized clients (trusted network or AUTH). Absent: no signing. */
+  readonly dkimSigner?: MessageSigner | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
 
@@ -313,7 +316,9 @@ export class SmtpSession {
   private async startData(transaction: Transaction): Promise<void> {
     let receiver: DataReceiver;
     try {
-      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes, this.submissionFixes());
+      const authorized = this.options.clientTrusted || this.state.authenticatedUser !== null;
+      const signer = authorized ? this.options.dkimSigner : undefined;
+      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes, this.submissionFixes(), signer);
       await receiver.prepend(
         buildReceivedHeader({
           helo: this.state.helo ?? 'unknown',
@@ -366,9 +371,10 @@ export class SmtpSession {
       this.options.observer?.messageAccepted(this.options.mode);
       const { record } = result;
       this.log.info(
-        { qid: record.id, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size },
+        { qid: record.id, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size, dkim: dkimLogField(result.dkim) },
         'message queued',
       );
+      if (result.dkim?.kind === 'unsigned' && result.dkim.notable) this.log.info({ qid: record.id, reason: result.dkim.reason }, 'message not signed');
       this.send(result.reply);
     } else {
       this.messagesRejected += 1;
@@ -438,6 +444,12 @@ export class SmtpSession {
     this.close('timeout', r);
   }
 
+}
+
+/** "d=example.org s=rsa-20261130,ed-20261130", "unsigned", or null when signing does not apply. */
+function dkimLogField(outcome: SignOutcome | undefined): string | null {
+  if (outcome === undefined) return null;
+  return outcome.kind === 'signed' ? `d=${outcome.domain} s=${outcome.selectors.join(',')}` : 'unsigned';
 }
 
 /** Commands are traced, but never an AUTH secret. */

@@ -16,6 +16,7 @@ import type { MessageSink } from '../spool/types.js';
 import { SmtpSession } from './session.js';
 import type { SessionObserver } from './session-observer.js';
 import type { AuthServices } from './auth-exchange.js';
+import type { MessageSigner } from '../dkim/message-signer.js';
 
 export interface SmtpServerOptions {
   readonly hostname: string;
@@ -28,6 +29,7 @@ export interface SmtpServerOptions {
   readonly logger: Logger;
   readonly observer?: SessionObserver;
   readonly auth?: AuthServices;
+  readonly dkimSigner?: MessageSigner;
   /** Live views, so a reload of the domains file or trusted networks takes effect for new commands. */
   isLocalDomain(canonicalDomain: string): boolean;
   isTrusted(clientAddress: string): boolean;
@@ -138,6 +140,7 @@ export class SmtpServer {
       logger: this.log,
       observer: this.options.observer,
       auth: this.options.auth,
+      dkimSigner: this.options.dkimSigner,
       isLocalDomain: (domain) => this.options.isLocalDomain(domain),
     });
     this.sessions.add(session);

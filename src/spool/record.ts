@@ -31,6 +31,7 @@ export function newRecord(id: string, envelope: NewEnvelope, arrivalMs: number, 
       lastReply: null,
       history: [],
     })),
+    ...(envelope.dkimSignature === undefined ? {} : { dkimSignature: envelope.dkimSignature }),
   };
 }
 
@@ -65,6 +66,7 @@ export function recordProblem(value: unknown, expectedId: string): string | unde
   if (!isIsoTime(value['nextAttempt'])) return 'nextAttempt is not an ISO time';
   if (!isCount(value['attempts'])) return 'attempts is not a count';
   if (typeof value['delayWarningSent'] !== 'boolean') return 'delayWarningSent is not a boolean';
+  if (value['dkimSignature'] !== undefined && !isHeaderText(value['dkimSignature'])) return 'dkimSignature is not header text';
   const recipients = value['recipients'];
   if (!Array.isArray(recipients) || recipients.length === 0) return 'recipients is not a non-empty array';
   for (const [index, recipient] of recipients.entries()) {
@@ -108,6 +110,11 @@ function isAttempt(value: unknown): value is RecipientAttempt {
     typeof value['reply'] === 'string' &&
     (value['mx'] === undefined || typeof value['mx'] === 'string')
   );
+}
+
+/** Header lines only: each CRLF-terminated, none empty, no NUL and no bare CR or LF. */
+function isHeaderText(value: unknown): value is string {
+  return typeof value === 'string' && /^(?:[^\r\n\0]+\r\n)+$/.test(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -52,6 +52,8 @@ export interface EnvelopeRecord {
   readonly attempts: number;
   readonly delayWarningSent: boolean;
   readonly recipients: readonly RecipientRecord[];
+  /** DKIM-Signature fields (CRLF-terminated) sent in front of the stored body at every attempt (RFC 6376). */
+  readonly dkimSignature?: string;
 }
 
 /** What the server knows when a message is complete. */
@@ -61,6 +63,7 @@ export interface NewEnvelope {
   readonly smtputf8: boolean;
   readonly body: '7BIT' | '8BITMIME';
   readonly client: ClientRecord;
+  readonly dkimSignature?: string;
 }
 
 /** An open message being received: stream the body in, then commit or abort. */

@@ -14,15 +14,15 @@ test('check-config prints config OK with counts and exits 0', async () => {
     'outpost.yaml': minimalYaml('listen:', '  - { address: 127.0.0.1, port: 0, mode: mta }', '  - { address: 127.0.0.2, port: 0, mode: mta }'),
   });
   const result = await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: folder });
-  assert.deepEqual(result, { exitCode: 0, stdout: `config OK: ${join(folder, 'outpost.yaml')} (2 local domains, 2 listeners)\n`, stderr: '' });
+  assert.deepEqual(result, { exitCode: 0, stdout: `config OK: ${join(folder, 'outpost.yaml')} (2 local domains, 2 listeners, 0 DKIM keys)\n`, stderr: '' });
 });
 
 test('check-config finds the file through OUTPOST_CONFIG, then config/outpost.yaml', async () => {
   const folder = await temp.write({ 'conf/domains': 'example.org\n', 'conf/main.yaml': minimalYaml(), 'config/domains': 'example.org\n', 'config/outpost.yaml': minimalYaml() });
   const byEnv = await runCliCaptured(['check-config'], { cwd: folder, env: { OUTPOST_CONFIG: 'conf/main.yaml' } });
-  assert.equal(byEnv.stdout, `config OK: ${join(folder, 'conf/main.yaml')} (1 local domain, 1 listener)\n`);
+  assert.equal(byEnv.stdout, `config OK: ${join(folder, 'conf/main.yaml')} (1 local domain, 1 listener, 0 DKIM keys)\n`);
   const byDefault = await runCliCaptured(['check-config'], { cwd: folder });
-  assert.equal(byDefault.stdout, `config OK: ${join(folder, 'config/outpost.yaml')} (1 local domain, 1 listener)\n`);
+  assert.equal(byDefault.stdout, `config OK: ${join(folder, 'config/outpost.yaml')} (1 local domain, 1 listener, 0 DKIM keys)\n`);
 });
 
 test('check-config prints every problem, one per line, and exits 1', async () => {

@@ -200,3 +200,24 @@ test('the next attempt is never after the expiry, and the delay warning is due o
   assert.equal(delayWarningDue({ ...record, from: '' }, 4 * MINUTE_MS, 5 * MINUTE_MS), false);
   assert.equal(delayWarningDue(record, 0, 5 * MINUTE_MS), false);
 });
+
+test('a signed message leaves with its stored DKIM-Signature fields first, and its size counts them', async () => {
+  const { Readable } = await import('node:stream');
+  const { planTransactions } = await import('../../src/scheduler/grouping.js');
+  const { newRecord } = await import('../../src/spool/record.js');
+  const envelope = { from: 'a@example.org', recipients: ['b@example.net'], smtputf8: false, body: '7BIT' as const, client: { address: '127.0.0.1', helo: 'h', listener: 'mta', tls: null, auth: null } };
+  const stored = 'Subject: hi\r\n\r\nbody\r\n';
+  const signature = 'DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\r\n b=xyz\r\n';
+  const open = (): InstanceType<typeof Readable> => Readable.from([Buffer.from(stored.slice(0, 5)), Buffer.from(stored.slice(5))]);
+  const read = async (stream: InstanceType<typeof Readable>): Promise<string> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  const [signed] = planTransactions(newRecord('m1', { ...envelope, dkimSignature: signature }, 0, stored.length), open, 50, 'relay.test');
+  assert.equal(await read(signed?.message.openBody() as InstanceType<typeof Readable>), signature + stored);
+  assert.equal(signed?.message.sizeBytes, signature.length + stored.length);
+  const [unsigned] = planTransactions(newRecord('m2', envelope, 0, stored.length), open, 50, 'relay.test');
+  assert.equal(await read(unsigned?.message.openBody() as InstanceType<typeof Readable>), stored);
+  assert.equal(unsigned?.message.sizeBytes, stored.length);
+});

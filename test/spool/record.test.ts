@@ -26,6 +26,14 @@ test('encode then decode gives the same record back', () => {
   assert.deepEqual(decoded, { ok: true, record });
 });
 
+test('a signed message keeps its DKIM-Signature fields through encode and decode', () => {
+  const dkimSignature = 'DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=ed;\r\n b=abc=\r\n';
+  const record = newRecord(ID, { ...sampleEnvelope(), dkimSignature }, ARRIVAL_MS, 7);
+  assert.equal(record.dkimSignature, dkimSignature);
+  assert.deepEqual(decodeRecord(encodeRecord(record), ID), { ok: true, record });
+  assert.equal('dkimSignature' in newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7), false);
+});
+
 test('decode rejects malformed records with a reason', () => {
   const valid = JSON.parse(encodeRecord(newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7))) as Record<string, unknown>;
   const recipient = (valid['recipients'] as Array<Record<string, unknown>>)[0];
@@ -39,6 +47,8 @@ test('decode rejects malformed records with a reason', () => {
     ['bad body type', JSON.stringify({ ...valid, body: 'BINARYMIME' }), /body/],
     ['client missing', JSON.stringify({ ...valid, client: undefined }), /client/],
     ['no recipients', JSON.stringify({ ...valid, recipients: [] }), /recipients/],
+    ['signature not header text', JSON.stringify({ ...valid, dkimSignature: 'DKIM-Signature: x\r\n\r\nbody' }), /dkimSignature/],
+    ['signature without CRLF', JSON.stringify({ ...valid, dkimSignature: 'DKIM-Signature: x' }), /dkimSignature/],
     ['bad state', JSON.stringify({ ...valid, recipients: [{ ...recipient, state: 'sent' }] }), /recipients\[0\]: state/],
     [
       'bad history',

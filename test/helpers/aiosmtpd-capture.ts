@@ -1,0 +1,96 @@
+// A capturing SMTP peer from Debian's python3-aiosmtpd: every message it
+// accepts is written byte for byte (as received, dot-unstuffed) to a file, so
+// tests can check what actually left outpost with independent tools.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Debian's interpreter: the one with python3-aiosmtpd and python3-dkim (not a pyenv shim first on PATH). */
+export const DEBIAN_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+export function aiosmtpdInstalled(): boolean {
+  return existsSync('/usr/lib/python3/dist-packages/aiosmtpd');
+}
+
+const CAPTURE_SERVER = `
+import json, os, socket, sys
+from aiosmtpd.controller import Controller
+folder, host = sys.argv[1], sys.argv[2]
+class Capture:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Capture.count += 1
+        name = os.path.join(folder, '%06d.eml' % Capture.count)
+        with open(name + '.tmp', 'wb') as out:
+            out.write(envelope.original_content)
+        os.rename(name + '.tmp', name)
+        with open(name + '.json', 'w') as out:
+            json.dump({'from': envelope.mail_from, 'rcpts': envelope.rcpt_tos, 'mail_options': envelope.mail_options}, out)
+        return '250 2.0.0 captured'
+probe = socket.socket()
+probe.bind((host, 0))
+port = probe.getsockname()[1]
+probe.close()
+controller = Controller(Capture(), hostname=host, port=port, enable_SMTPUTF8=True, decode_data=False, data_size_limit=64 * 1024 * 1024)
+controller.start()
+print(json.dumps({'port': port}), flush=True)
+sys.stdin.read()
+controller.stop()
+`;
+
+export interface CapturedMessage {
+  readonly file: string;
+  readonly data: Buffer;
+  readonly from: string;
+  readonly recipients: readonly string[];
+}
+
+export class AiosmtpdCapture {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly folder: string,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  static async start(host = '127.0.0.1'): Promise<AiosmtpdCapture> {
+    const folder = await mkdtemp(join(tmpdir(), 'outpost-capture-'));
+    const child = spawn(DEBIAN_PYTHON, ['-u', '-c', CAPTURE_SERVER, folder, host], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const port = await new Promise<number>((resolve, reject) => {
+      let stdout = '';
+      child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+        stdout += text;
+        const line = stdout.split('\n')[0];
+        if (stdout.includes('\n') && line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
+      });
+      child.once('exit', (code) => reject(new Error(`aiosmtpd exited with ${code}: ${stderr}`)));
+    });
+    return new AiosmtpdCapture(child, folder, host, port);
+  }
+
+  /** Every message captured so far, in arrival order. */
+  async messages(): Promise<CapturedMessage[]> {
+    const names = (await readdir(this.folder)).filter((name) => name.endsWith('.eml')).sort();
+    return Promise.all(
+      names.map(async (name) => {
+        const file = join(this.folder, name);
+        const meta = JSON.parse(await readFile(`${file}.json`, 'utf8').catch(() => '{"from":"","rcpts":[]}')) as { from: string; rcpts: string[] };
+        return { file, data: await readFile(file), from: meta.from, recipients: meta.rcpts };
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+    await rm(this.folder, { recursive: true, force: true });
+  }
+}
