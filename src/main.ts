@@ -107,7 +107,13 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const resolver = await createResolver(config.dns, { clock });
   const dkimLog = logger.child({ component: 'dkim' });
   const keyring = new SigningKeyring(logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog).keys);
-  const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog });
+  /** The keys folder again; a folder with an unusable key file keeps the keys in use (logged). */
+  const reloadKeys = async (): Promise<void> => {
+    const loaded = logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog, keyring);
+    if (loaded.problems.length > 0) throw new OutpostError('EDKIM', `${loaded.problems.length} DKIM key file(s) not usable, keeping the keys in use`);
+    keyring.replaceKeys(loaded.keys);
+  };
+  const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog, reloadKeys });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
@@ -190,10 +196,8 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
         }
       }
       try {
-        const loaded = logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog);
-        if (loaded.problems.length > 0) throw new OutpostError('EDKIM', `${loaded.problems.length} DKIM key file(s) not usable`);
-        keyring.replaceKeys(loaded.keys);
-        void keyWatch.check();
+        await reloadKeys();
+        void keyWatch.check({ reload: false });
         reloaded.push('dkim');
       } catch (error: unknown) {
         logger.error({ folder: config.dkim.keysFolder, err: error }, 'dkim keys reload failed, keeping the old keys');
@@ -211,11 +215,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   };
 }
 
-/** Logs what the keys folder holds; unusable key files are logged and left out. */
-function logKeys(loaded: LoadedKeys, logger: Logger): LoadedKeys {
+/** Logs what the keys folder holds (only what changed, against `current`); unusable key files are logged. */
+function logKeys(loaded: LoadedKeys, logger: Logger, current?: SigningKeyring): LoadedKeys {
+  const known = new Set(current?.status().map(({ key }) => key.file) ?? []);
   for (const { file, problem } of loaded.problems) logger.error({ file, problem }, 'dkim key not usable');
-  for (const { file, problem } of loaded.warnings) logger.warn({ file, problem }, 'dkim key warning');
-  for (const key of loaded.keys) logger.info({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, bits: key.bits ?? null }, 'dkim key loaded');
+  for (const { file, problem } of loaded.warnings) if (!known.has(file)) logger.warn({ file, problem }, 'dkim key warning');
+  for (const key of loaded.keys) {
+    if (!known.has(key.file)) logger.info({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, bits: key.bits ?? null }, 'dkim key loaded');
+  }
   return loaded;
 }
 

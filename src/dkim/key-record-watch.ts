@@ -1,6 +1,6 @@
-// Keeps the signing keyring's view of DNS fresh: checks every key's record at
-// start, then every few minutes while a record is not yet seen (a rotation in
-// progress) and hourly otherwise. Never throws; stops on stop().
+// Keeps the signing keyring fresh: reads the keys folder again (a rotation
+// needs no SIGHUP) and checks every key's record in DNS at start, then every
+// few minutes while a record is not yet seen and hourly otherwise. Never throws.
 
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../core/clock.js';
@@ -16,6 +16,8 @@ export interface KeyRecordWatchOptions {
   readonly resolver: Resolver;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Reads the keys folder again before a check (new key files from `outpost dkim rotate`). */
+  readonly reloadKeys?: () => Promise<void>;
 }
 
 export class KeyRecordWatch {
@@ -31,18 +33,18 @@ export class KeyRecordWatch {
   /** Runs the first check in the background and schedules the next ones. */
   start(): void {
     this.#stopped = false;
-    this.#running = this.check();
+    this.#running = this.check({ reload: false });
   }
 
   /** One check now (also after a reload); schedules the next one. */
-  async check(): Promise<void> {
+  async check(options: { reload?: boolean } = {}): Promise<void> {
     this.#timer?.cancel();
-    const keyring = this.#options.keyring();
-    try {
-      if (keyring.size > 0) await keyring.checkPublished(this.#options.resolver, this.#options.logger);
-    } catch (error: unknown) {
-      this.#options.logger.warn({ err: error }, 'dkim key record check failed');
+    const { logger } = this.#options;
+    if (options.reload !== false && this.#options.reloadKeys !== undefined) {
+      await this.#options.reloadKeys().catch((error: unknown) => logger.warn({ err: error }, 'dkim keys reload failed'));
     }
+    const keyring = this.#options.keyring();
+    if (keyring.size > 0) await keyring.checkPublished(this.#options.resolver, logger).catch((error: unknown) => logger.warn({ err: error }, 'dkim key record check failed'));
     if (this.#stopped) return;
     const delayMs = keyring.awaitingRecords ? AWAITING_RECHECK_MS : SETTLED_RECHECK_MS;
     this.#timer = this.#options.clock.setTimer(delayMs, () => {
