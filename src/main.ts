@@ -37,6 +37,8 @@ import { KeyRecordWatch } from './dkim/key-record-watch.js';
 import { loadDkimKeys, type LoadedKeys } from './dkim/keys.js';
 import { keyringSigner } from './dkim/message-signer.js';
 import { SigningKeyring } from './dkim/signing-keyring.js';
+import { DoctorMonitor } from './doctor/monitor.js';
+import { runDoctorFromConfig } from './doctor/run.js';
 
 /** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
@@ -115,6 +117,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   };
   const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog, reloadKeys });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
+  const doctor = new DoctorMonitor({
+    run: () => runDoctorFromConfig({ ...config, domains }, resolver),
+    clock,
+    logger: logger.child({ component: 'doctor' }),
+    onReport: (report) => metrics.doctorReport(report.checks),
+  });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
   const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps), deps, {
@@ -162,6 +170,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     await queue.start();
     await http.start();
     keyWatch.start();
+    doctor.start();
   } catch (error: unknown) {
     await smtp.stop(0);
     await queue.stop(0);
@@ -206,6 +215,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     async stop() {
       await keyWatch.stop();
+      await doctor.stop();
       await smtp.stop(SHUTDOWN_GRACE_MS);
       await queue.stop(SHUTDOWN_GRACE_MS);
       await http.close();

@@ -16,6 +16,7 @@ commands:
                                         write a DKIM key and print its DNS record
   dkim records [DOMAIN]                 print the DKIM records of the keys on disk
   dkim rotate DOMAIN                    make the next key; it signs once DNS shows it
+  doctor [DOMAIN] [--json]              check SPF, DKIM, DMARC, PTR, MX and more in live DNS
 
 --config defaults to $OUTPOST_CONFIG, then config/outpost.yaml`;
 
@@ -28,6 +29,7 @@ const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   resolve: async () => (await import('./resolve.js')).resolveCommand,
   user: async () => (await import('./user.js')).userCommand,
   dkim: async () => (await import('./dkim.js')).dkimCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

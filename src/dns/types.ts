@@ -1,7 +1,7 @@
 // DNS record and result types shared by the resolver, its cache and its users:
 // answers are values (RFC 1035 §3.3, RFC 2308 negative answers, RFC 4035 §3.2.3 AD).
 
-export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'TXT' | 'TLSA' | 'SOA';
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'TXT' | 'TLSA' | 'SOA' | 'PTR' | 'SRV';
 
 export interface MxRecord {
   readonly preference: number;
@@ -14,6 +14,14 @@ export interface TlsaRecord {
   readonly selector: number;
   readonly matchingType: number;
   readonly certificateData: Uint8Array;
+}
+
+/** RFC 2782 service location; target lowercase without trailing dot ("." = service not offered). */
+export interface SrvRecord {
+  readonly priority: number;
+  readonly weight: number;
+  readonly port: number;
+  readonly target: string;
 }
 
 export interface SoaRecord {
@@ -35,6 +43,9 @@ export interface RecordDataByType {
   readonly TXT: readonly string[];
   readonly TLSA: TlsaRecord;
   readonly SOA: SoaRecord;
+  /** The pointed-to name, lowercase without trailing dot (RFC 1035 §3.3.12). */
+  readonly PTR: string;
+  readonly SRV: SrvRecord;
 }
 
 export type RecordData<T extends RecordType> = RecordDataByType[T];

@@ -90,7 +90,10 @@ function recordData(answer: Answer): RecordDataByType[RecordType] | undefined {
     case 'AAAA':
       return answer.data;
     case 'CNAME':
+    case 'PTR':
       return wireName(answer.data);
+    case 'SRV':
+      return { priority: answer.data.priority ?? 0, weight: answer.data.weight ?? 0, port: answer.data.port, target: wireName(answer.data.target) };
     case 'MX':
       return { preference: answer.data.preference ?? 0, exchange: wireName(answer.data.exchange) };
     case 'TXT': {

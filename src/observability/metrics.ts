@@ -9,6 +9,13 @@ export type DeliveryMetricOutcome = 'delivered' | 'deferred' | 'failed';
 export type DsnMetricAction = 'failed' | 'delayed';
 export type TlsDirection = 'in' | 'out';
 
+/** One row of a DNS doctor report, as the doctor gauge needs it (structurally a DoctorCheck). */
+export interface DoctorMetricRow {
+  readonly domain: string;
+  readonly check: string;
+  readonly status: 'ok' | 'warn' | 'fail';
+}
+
 /** What the queue gauges show; read at every scrape. */
 export interface QueueSnapshot {
   readonly messages: number;
@@ -37,6 +44,8 @@ export interface MetricsOptions {
  * - `outpost_dsn_sent_total{action}` counter: delivery status notifications queued, failed|delayed.
  * - `outpost_auth_failures_total` counter: failed AUTH exchanges.
  * - `outpost_tls_sessions_total{direction}` counter: TLS handshakes completed, in (STARTTLS/smtps) or out (delivery).
+ * - `outpost_smarthost_auth_failures_total{route}` counter: credentials refused by a route's smarthost (535), by route key.
+ * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -50,6 +59,8 @@ export class Metrics {
   private readonly dsns: Counter<'action'>;
   private readonly authFailures: Counter;
   private readonly tlsSessions: Counter<'direction'>;
+  private readonly smarthostAuthFailures: Counter<'route'>;
+  private readonly doctorChecks: Gauge<'domain' | 'check'>;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
@@ -64,6 +75,8 @@ export class Metrics {
     this.dsns = r.counter({ name: 'outpost_dsn_sent_total', help: 'Delivery status notifications queued, by action.', labelNames: ['action'] });
     this.authFailures = r.counter({ name: 'outpost_auth_failures_total', help: 'Failed SMTP AUTH attempts.' });
     this.tlsSessions = r.counter({ name: 'outpost_tls_sessions_total', help: 'TLS sessions established, inbound or outbound.', labelNames: ['direction'] });
+    this.smarthostAuthFailures = r.counter({ name: 'outpost_smarthost_auth_failures_total', help: 'Credentials refused by a route smarthost, by route.', labelNames: ['route'] });
+    this.doctorChecks = r.gauge({ name: 'outpost_doctor_check', help: 'Last DNS doctor result per domain and check: 1 ok or warn, 0 fail.', labelNames: ['domain', 'check'] });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -107,6 +120,22 @@ export class Metrics {
 
   tlsSession(direction: TlsDirection): void {
     this.tlsSessions.inc({ direction });
+  }
+
+  /** `route` is a delivery.routes key ("*" or a domain) from the config, never remote input. */
+  smarthostAuthFailed(route: string): void {
+    this.smarthostAuthFailures.inc({ route });
+  }
+
+  /** Sets `outpost_doctor_check` from a doctor report: per (domain, check), 0 when any row failed, else 1. */
+  doctorReport(rows: readonly DoctorMetricRow[]): void {
+    const values = new Map<string, { domain: string; check: string; value: number }>();
+    for (const row of rows) {
+      const key = `${row.domain}\n${row.check}`;
+      const value = row.status === 'fail' ? 0 : 1;
+      values.set(key, { domain: row.domain, check: row.check, value: Math.min(value, values.get(key)?.value ?? 1) });
+    }
+    for (const { domain, check, value } of values.values()) this.doctorChecks.set({ domain, check }, value);
   }
 
   /** Sets the source of the queue gauges, called once per scrape; replaces any earlier one. */

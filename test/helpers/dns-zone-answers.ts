@@ -1,5 +1,6 @@
-// Answers of the test DNS server: records from a zones table (CNAMEs chased
-// in-table, glue in additionals, SOA in negative answers) and crafted faults.
+// Answers of the test DNS server: records from a zones table (A, AAAA, MX,
+// TXT with several strings, TLSA, SOA, PTR, SRV; CNAMEs chased in-table, glue
+// in additionals, SOA in negative answers) and crafted faults.
 
 import dnsPacket from 'dns-packet';
 import type { Answer, Packet, Question, RecordType, SoaData } from 'dns-packet';
@@ -14,6 +15,9 @@ export interface ZoneEntry {
   TXT?: (string | string[])[];
   TLSA?: { usage: number; selector: number; matchingType: number; certificate: Buffer }[];
   SOA?: SoaData;
+  /** Names the PTR records point at (reverse zones: `1.2.0.192.in-addr.arpa`). */
+  PTR?: string[];
+  SRV?: { priority: number; weight: number; port: number; target: string }[];
   /** TTL of this name's records; default 300. */
   ttl?: number;
 }
@@ -91,6 +95,10 @@ function recordsOf(name: string, type: string, entry: ZoneEntry): Answer[] {
       return (entry.TXT ?? []).map((data) => ({ type: 'TXT', name, ttl, data }));
     case 'TLSA':
       return (entry.TLSA ?? []).map((data) => ({ type: 'TLSA', name, ttl, data }));
+    case 'PTR':
+      return (entry.PTR ?? []).map((data) => ({ type: 'PTR', name, ttl, data }));
+    case 'SRV':
+      return (entry.SRV ?? []).map((data) => ({ type: 'SRV', name, ttl, data }));
     case 'SOA':
       return entry.SOA === undefined ? [] : [{ type: 'SOA', name, ttl, data: entry.SOA }];
     case 'CNAME':
