@@ -74,7 +74,7 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
   return new SmtpTransport({
     hostname: config.hostname,
     planner,
-    connector: new NetConnector({ clock: deps.clock }),
+    connector: new NetConnector({ clock: deps.clock, bind: config.delivery.bind }),
     clock: deps.clock,
     logger: deps.logger,
     timeouts: {

@@ -2,7 +2,7 @@
 // the scheduler can count, refuse or redirect them; the real one uses node:net
 // with a connect timeout on the injected clock.
 
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { errnoCode, OutpostError } from '../core/errors.js';
 
@@ -47,12 +47,27 @@ function failureOf(error: unknown): ConnectFailure {
   }
 }
 
-/** The real connector: node:net, bounded by `timeoutMs` on `clock`, cancelled by `signal`. */
+/** Source address per address family ("" or absent: the system's choice). */
+export interface SourceAddresses {
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+}
+
+/** The source address for connecting to `host` (an IP address), or undefined for the system's choice. */
+export function sourceAddressFor(host: string, bind: SourceAddresses): string | undefined {
+  const family = isIP(host);
+  const source = family === 4 ? bind.ipv4 : family === 6 ? bind.ipv6 : undefined;
+  return source === undefined || source === '' ? undefined : source;
+}
+
+/** The real connector: node:net, bounded by `timeoutMs` on `clock`, cancelled by `signal`, from `bind`'s source address. */
 export class NetConnector implements Connector {
   readonly #clock: Clock;
+  readonly #bind: SourceAddresses;
 
-  constructor(options: { clock: Clock }) {
+  constructor(options: { clock: Clock; bind?: SourceAddresses }) {
     this.#clock = options.clock;
+    this.#bind = options.bind ?? {};
   }
 
   connect(request: ConnectRequest): Promise<Socket> {
@@ -61,7 +76,8 @@ export class NetConnector implements Connector {
         reject(new ConnectError('aborted', 'connection aborted'));
         return;
       }
-      const socket = connect({ host: request.host, port: request.port });
+      const localAddress = sourceAddressFor(request.host, this.#bind);
+      const socket = connect({ host: request.host, port: request.port, ...(localAddress === undefined ? {} : { localAddress }) });
       const settle = (error: ConnectError | undefined): void => {
         timer.cancel();
         request.signal.removeEventListener('abort', onAbort);
