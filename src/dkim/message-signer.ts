@@ -5,7 +5,7 @@
 import type { Clock } from '../core/clock.js';
 import { authorDomain } from './author.js';
 import type { HeaderField } from './message-splitter.js';
-import { dkimSignatureFields } from './sign.js';
+import { dkimSignatureFieldsAsync } from './sign.js';
 import type { SigningKeyring } from './signing-keyring.js';
 
 export type SignOutcome =
@@ -15,7 +15,7 @@ export type SignOutcome =
 
 export interface MessageSigner {
   /** `headers` undefined: the header section was too large to hold. */
-  sign(headers: readonly HeaderField[] | undefined, bodyHash: Buffer): SignOutcome;
+  sign(headers: readonly HeaderField[] | undefined, bodyHash: Buffer): Promise<SignOutcome>;
 }
 
 export interface KeyringSignerOptions {
@@ -27,7 +27,7 @@ export interface KeyringSignerOptions {
 
 export function keyringSigner(options: KeyringSignerOptions): MessageSigner {
   return {
-    sign(headers, bodyHash) {
+    async sign(headers, bodyHash) {
       if (headers === undefined) return { kind: 'unsigned', reason: 'header section too large', notable: true };
       const author = authorDomain(headers);
       if (!author.ok) return { kind: 'unsigned', reason: `no usable From: ${author.reason}`, notable: true };
@@ -36,7 +36,7 @@ export function keyringSigner(options: KeyringSignerOptions): MessageSigner {
       if (domain === undefined || !options.isLocalDomain(domain)) return { kind: 'unsigned', reason: `no DKIM key for ${author.domain}`, notable: false };
       const keys = keyring.keysFor(domain);
       const timestampSeconds = Math.floor(options.clock.now() / 1000);
-      const fields = dkimSignatureFields({ headers, bodyHash, domain, keys, timestampSeconds }).join('');
+      const fields = (await dkimSignatureFieldsAsync({ headers, bodyHash, domain, keys, timestampSeconds })).join('');
       return { kind: 'signed', domain, selectors: keys.map((key) => key.selector), fields };
     },
   };

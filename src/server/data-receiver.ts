@@ -4,7 +4,7 @@
 // message is to be DKIM-signed, its body hash is computed as it streams by.
 
 import type { Writable } from 'node:stream';
-import { SpoolError, errnoCode } from '../core/errors.js';
+import { SpoolError, errnoCode, errorMessage } from '../core/errors.js';
 import { DataDecoder } from '../smtp/data-decoder.js';
 import { withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
@@ -100,7 +100,7 @@ export class DataReceiver {
     }
     try {
       if (this.writeError !== undefined) throw spoolErrorFrom(this.writeError);
-      const dkim = this.signature();
+      const dkim = await this.signature();
       const record = await this.writer.commit({
         ...envelope,
         body: this.decoder.has8bit ? '8BITMIME' : '7BIT',
@@ -146,9 +146,14 @@ export class DataReceiver {
   }
 
   /** RFC 6376 §5: signed once, at acceptance; the fields are stored with the message. */
-  private signature(): SignOutcome | undefined {
+  private async signature(): Promise<SignOutcome | undefined> {
     if (this.signer === undefined || this.splitter === undefined) return undefined;
-    return this.signer.sign(this.splitter.headers, this.splitter.bodyHash());
+    try {
+      return await this.signer.sign(this.splitter.headers, this.splitter.bodyHash());
+    } catch (error: unknown) {
+      // A signing failure (a bug, a broken key object) never costs the message: it goes unsigned.
+      return { kind: 'unsigned', reason: `signing failed: ${errorMessage(error)}`, notable: true };
+    }
   }
 
   private refusal(): { reply: Reply; reason: string } | undefined {
