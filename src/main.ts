@@ -70,9 +70,11 @@ export function deliveryPlanner(config: Config, resolver: Resolver, listeners: r
     });
 }
 
-function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies): SmtpTransport {
+function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies, metrics: Metrics): SmtpTransport {
   return new SmtpTransport({
     hostname: config.hostname,
+    routes: config.delivery.routes,
+    observer: { smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route) },
     planner,
     connector: new NetConnector({ clock: deps.clock, bind: config.delivery.bind }),
     clock: deps.clock,
@@ -125,7 +127,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
-  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps), deps, {
+  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics), deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
       if (overTls) metrics.tlsSession('out');

@@ -1,9 +1,10 @@
 // `outpost resolve DOMAIN [--json] [--config FILE]` (INTERFACE.md "Command line",
-// "Machine-readable output"): prints the delivery plan; exit 0 ok, 1 failure, 2 usage.
+// "Machine-readable output"): prints the delivery plan and the route it takes (TLS,
+// AUTH user, limits; never a secret); exit 0 ok, 1 failure, 2 usage.
 
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/types.js';
+import type { Config, DeliveryConfig, RouteAuthConfig } from '../config/types.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigErrors, errorMessage } from '../core/errors.js';
 import type { DeliveryPlan } from '../dns/next-hop.js';
@@ -41,20 +42,67 @@ function finiteTtl(ttlSeconds: number): { ttl?: number } {
   return Number.isFinite(ttlSeconds) ? { ttl: ttlSeconds } : {};
 }
 
-/** The INTERFACE.md JSON shape, with the extra fields source, port and ttl. */
-export function planToJson(plan: DeliveryPlan): Record<string, unknown> {
+function authSummary(auth: RouteAuthConfig): Record<string, unknown> {
+  switch (auth.kind) {
+    case 'password':
+      return { username: auth.username, mechanism: auth.mechanisms.join('/'), secret: 'passwordFile' };
+    case 'token-file':
+      return { username: auth.username, mechanism: 'XOAUTH2', secret: 'tokenFile' };
+    case 'client-credentials':
+      return { username: auth.username, mechanism: 'XOAUTH2', secret: 'oauth2', tokenUrl: auth.tokenUrl, clientId: auth.clientId };
+  }
+}
+
+/**
+ * The route object a plan took, as configured: TLS, AUTH user and mechanism
+ * (never a secret), limits. A "host[:port]" route adds nothing to the plan's hosts.
+ */
+export function routeToJson(key: string, delivery: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>): Record<string, unknown> | undefined {
+  const route = delivery.routes.get(key);
+  if (route?.policy === undefined) return undefined;
+  const { policy } = route;
+  return {
+    name: key,
+    host: route.host,
+    port: route.port,
+    tls: policy.tls,
+    verify: (policy.tls === 'starttls' || policy.tls === 'implicit') && policy.verify,
+    ...(policy.caFile === undefined ? {} : { ca: policy.caFile }),
+    ...(policy.auth === undefined ? {} : { auth: authSummary(policy.auth) }),
+    maxConnections: policy.maxConnections ?? delivery.concurrencyPerDomain,
+    ...(policy.ratePerMinute === undefined ? {} : { ratePerMinute: policy.ratePerMinute }),
+  };
+}
+
+/** The INTERFACE.md JSON shape, with the extra fields source, route, port and ttl. */
+export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>): Record<string, unknown> {
   if (!plan.ok) return { domain: plan.domain, ok: false, permanent: plan.permanent, status: plan.status, reason: plan.reason };
+  const route = plan.route === undefined || delivery === undefined ? undefined : routeToJson(plan.route, delivery);
   return {
     domain: plan.domain,
     ok: true,
     source: plan.source,
+    ...(route === undefined ? {} : { route }),
     hosts: plan.hosts.map((host) => ({ host: host.host, preference: host.preference, addresses: host.addresses, port: host.port, ...finiteTtl(host.ttlSeconds) })),
   };
 }
 
-export function planToText(plan: DeliveryPlan): string {
+function routeText(route: Record<string, unknown>): string {
+  const auth = route['auth'] as Record<string, unknown> | undefined;
+  const parts = [
+    `tls ${String(route['tls'])}${route['verify'] === true ? ' (certificate verified)' : ''}`,
+    auth === undefined ? 'no AUTH' : `AUTH ${String(auth['mechanism'])} as ${String(auth['username'])}`,
+    `at most ${String(route['maxConnections'])} sessions`,
+    ...(route['ratePerMinute'] === undefined ? [] : [`${String(route['ratePerMinute'])} messages/minute`]),
+  ];
+  return `  route ${String(route['name'])}: ${parts.join(', ')}`;
+}
+
+export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>): string {
   if (!plan.ok) return `${plan.domain}: ${plan.permanent ? 'permanent' : 'temporary'} failure ${plan.status}: ${plan.reason}`;
   const lines = [`${plan.domain}: ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'} (${plan.source})`];
+  const route = plan.route === undefined || delivery === undefined ? undefined : routeToJson(plan.route, delivery);
+  if (route !== undefined) lines.push(routeText(route));
   for (const host of plan.hosts) {
     const ttl = Number.isFinite(host.ttlSeconds) ? `  ttl ${host.ttlSeconds}s` : '';
     lines.push(`  ${host.host}  preference ${host.preference}  port ${host.port}${ttl}`);
@@ -87,6 +135,6 @@ export const resolveCommand: CliCommand = async (args: readonly string[], io: Cl
     return EXIT_FAILURE;
   }
   const result = await plan(config, options.domain);
-  writeLine(io.stdout, options.json ? JSON.stringify(planToJson(result)) : planToText(result));
+  writeLine(io.stdout, options.json ? JSON.stringify(planToJson(result, config.delivery)) : planToText(result, config.delivery));
   return result.ok ? EXIT_OK : EXIT_FAILURE;
 };

@@ -1,8 +1,9 @@
 // Builds the frozen Config (src/config/types.ts) from validated values: names
-// with units, default ports filled in (DNS 53, routes `delivery.port`).
+// with units, default ports filled in (DNS 53, routes `delivery.port` or 465 for implicit TLS).
 
 import type { Endpoint } from './leaf-types.js';
 import { deepFreeze, FrozenMap } from './frozen.js';
+import { routeConfigOf } from './route-type.js';
 import type { ValidatedConfig } from './schema.js';
 import type { Config, HostPort } from './types.js';
 
@@ -33,7 +34,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       port: delivery.port,
       retryDelaysMs: [...delivery.retry],
       maxQueueLifetimeMs: delivery.maxQueueLifetime,
-      routes: new FrozenMap([...delivery.routes].map(([domain, hop]) => [domain, withPort(hop, delivery.port)] as const)),
+      routes: new FrozenMap([...delivery.routes].map(([domain, route]) => [domain, routeConfigOf(route, delivery.port)] as const)),
       delayWarningMs: delivery.delayWarning,
       maxConcurrency: delivery.maxConcurrency,
       concurrencyPerDomain: delivery.concurrencyPerDomain,

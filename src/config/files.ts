@@ -1,6 +1,7 @@
 // Reading the files a configuration names, with failures turned into short
 // human reasons ("no such file", "permission denied") instead of stack traces.
 
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { errnoCode, errorMessage } from '../core/errors.js';
 import { failure, success, type Outcome } from './values.js';
@@ -39,5 +40,18 @@ export async function unreadableReason(path: string): Promise<string | undefined
     }
   } catch (error: unknown) {
     return readFailureReason(error);
+  }
+}
+
+/** unreadableReason for validation steps that cannot wait (a leaf type judging a key that names a file). */
+export function unreadableReasonSync(path: string): string | undefined {
+  let descriptor: number | undefined;
+  try {
+    descriptor = openSync(path, 'r');
+    return fstatSync(descriptor).isFile() ? undefined : 'it is not a regular file';
+  } catch (error: unknown) {
+    return readFailureReason(error);
+  } finally {
+    if (descriptor !== undefined) closeSync(descriptor);
   }
 }

@@ -1,31 +1,45 @@
-// Value types made of several parts: `delivery.routes` (domain -> next hop) and
-// `listen` (address, port, mode), with their environment forms.
+// Value types made of several parts: `delivery.routes` (domain or "*" -> next
+// hop, a "host[:port]" or a route object) and `listen` (address, port, mode), with their environment forms.
 
 import { canonicalDomain } from '../core/domain.js';
 import type { ListenerConfig, ListenerMode } from './types.js';
 import { splitHostPort } from './endpoints.js';
-import { addressType, choiceType, nextHopType, portType, type Endpoint, type FieldContext, type LeafType } from './leaf-types.js';
+import { addressType, choiceType, nextHopType, portType, type FieldContext, type LeafType } from './leaf-types.js';
+import { parseRouteObject, type ParsedRoute } from './route-type.js';
 import { closestName, describeValue, failure, isPlainObject, success, type Outcome } from './values.js';
+
+function parseRoute(raw: unknown, field: FieldContext): ParsedRoute | undefined {
+  if (isPlainObject(raw)) return parseRouteObject(raw, field);
+  const hop = nextHopType.parse(raw, field);
+  return hop === undefined ? undefined : { host: hop.host, port: hop.port, policy: undefined };
+}
 
 export const LISTENER_MODES: readonly ListenerMode[] = ['mta', 'submission', 'smtps'];
 
-/** Domain (canonical) -> next hop; a missing port means `delivery.port`. */
-export const routesType: LeafType<ReadonlyMap<string, Endpoint>> = {
+/** The route key for every domain without a route of its own. */
+export const DEFAULT_ROUTE = '*';
+
+/**
+ * Domain (canonical) or "*" -> next hop: "host[:port]" (opportunistic TLS, a
+ * missing port means `delivery.port`) or a route object (src/config/route-type.ts).
+ * Route objects come from YAML only; the environment form takes "host[:port]".
+ */
+export const routesType: LeafType<ReadonlyMap<string, ParsedRoute>> = {
   parse(raw, field) {
     if (!isPlainObject(raw)) {
-      field.report(field.path, `${describeValue(raw)} is not a mapping of domain: "host[:port]"`);
+      field.report(field.path, `${describeValue(raw)} is not a mapping of domain: "host[:port]" or route object`);
       return undefined;
     }
-    const routes = new Map<string, Endpoint>();
+    const routes = new Map<string, ParsedRoute>();
     let valid = true;
     for (const [domain, target] of Object.entries(raw)) {
       const path = `${field.path}.${domain}`;
-      const canonical = canonicalDomain(domain);
-      const hop = nextHopType.parse(target, { ...field, path });
-      if (canonical === undefined) field.report(path, `${JSON.stringify(domain)} is not a valid domain`);
+      const canonical = domain.trim() === DEFAULT_ROUTE ? DEFAULT_ROUTE : canonicalDomain(domain);
+      const route = parseRoute(target, { ...field, path });
+      if (canonical === undefined) field.report(path, `${JSON.stringify(domain)} is not a valid domain (or "*" for every other domain)`);
       else if (routes.has(canonical)) field.report(path, `a route for ${canonical} is already given`);
-      if (canonical === undefined || hop === undefined || routes.has(canonical)) valid = false;
-      else routes.set(canonical, hop);
+      if (canonical === undefined || route === undefined || routes.has(canonical)) valid = false;
+      else routes.set(canonical, route);
     }
     return valid ? routes : undefined;
   },

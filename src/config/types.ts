@@ -14,6 +14,46 @@ export interface HostPort {
   readonly port: number;
 }
 
+/** How a route uses TLS: required with STARTTLS (RFC 3207) or from the first byte (RFC 8314 §3.3), when offered, or never. */
+export type RouteTlsMode = 'starttls' | 'implicit' | 'opportunistic' | 'none';
+
+export type PasswordMechanism = 'PLAIN' | 'LOGIN';
+
+/** AUTH on a route (RFC 4954). Secrets stay in their files and are read when used. */
+export type RouteAuthConfig =
+  /** AUTH PLAIN (RFC 4616) or LOGIN, in the order of `mechanisms`, among those the server offers. */
+  | { readonly kind: 'password'; readonly username: string; readonly passwordFile: string; readonly mechanisms: readonly PasswordMechanism[] }
+  /** AUTH XOAUTH2 with a bearer token kept fresh in a file by something else. */
+  | { readonly kind: 'token-file'; readonly username: string; readonly tokenFile: string }
+  /** AUTH XOAUTH2 with a token from the OAuth2 client-credentials grant (RFC 6749 §4.4). */
+  | {
+      readonly kind: 'client-credentials';
+      readonly username: string;
+      readonly tokenUrl: string;
+      readonly clientId: string;
+      readonly clientSecretFile: string;
+      readonly scope: string | undefined;
+    };
+
+/** What a route written as an object adds to its host and port. */
+export interface RoutePolicyConfig {
+  readonly tls: RouteTlsMode;
+  /** starttls/implicit: the certificate must verify against the route's host name. */
+  readonly verify: boolean;
+  /** PEM CA certificates trusted instead of the default ones; absolute path. */
+  readonly caFile: string | undefined;
+  readonly auth: RouteAuthConfig | undefined;
+  /** Sessions at once through the route; undefined = `concurrencyPerDomain`. */
+  readonly maxConnections: number | undefined;
+  /** Messages per minute through the route, evenly spaced; undefined = no cap. */
+  readonly ratePerMinute: number | undefined;
+}
+
+/** A fixed next hop; `policy` only when the route was written as an object. */
+export interface RouteConfig extends HostPort {
+  readonly policy?: RoutePolicyConfig;
+}
+
 export interface DnsConfig {
   /** Recursive servers; empty means "read /etc/resolv.conf". */
   readonly servers: readonly HostPort[];
@@ -26,8 +66,8 @@ export interface DeliveryConfig {
   /** Delays after each failed attempt; the last one repeats. */
   readonly retryDelaysMs: readonly number[];
   readonly maxQueueLifetimeMs: number;
-  /** Lowercase ASCII domain -> fixed next hop (port defaults to `port`). */
-  readonly routes: ReadonlyMap<string, HostPort>;
+  /** Lowercase ASCII domain, or "*" for every other domain -> fixed next hop (port defaults to `port`, 465 for implicit TLS). */
+  readonly routes: ReadonlyMap<string, RouteConfig>;
   /** 0 = never. */
   readonly delayWarningMs: number;
   readonly maxConcurrency: number;

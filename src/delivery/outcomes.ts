@@ -1,6 +1,6 @@
 // Turns what happened into per-recipient outcomes: remote replies by class
 // (RFC 5321 §4.2.1), local conditions with enhanced status codes (RFC 3463:
-// 4.4.1 no answer, 4.4.2 bad connection, 4.5.0 protocol, 5.3.4 size, 5.6.7 UTF-8).
+// 4.4.1 no answer, 4.4.2 bad connection, 4.5.0 protocol, 4.7.5 TLS, 5.3.4 size, 5.6.7 UTF-8).
 
 import type { PlanFailure } from '../dns/next-hop.js';
 import { replyText, type Reply } from '../smtp/reply.js';
@@ -86,6 +86,11 @@ export function sessionFailureOutcome(error: SessionError, peer: Peer): Recipien
     case 'aborted':
       return abortedOutcome();
   }
+}
+
+/** TLS is required with this host and could not be had (RFC 3207 §4, RFC 8314 §5): deferred, never sent in clear. */
+export function tlsRequiredOutcome(peer: Peer, text: string): RecipientOutcome {
+  return localOutcome('transient', 451, '4.7.5', text, peer.host);
 }
 
 export function abortedOutcome(): RecipientOutcome {

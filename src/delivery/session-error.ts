@@ -10,7 +10,7 @@ export type SessionFailure =
   | 'closed'
   /** Malformed, oversized or out-of-sync replies: nothing more can be trusted. */
   | 'protocol'
-  /** The STARTTLS handshake failed (the host is retried once in plaintext). */
+  /** The TLS handshake failed (with opportunistic TLS the host is retried once in plaintext; never when a route requires TLS). */
   | 'tls'
   /** A local problem, e.g. the body could not be read from the spool. */
   | 'local'

@@ -1,14 +1,15 @@
 // Opening an outbound SMTP session on a connected socket: greeting, EHLO with
-// HELO fallback (RFC 5321 §4.1.1.1, §3.2), opportunistic STARTTLS (RFC 3207,
-// RFC 7435) and the fresh EHLO after it, forgetting all pre-TLS state (§4.2).
+// HELO fallback (RFC 5321 §4.1.1.1, §3.2), STARTTLS (RFC 3207) opportunistic
+// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), and the fresh EHLO after TLS (§4.2).
 
 import type { Socket } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
-import type { Reply } from '../smtp/reply.js';
+import type { RouteTlsMode } from '../config/types.js';
+import { replyText, type Reply } from '../smtp/reply.js';
 import { NO_EXTENSIONS, parseExtensions, type Extensions } from './extensions.js';
-import { sessionFailureOutcome, skippedHostOutcome, type Peer } from './outcomes.js';
+import { describePeer, sessionFailureOutcome, skippedHostOutcome, tlsRequiredOutcome, type Peer } from './outcomes.js';
 import type { ReplyLimits } from './reply-reader.js';
 import { SessionError } from './session-error.js';
 import { SmtpConnection, type TlsResult } from './smtp-connection.js';
@@ -22,8 +23,25 @@ export interface SessionSetup {
   readonly clock: Clock;
   readonly replyLimits: ReplyLimits;
   readonly commandTimeoutMs: number;
-  /** Extra TLS client options (e.g. `ca`); verification is never required (opportunistic). */
+  /** Extra TLS client options (e.g. `ca`); verification is required only by a session's SessionTls. */
   readonly tls: Pick<ConnectionOptions, 'ca' | 'minVersion' | 'ciphers'>;
+}
+
+/** How one session uses TLS. */
+export interface SessionTls {
+  /** opportunistic: STARTTLS when offered; none: never; starttls: required; implicit: TLS from the first byte. */
+  readonly mode: RouteTlsMode;
+  /** starttls/implicit: the certificate must verify against the host name. */
+  readonly verify: boolean;
+  /** CA certificates (PEM) trusted instead of the setup's. */
+  readonly ca: string | undefined;
+}
+
+export const OPPORTUNISTIC_TLS: SessionTls = Object.freeze({ mode: 'opportunistic', verify: false, ca: undefined });
+export const NO_TLS: SessionTls = Object.freeze({ mode: 'none', verify: false, ca: undefined });
+
+export function tlsRequired(tls: SessionTls): boolean {
+  return tls.mode === 'starttls' || tls.mode === 'implicit';
 }
 
 export interface OpenSession {
@@ -58,35 +76,78 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
   return { ok: false, outcome: skippedHostOutcome(reply, peer), tlsFailed: false };
 }
 
+/** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
+async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, why: string): Promise<OpenResult> {
+  await connection.quit(setup.commandTimeoutMs);
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `TLS is required with ${describePeer(peer)}, but ${why}`), tlsFailed: false };
+}
+
+function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): ConnectionOptions {
+  const servername = isIP(peer.host) === 0 ? peer.host : undefined;
+  return {
+    ...setup.tls,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(servername === undefined ? {} : { servername }),
+    // The route's host name (or IP address) is what the certificate must name (RFC 6125).
+    ...(tls.verify ? { checkServerIdentity: (_name: string, certificate: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(peer.host, certificate) } : {}),
+  };
+}
+
+/** Why a handshake does not satisfy `tls`, or undefined when it does. */
+function unverified(result: TlsResult, peer: Peer, tls: SessionTls): string | undefined {
+  if (!tlsRequired(tls) || !tls.verify || result.verified) return undefined;
+  return `its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+}
+
 /**
- * Reads the greeting and says hello; upgrades to TLS when offered unless
- * `plaintext` (the retry after a failed handshake). Never rejects for remote
- * or network failures: they come back as the outcome for skipping this host.
+ * Reads the greeting and says hello, with TLS as `tls` says. Never rejects for
+ * remote or network failures: they come back as the outcome for skipping this host.
  */
-export async function openSession(socket: Socket, peer: Peer, setup: SessionSetup, signal: AbortSignal, plaintext: boolean): Promise<OpenResult> {
+export async function openSession(socket: Socket, peer: Peer, setup: SessionSetup, signal: AbortSignal, tls: SessionTls): Promise<OpenResult> {
   const connection = new SmtpConnection(socket, { clock: setup.clock, replyLimits: setup.replyLimits, signal });
   try {
+    if (tls.mode === 'implicit') return await openImplicit(connection, peer, setup, tls);
     const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
     if (greeting.code !== SERVICE_READY) return await refused(connection, greeting, peer, setup);
     let said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    if (!said.extensions.startTls || plaintext) return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: said.extensions.startTls } };
+    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, 'it does not offer STARTTLS');
+    if (!said.extensions.startTls || tls.mode === 'none') return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: said.extensions.startTls } };
     connection.send(['STARTTLS'], 'STARTTLS');
     const ready = await connection.readReply(setup.commandTimeoutMs, 'STARTTLS', { discardAfterCode: SERVICE_READY });
     if (ready.code === 421) return await refused(connection, ready, peer, setup);
-    // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
-    if (ready.code !== SERVICE_READY) return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
-    const servername = isIP(peer.host) === 0 ? peer.host : undefined;
-    const tls = await connection.startTls({ ...setup.tls, ...(servername === undefined ? {} : { servername }) }, setup.commandTimeoutMs);
+    if (ready.code !== SERVICE_READY) {
+      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, `it refused STARTTLS: ${replyText(ready)}`);
+      // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
+      return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
+    }
+    const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
+    const problem = unverified(secured, peer, tls);
+    if (problem !== undefined) return closeUnverified(connection, peer, problem);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    return { ok: true, session: { connection, extensions: said.extensions, tls, tlsSkipped: false } };
+    return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
   } catch (error) {
-    if (!(error instanceof SessionError)) {
-      connection.close();
-      throw error;
-    }
     connection.close();
+    if (!(error instanceof SessionError)) throw error;
     return { ok: false, outcome: sessionFailureOutcome(error, peer), tlsFailed: error.failure === 'tls' };
   }
+}
+
+/** Implicit TLS (RFC 8314 §3.3): the handshake first, then the greeting over TLS. */
+async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
+  const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
+  const problem = unverified(secured, peer, tls);
+  if (problem !== undefined) return closeUnverified(connection, peer, problem);
+  const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
+  if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
+  const said = await hello(connection, setup);
+  if (!said.ok) return refused(connection, said.reply, peer, setup);
+  return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+}
+
+/** Not one byte more to a host whose certificate failed: close at once. */
+function closeUnverified(connection: SmtpConnection, peer: Peer, problem: string): OpenResult {
+  connection.close();
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `TLS is required with ${describePeer(peer)}, but ${problem}`), tlsFailed: true };
 }

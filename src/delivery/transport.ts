@@ -1,19 +1,27 @@
 // The outbound SMTP client behind the Transport seam: walks the next-hop plan
 // (RFC 5321 §5.1: hosts by preference, each address, at most 5 addresses),
-// reuses one session for a job's messages and reports each message's outcomes.
+// reuses one session for a job's messages and reports each message's outcomes;
+// routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses.
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import type { RouteConfig } from '../config/types.js';
 import type { DeliveryPlan, PlanSuccess } from '../dns/next-hop.js';
 import { ConnectError, type Connector } from './connector.js';
+import type { Credentials } from './credentials.js';
 import { abortedOutcome, allRecipients, connectFailureOutcome, localOutcome, planFailureOutcome, type Peer } from './outcomes.js';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';
-import { openSession, type OpenSession, type SessionSetup } from './session-setup.js';
+import { isThrottling, prepareRoute, waitForLane } from './route-attempt.js';
+import { authenticateRoute, type TransportObserver } from './route-auth.js';
+import { RoutePolicies, type RouteRuntime } from './route-policy.js';
+import { NO_TLS, openSession, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
 import type { TlsResult } from './smtp-connection.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
-import type { AttemptInfo, DeliveryJob, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
+import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
+
+export type { TransportObserver } from './route-auth.js';
 
 /** RFC 5321 §4.5.3.2 defaults for the optional timeouts. */
 export const DEFAULT_DATA_INIT_TIMEOUT_MS = 2 * 60_000;
@@ -44,6 +52,23 @@ export interface SmtpTransportOptions {
   readonly maxAddressesPerAttempt?: number;
   readonly tls?: SessionSetup['tls'];
   readonly replyLimits?: ReplyLimits;
+  /** delivery.routes: the TLS, AUTH and limits of each route ("host[:port]" routes: opportunistic, none); default none. */
+  readonly routes?: ReadonlyMap<string, RouteConfig>;
+  readonly observer?: TransportObserver;
+  /** OAuth2 token endpoints (client-credentials routes): CA certificates trusted instead of the default ones, request timeout. */
+  readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
+}
+
+/** One job's walk over the plan: what every session of it shares. */
+interface Attempt {
+  readonly route: RouteRuntime | undefined;
+  readonly tls: SessionTls;
+  readonly credentials: Credentials | undefined;
+  readonly queue: OutboundMessage[];
+  readonly report: ReportOutcomes;
+  readonly signal: AbortSignal;
+  /** True when a message is waiting: the job's own, else one queued meanwhile that the lane grants. */
+  readonly hasNext: () => Promise<boolean>;
 }
 
 /** Why a host was left, with what to tell the messages if no other host does better. */
@@ -57,6 +82,8 @@ interface SessionRun {
   readonly progressed: boolean;
   readonly failure: HostFailure | undefined;
   readonly tlsFailed: boolean;
+  /** Stop the attempt: the credentials were refused or the route is throttled; the rest get `failure`. */
+  readonly final: boolean;
 }
 
 export function describeTls(tls: TlsResult | undefined): string | null {
@@ -72,9 +99,16 @@ export class SmtpTransport implements Transport {
   readonly #log: Logger;
   readonly #setup: SessionSetup;
   readonly #timeouts: TransactionTimeouts;
+  readonly #routes: RoutePolicies;
 
   constructor(options: SmtpTransportOptions) {
     this.#options = options;
+    const token = options.tokenEndpoint;
+    this.#routes = new RoutePolicies(options.routes ?? new Map(), {
+      clock: options.clock,
+      ...(token?.ca === undefined ? {} : { tokenEndpointCa: token.ca }),
+      ...(token?.timeoutMs === undefined ? {} : { tokenTimeoutMs: token.timeoutMs }),
+    });
     this.#log = options.logger.child({ component: 'delivery' });
     this.#setup = { hostname: options.hostname, clock: options.clock, replyLimits: options.replyLimits ?? DEFAULT_REPLY_LIMITS, commandTimeoutMs: options.timeouts.commandTimeoutMs, tls: options.tls ?? {} };
     this.#timeouts = {
@@ -85,6 +119,11 @@ export class SmtpTransport implements Transport {
     };
   }
 
+  /** Destinations that take the same route share its lane (sessions, pacing, pauses). */
+  lane(destination: string): DeliveryLane | undefined {
+    return this.#routes.forDestination(destination)?.lane;
+  }
+
   async run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void> {
     const queue = [...job.messages];
     if (queue.length === 0) return;
@@ -92,35 +131,47 @@ export class SmtpTransport implements Transport {
     const plan = await this.#plan(job.destination, signal);
     if (!plan.ok) {
       this.#log.info({ destination: job.destination, status: plan.status, reason: plan.reason }, 'no delivery plan');
-      await this.#reportAll(queue, report, { outcome: planFailureOutcome(plan), info: { mx: undefined, address: undefined, tls: null, durationMs: this.#options.clock.now() - startMs } });
+      await this.#reportAll(queue, report, { outcome: planFailureOutcome(plan), info: this.#noSession(startMs) });
+      return;
+    }
+    const route = this.#routes.forPlan(plan);
+    const prepared = await prepareRoute(route, signal, this.#log);
+    if (!prepared.ok) {
+      await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : prepared.outcome, info: this.#noSession(startMs) });
       return;
     }
     const peers = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT);
     const more = job.more;
-    /** True when a message is waiting: the job's own, else one queued meanwhile for the same destination. */
-    const hasNext = (): boolean => {
-      if (queue.length === 0 && more !== undefined) {
-        const next = more();
-        if (next !== undefined) queue.push(next);
-      }
+    const hasNext = async (): Promise<boolean> => {
+      if (queue.length > 0 || more === undefined) return queue.length > 0;
+      if (route !== undefined && job.queued?.() === true) await waitForLane(route.lane, this.#options.clock, signal);
+      const next = signal.aborted ? undefined : more();
+      if (next !== undefined) queue.push(next);
       return queue.length > 0;
     };
+    const attempt: Attempt = { route, tls: prepared.tls, credentials: prepared.credentials, queue, report, signal, hasNext };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
       const peer = peers[index] as Peer;
-      const run = await this.#session(peer, queue, report, signal, plaintextHosts.has(peer.host), hasNext);
+      const run = await this.#session(peer, attempt, plaintextHosts.has(peer.host));
       last = run.failure ?? last;
-      if (run.tlsFailed && !plaintextHosts.has(peer.host)) {
+      if (run.final) break;
+      // Only opportunistic TLS falls back: a route that requires TLS never sends in clear.
+      if (run.tlsFailed && attempt.tls.mode === 'opportunistic' && !plaintextHosts.has(peer.host)) {
         // Like Postfix's "may": a failed handshake retries this host once in plaintext.
         plaintextHosts.add(peer.host);
         continue;
       }
       if (!run.progressed || queue.length === 0) index += 1;
     }
-    const fallback = { mx: undefined, address: undefined, tls: null, durationMs: this.#options.clock.now() - startMs };
+    const fallback = this.#noSession(startMs);
     if (signal.aborted) await this.#reportAll(queue, report, { outcome: abortedOutcome(), info: last?.info ?? fallback });
     else await this.#reportAll(queue, report, last ?? { outcome: localOutcome('transient', 451, '4.4.3', `${job.destination}: no usable mail server address`), info: fallback });
+  }
+
+  #noSession(startMs: number): AttemptInfo {
+    return { mx: undefined, address: undefined, tls: null, durationMs: this.#options.clock.now() - startMs };
   }
 
   async #plan(destination: string, signal: AbortSignal): Promise<DeliveryPlan> {
@@ -140,7 +191,8 @@ export class SmtpTransport implements Transport {
   }
 
   /** One connection to `peer`, carrying queued messages until done, the cap, or a failure. */
-  async #session(peer: Peer, queue: OutboundMessage[], report: ReportOutcomes, signal: AbortSignal, plaintext: boolean, hasNext: () => boolean): Promise<SessionRun> {
+  async #session(peer: Peer, attempt: Attempt, plaintext: boolean): Promise<SessionRun> {
+    const { queue, signal } = attempt;
     const startMs = this.#options.clock.now();
     const info = (tls: TlsResult | undefined, fromMs: number): AttemptInfo => ({ mx: peer.host, address: peer.address, tls: describeTls(tls), durationMs: this.#options.clock.now() - fromMs });
     let socket: Socket;
@@ -148,52 +200,80 @@ export class SmtpTransport implements Transport {
       socket = await this.#options.connector.connect({ host: peer.address, port: peer.port, timeoutMs: this.#options.timeouts.connectTimeoutMs, signal });
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
-      return this.#skip(peer, queue, { outcome: connectFailureOutcome(error, peer), info: info(undefined, startMs) }, false);
+      return this.#skip(peer, queue, { outcome: connectFailureOutcome(error, peer), info: info(undefined, startMs) }, false, false);
     }
-    const opened = await openSession(socket, peer, this.#setup, signal, plaintext);
-    if (!opened.ok) return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed);
-    this.#logSession(peer, opened.session, plaintext);
-    return this.#carry(peer, opened.session, queue, report, signal, startMs, info, hasNext);
+    const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : attempt.tls);
+    const { route, credentials } = attempt;
+    if (!opened.ok) {
+      // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
+      const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
+      return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
+    }
+    if (route !== undefined && credentials !== undefined) {
+      const context = { route, credentials, commandTimeoutMs: this.#timeouts.commandTimeoutMs, log: this.#log, observer: this.#options.observer };
+      const authed = await authenticateRoute(opened.session, peer, context);
+      if (!authed.ok) {
+        await this.#end(opened.session, true);
+        return this.#skip(peer, queue, { outcome: authed.outcome, info: info(opened.session.tls, startMs) }, false, authed.final);
+      }
+    }
+    this.#logSession(peer, opened.session, plaintext, route);
+    return this.#carry(peer, opened.session, attempt, startMs, info);
   }
 
-  async #carry(
-    peer: Peer,
-    session: OpenSession,
-    queue: OutboundMessage[],
-    report: ReportOutcomes,
-    signal: AbortSignal,
-    startMs: number,
-    info: (tls: TlsResult | undefined, fromMs: number) => AttemptInfo,
-    hasNext: () => boolean,
-  ): Promise<SessionRun> {
+  async #carry(peer: Peer, session: OpenSession, attempt: Attempt, startMs: number, info: (tls: TlsResult | undefined, fromMs: number) => AttemptInfo): Promise<SessionRun> {
     const { connection } = session;
+    const { queue, signal, route } = attempt;
     const maxMessages = this.#options.maxMessagesPerSession ?? DEFAULT_MAX_MESSAGES_PER_SESSION;
     let usable = true;
     let progressed = false;
     let failure: HostFailure | undefined;
+    let throttled = false;
     try {
-      for (let sent = 0; sent < maxMessages && usable && !signal.aborted && hasNext(); sent += 1) {
+      for (let sent = 0; sent < maxMessages && usable && !signal.aborted && (await attempt.hasNext()); sent += 1) {
         const messageStartMs = sent === 0 ? startMs : this.#options.clock.now();
         if (sent > 0 && !(await this.#reset(session))) break;
         const message = queue[0] as OutboundMessage;
         const result = await runTransaction(connection, message, session.extensions, peer, this.#timeouts);
         usable = result.sessionUsable && connection.failed === undefined;
-        const attempt = info(session.tls, messageStartMs);
+        const timing = info(session.tls, messageStartMs);
         if (result.kind === 'skip-host') {
-          failure = { outcome: result.outcome, info: attempt };
-          this.#log.info({ qid: message.id, mx: peer.host, address: peer.address, tls: attempt.tls, reply: result.outcome.reply, durationMs: attempt.durationMs }, 'host skipped');
+          failure = { outcome: result.outcome, info: timing };
+          this.#log.info({ qid: message.id, mx: peer.host, address: peer.address, tls: timing.tls, reply: result.outcome.reply, durationMs: timing.durationMs }, 'host skipped');
+          throttled = route?.isObject === true && isThrottling(result.outcome) && this.#pause(route, peer, result.outcome);
           break;
         }
         queue.shift();
         progressed = true;
-        this.#logAttempt(message, result.outcomes, result.summary, attempt);
-        await report(message.id, result.outcomes, attempt);
+        this.#logAttempt(message, result.outcomes, result.summary, timing);
+        await attempt.report(message.id, result.outcomes, timing);
+        if (route?.isObject !== true) continue;
+        if ([...result.outcomes.values()].some((outcome) => outcome.kind === 'delivered')) route.lane.recordDelivered();
+        const slowDown = [...result.outcomes.values()].find(isThrottling);
+        if (slowDown !== undefined) {
+          // The rest of the job waits for the route's pause to end; they are told what the smarthost said.
+          failure = { outcome: slowDown, info: timing };
+          throttled = this.#pause(route, peer, slowDown);
+          break;
+        }
       }
     } finally {
-      if (usable && connection.failed === undefined) await connection.quit(this.#timeouts.commandTimeoutMs);
-      else connection.close();
+      await this.#end(session, usable);
     }
-    return { progressed, failure, tlsFailed: false };
+    return { progressed, failure, tlsFailed: false, final: throttled };
+  }
+
+  /** QUIT on a healthy session, else close it. */
+  async #end(session: OpenSession, usable: boolean): Promise<void> {
+    if (usable && session.connection.failed === undefined) await session.connection.quit(this.#timeouts.commandTimeoutMs);
+    else session.connection.close();
+  }
+
+  /** A throttling reply pauses the route's lane; returns true. */
+  #pause(route: RouteRuntime, peer: Peer, outcome: RecipientOutcome): true {
+    const pauseMs = route.lane.recordThrottle(this.#options.clock.now());
+    this.#log.warn({ route: route.key, mx: peer.host, address: peer.address, reply: outcome.reply, pauseMs }, 'smarthost throttled the route');
+    return true;
   }
 
   /** RSET between messages on a reused session (RFC 5321 §4.1.1.5); false when the session cannot go on. */
@@ -206,18 +286,17 @@ export class SmtpTransport implements Transport {
     }
   }
 
-  #skip(peer: Peer, queue: readonly OutboundMessage[], failure: HostFailure, tlsFailed: boolean): SessionRun {
+  #skip(peer: Peer, queue: readonly OutboundMessage[], failure: HostFailure, tlsFailed: boolean, final: boolean): SessionRun {
     this.#log.info({ qid: queue[0]?.id, mx: peer.host, address: peer.address, reply: failure.outcome.reply, durationMs: failure.info.durationMs, tlsFailed }, 'host skipped');
-    return { progressed: false, failure, tlsFailed };
+    return { progressed: false, failure, tlsFailed, final };
   }
 
-  #logSession(peer: Peer, session: OpenSession, plaintext: boolean): void {
+  #logSession(peer: Peer, session: OpenSession, plaintext: boolean, route: RouteRuntime | undefined): void {
     const { tls, connection } = session;
     if (connection.discardedBytes > 0) this.#log.warn({ mx: peer.host, address: peer.address, discardedBytes: connection.discardedBytes }, 'discarded data sent with the STARTTLS reply');
-    this.#log.info(
-      { mx: peer.host, address: peer.address, tls: describeTls(tls), tlsVerifyError: tls?.verifyError, plaintextRetry: plaintext, tlsSkipped: session.tlsSkipped, pipelining: session.extensions.pipelining },
-      'session open',
-    );
+    const routeFields = route === undefined ? {} : { route: route.key, tlsMode: route.policy.tls };
+    const tlsFields = { tls: describeTls(tls), tlsVerifyError: tls?.verifyError, plaintextRetry: plaintext, tlsSkipped: session.tlsSkipped };
+    this.#log.info({ mx: peer.host, address: peer.address, ...routeFields, ...tlsFields, pipelining: session.extensions.pipelining }, 'session open');
   }
 
   #logAttempt(message: OutboundMessage, outcomes: ReadonlyMap<string, RecipientOutcome>, summary: string, attempt: AttemptInfo): void {

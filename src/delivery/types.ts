@@ -39,10 +39,12 @@ export interface DeliveryJob {
   readonly messages: readonly OutboundMessage[];
   /**
    * Asked when a session has carried the job's messages and could carry one
-   * more: another message for this destination queued meanwhile, if any (its
-   * outcome is reported like the others).
+   * more: another message for this destination (or one of its lane) queued
+   * meanwhile, if any and if the lane grants it (its outcome is reported like the others).
    */
   readonly more?: () => OutboundMessage | undefined;
+  /** True when a message `more` could hand over is queued, though its lane may make it wait. */
+  readonly queued?: () => boolean;
 }
 
 /** What one attempt used, for logs and the spool history. */
@@ -61,6 +63,22 @@ export type ReportOutcomes = (
   info: AttemptInfo,
 ) => Promise<void>;
 
+/**
+ * Destinations that share a route share its limits (a "*" route carries many
+ * domains to one smarthost): the scheduler counts sessions per lane and asks
+ * the lane before it hands messages over.
+ */
+export interface DeliveryLane {
+  /** Destinations with the same key share sessions, pauses and pacing, e.g. "route:*". */
+  readonly key: string;
+  /** Sessions at once through the lane; undefined = the scheduler's per-destination limit. */
+  readonly maxSessions: number | undefined;
+  /** Takes up to `wanted` message starts now (rate cap, throttling pause); returns how many it grants. */
+  take(wanted: number, nowMs: number): number;
+  /** When the lane grants a message again; undefined when it does now. */
+  readyAtMs(nowMs: number): number | undefined;
+}
+
 export interface Transport {
   /**
    * Delivers the job's messages in order, reusing one SMTP session where it
@@ -70,4 +88,6 @@ export interface Transport {
    * messages are reported transient).
    */
   run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void>;
+  /** The lane a destination's sessions go through (its route), if it shares one; stable per destination. */
+  lane?(destination: string): DeliveryLane | undefined;
 }

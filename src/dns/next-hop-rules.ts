@@ -1,5 +1,5 @@
-// The pure rules of next-hop selection: MX ordering with equal preferences
-// shuffled (RFC 5321 §5.1), the "is this us?" test, and the failure catalogue
+// The pure rules of next-hop selection: which route a destination takes, MX
+// ordering with equal preferences shuffled (RFC 5321 §5.1), the "is this us?" test, and the failure catalogue
 // with enhanced status codes (RFC 3463, RFC 7505 §4.2 for null MX).
 
 import { isIP } from 'node:net';
@@ -46,6 +46,20 @@ export function failurePlan(domain: string, kind: FailureKind, detail?: string):
   const failure = FAILURES[kind];
   const reason = detail === undefined || detail === '' ? failure.reason : `${failure.reason}: ${detail}`;
   return { ok: false, domain, permanent: failure.permanent, status: failure.status, reason };
+}
+
+/** The route key that stands for every destination without a route of its own (delivery.routes "*"). */
+export const DEFAULT_ROUTE_KEY = '*';
+
+/**
+ * The key of the route a destination takes: its own (a canonical domain),
+ * else "*" (address literals too), else undefined (MX lookup).
+ */
+export function routeKeyOf(destination: string, routes: ReadonlyMap<string, unknown> | undefined): string | undefined {
+  if (routes === undefined || routes.size === 0) return undefined;
+  const domain = destination.startsWith('[') ? undefined : canonicalDomain(destination);
+  if (domain !== undefined && routes.has(domain)) return domain;
+  return routes.has(DEFAULT_ROUTE_KEY) ? DEFAULT_ROUTE_KEY : undefined;
 }
 
 export function isSelfName(self: SelfIdentity, host: string): boolean {

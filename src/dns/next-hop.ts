@@ -1,14 +1,15 @@
 // Next-hop resolution: a destination domain -> an ordered delivery plan or a
-// failure with its enhanced status code. Routes first, then MX (RFC 5321 §5.1),
+// failure with its enhanced status code. Routes first ("*" for all), then MX (RFC 5321 §5.1),
 // implicit MX, null MX (RFC 7505), Postfix-style loop guard, host/address caps.
 
 import { isIP } from 'node:net';
 import { canonicalDomain } from '../core/domain.js';
 import { hostAddresses } from './host-addresses.js';
-import { failurePlan, isSelfAddress, isSelfName, orderMx, type Candidate, type PlanFailure, type SelfIdentity } from './next-hop-rules.js';
+import { failurePlan, isSelfAddress, isSelfName, orderMx, routeKeyOf, type Candidate, type PlanFailure, type SelfIdentity } from './next-hop-rules.js';
 import type { Resolver } from './resolver.js';
 import type { MxRecord, RandomInt } from './types.js';
 
+export { DEFAULT_ROUTE_KEY, routeKeyOf } from './next-hop-rules.js';
 export type { PlanFailure, SelfIdentity } from './next-hop-rules.js';
 
 export interface Route {
@@ -18,7 +19,7 @@ export interface Route {
 
 export interface NextHopOptions {
   readonly resolver: Resolver;
-  /** Lowercase ASCII domain -> fixed next hop (delivery.routes). */
+  /** Lowercase ASCII domain, or "*" for every other destination -> fixed next hop (delivery.routes). */
   readonly routes?: ReadonlyMap<string, Route>;
   /** TCP port of MX hosts (delivery.port). */
   readonly port: number;
@@ -52,6 +53,8 @@ export interface PlanSuccess {
   readonly ok: true;
   readonly domain: string;
   readonly source: PlanSource;
+  /** The key of the delivery.routes entry used ("*" or a domain); only when `source` is "route". */
+  readonly route?: string;
   readonly hosts: readonly PlanHost[];
 }
 
@@ -149,18 +152,22 @@ export async function planDelivery(domainName: string, options: NextHopOptions):
   }
 }
 
+/** The fixed next hop of a route; a route is the operator's word: a route host without addresses is a temporary problem (4.4.3). */
+async function planRoute(domain: string, key: string, route: Route, options: NextHopOptions): Promise<DeliveryPlan> {
+  const routeHost = canonicalDomain(route.host) ?? route.host;
+  const plan = await planHosts(domain, 'route', [{ host: routeHost, preference: 0, port: route.port }], options, Number.POSITIVE_INFINITY);
+  return plan.ok ? { ...plan, route: key } : plan;
+}
+
 async function plan(domainName: string, options: NextHopOptions): Promise<DeliveryPlan> {
   const literal = addressLiteral(domainName);
+  const domain = literal === undefined ? canonicalDomain(domainName) : domainName;
+  if (domain === undefined) return { ...failurePlan(domainName, 'invalid-domain'), domain: domainName };
+  const key = routeKeyOf(domain, options.routes);
+  const route = key === undefined ? undefined : options.routes?.get(key);
+  if (key !== undefined && route !== undefined) return planRoute(domain, key, route, options);
   if (literal !== undefined) {
     return planHosts(domainName, 'literal', [{ host: literal, preference: 0, port: options.port }], options, Number.POSITIVE_INFINITY);
-  }
-  const domain = canonicalDomain(domainName);
-  if (domain === undefined) return { ...failurePlan(domainName, 'invalid-domain'), domain: domainName };
-  const route = options.routes?.get(domain);
-  if (route !== undefined) {
-    const routeHost = canonicalDomain(route.host) ?? route.host;
-    // A route is the operator's word: a route host without addresses is a temporary problem (4.4.3).
-    return planHosts(domain, 'route', [{ host: routeHost, preference: 0, port: route.port }], options, Number.POSITIVE_INFINITY);
   }
   return planMx(domain, options);
 }

@@ -1,6 +1,9 @@
 // Session limits: at most `maxConcurrency` sessions in all and
-// `concurrencyPerDomain` per destination, and a pause for a destination whose
-// sessions keep failing at connection level, so queued mail to it waits.
+// `concurrencyPerDomain` per destination — or per lane, when destinations
+// share a route (its own maxConnections) — the route's pacing, and a pause for a
+// destination whose sessions keep failing at connection level, so queued mail to it waits.
+
+import type { DeliveryLane } from '../delivery/types.js';
 
 export interface DestinationLimitsOptions {
   readonly maxConcurrency: number;
@@ -14,14 +17,29 @@ interface DestinationHealth {
   pausedUntilMs: number;
 }
 
+/** Which lane a destination's sessions take; undefined: its own. */
+export type LaneOf = (destination: string) => DeliveryLane | undefined;
+
 export class DestinationLimits {
   private readonly options: DestinationLimitsOptions;
-  private readonly runningByDestination = new Map<string, number>();
+  /** Running sessions by lane key (the destination itself when it has no lane). */
+  private readonly runningByLane = new Map<string, number>();
   private readonly health = new Map<string, DestinationHealth>();
   private runningTotal = 0;
+  private laneOf: LaneOf = () => undefined;
 
   constructor(options: DestinationLimitsOptions) {
     this.options = options;
+  }
+
+  /** Lets destinations share lanes (the transport's routes); before, each destination is its own. */
+  useLanes(laneOf: LaneOf): void {
+    this.laneOf = laneOf;
+  }
+
+  /** The key sessions of `destination` are counted, paused and reported under: "route:*", or the destination. */
+  laneKey(destination: string): string {
+    return this.laneOf(destination)?.key ?? destination;
   }
 
   get running(): number {
@@ -29,20 +47,28 @@ export class DestinationLimits {
   }
 
   runningFor(destination: string): number {
-    return this.runningByDestination.get(destination) ?? 0;
+    return this.runningByLane.get(this.laneKey(destination)) ?? 0;
   }
 
+  /** Running sessions by lane key (a destination, or a route shared by several). */
   runningPerDestination(): Record<string, number> {
-    return Object.fromEntries(this.runningByDestination);
+    return Object.fromEntries(this.runningByLane);
   }
 
-  /** True when a new session to `destination` fits the limits and the destination is not paused. */
+  /** True when a new session to `destination` fits the limits and neither it nor its lane is paused. */
   canStart(destination: string, nowMs: number): boolean {
+    const lane = this.laneOf(destination);
     return (
       this.runningTotal < Math.max(1, this.options.maxConcurrency) &&
-      this.runningFor(destination) < Math.max(1, this.options.concurrencyPerDomain) &&
+      this.runningFor(destination) < Math.max(1, lane?.maxSessions ?? this.options.concurrencyPerDomain) &&
       this.pausedUntilMs(destination, nowMs) === undefined
     );
+  }
+
+  /** How many of `wanted` messages may start now through the destination's lane (all of them without one). */
+  grant(destination: string, wanted: number, nowMs: number): number {
+    const lane = this.laneOf(destination);
+    return lane === undefined ? wanted : lane.take(wanted, nowMs);
   }
 
   /** True when the global limit is reached (no destination can start a session). */
@@ -52,42 +78,48 @@ export class DestinationLimits {
 
   acquire(destination: string): void {
     this.runningTotal += 1;
-    this.runningByDestination.set(destination, this.runningFor(destination) + 1);
+    const key = this.laneKey(destination);
+    this.runningByLane.set(key, (this.runningByLane.get(key) ?? 0) + 1);
   }
 
   release(destination: string): void {
     this.runningTotal = Math.max(0, this.runningTotal - 1);
-    const left = this.runningFor(destination) - 1;
-    if (left > 0) this.runningByDestination.set(destination, left);
-    else this.runningByDestination.delete(destination);
+    const key = this.laneKey(destination);
+    const left = (this.runningByLane.get(key) ?? 0) - 1;
+    if (left > 0) this.runningByLane.set(key, left);
+    else this.runningByLane.delete(key);
   }
 
-  /** The end of the destination's pause, or undefined when it is not paused at `nowMs`. */
+  /** The end of the destination's (or its lane's) pause or pacing wait, or undefined when it may start at `nowMs`. */
   pausedUntilMs(destination: string, nowMs: number): number | undefined {
-    const health = this.health.get(destination);
-    return health !== undefined && health.pausedUntilMs > nowMs ? health.pausedUntilMs : undefined;
+    const health = this.health.get(this.laneKey(destination));
+    const failingUntilMs = health !== undefined && health.pausedUntilMs > nowMs ? health.pausedUntilMs : undefined;
+    const laneReadyAtMs = this.laneOf(destination)?.readyAtMs(nowMs);
+    if (failingUntilMs === undefined || laneReadyAtMs === undefined) return failingUntilMs ?? laneReadyAtMs;
+    return Math.max(failingUntilMs, laneReadyAtMs);
   }
 
   /**
    * Records how a session ended: a connection-level failure (nothing but local
-   * transient outcomes) pauses the destination for the next retry delay; any
+   * transient outcomes) pauses the destination's lane for the next retry delay; any
    * answer from a remote server clears its failures and pause.
    */
   recordSession(destination: string, connectionFailure: boolean, nowMs: number): void {
+    const key = this.laneKey(destination);
     if (!connectionFailure) {
-      this.health.delete(destination);
+      this.health.delete(key);
       return;
     }
-    const health = this.health.get(destination) ?? { consecutiveFailures: 0, pausedUntilMs: 0 };
+    const health = this.health.get(key) ?? { consecutiveFailures: 0, pausedUntilMs: 0 };
     health.consecutiveFailures += 1;
     health.pausedUntilMs = Math.max(health.pausedUntilMs, nowMs + this.options.pauseDelayMs(health.consecutiveFailures));
-    this.health.set(destination, health);
+    this.health.set(key, health);
   }
 
-  /** Lifts the pause of one destination, or of all (an operator's flush). */
+  /** Lifts the failure pause of one destination's lane, or of all (an operator's flush); route pacing stays. */
   resume(destination?: string): void {
     if (destination === undefined) this.health.clear();
-    else this.health.delete(destination);
+    else this.health.delete(this.laneKey(destination));
   }
 
   paused(nowMs: number): { destination: string; untilMs: number; consecutiveFailures: number }[] {

@@ -1,6 +1,7 @@
 // Runs delivery jobs: per-destination queues of transactions, started as
 // jobs (several messages, one connection where the transport can) within the
-// session limits; matches the transport's reports to transactions.
+// session limits of their lane (a route shared by destinations, or the destination
+// itself) and its pacing; matches the transport's reports to transactions.
 
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../core/clock.js';
@@ -33,6 +34,9 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.options = options;
+    // The transport knows the routes: destinations that take one route share its limits.
+    const { transport } = options;
+    options.limits.useLanes((destination) => transport.lane?.(destination));
   }
 
   get queued(): number {
@@ -80,7 +84,9 @@ export class Dispatcher {
     for (const [destination, queue] of [...this.queues]) {
       if (limits.saturated()) return;
       while (queue.length > 0 && limits.canStart(destination, nowMs)) {
-        this.start(destination, queue.splice(0, Math.max(1, maxMessagesPerJob)));
+        const granted = limits.grant(destination, Math.min(queue.length, Math.max(1, maxMessagesPerJob)), nowMs);
+        if (granted === 0) break;
+        this.start(destination, queue.splice(0, granted));
       }
       // Re-inserted at the back, so destinations take turns for free sessions.
       this.queues.delete(destination);
@@ -143,19 +149,18 @@ export class Dispatcher {
       }
       await record(transaction, completeOutcomes(transaction.message, outcomes, NOT_REPORTED), info);
     };
-    /** A message for this destination queued while the job runs rides on its session. */
+    /** A message for this destination (or another of its lane: the same route) queued while the job runs rides on its session. */
     const more = (): OutboundMessage | undefined => {
       if (this.stopped || controller.signal.aborted) return undefined;
-      const queue = this.queues.get(destination);
-      const next = queue?.shift();
-      if (queue !== undefined && queue.length === 0) this.queues.delete(destination);
+      const next = this.takeForLane(destination);
       if (next === undefined) return undefined;
       transactions.push(next);
       unreported.push(next);
       return next.message;
     };
+    const queued = (): boolean => !this.stopped && !controller.signal.aborted && this.laneQueue(destination) !== undefined;
     try {
-      await transport.run({ destination, messages: transactions.map((transaction) => transaction.message), more }, report, controller.signal);
+      await transport.run({ destination, messages: transactions.map((transaction) => transaction.message), more, queued }, report, controller.signal);
     } catch (error) {
       logger.error({ destination, err: error }, 'transport failed');
     }
@@ -175,13 +180,34 @@ export class Dispatcher {
     for (const transaction of transactions) this.options.done(transaction, { aborted });
   }
 
+  /** `destination` when it has transactions queued, else a destination of its lane that has. */
+  private laneQueue(destination: string): string | undefined {
+    const { limits } = this.options;
+    if (this.queues.has(destination)) return destination;
+    const laneKey = limits.laneKey(destination);
+    return laneKey === destination ? undefined : [...this.queues.keys()].find((other) => limits.laneKey(other) === laneKey);
+  }
+
+  /** The next queued transaction of `destination`, else of a destination in its lane, if the lane grants one now. */
+  private takeForLane(destination: string): Transaction | undefined {
+    const { limits, clock } = this.options;
+    const from = this.laneQueue(destination);
+    if (from === undefined || limits.grant(from, 1, clock.now()) === 0) return undefined;
+    const queue = this.queues.get(from) as Transaction[];
+    const next = queue.shift();
+    if (queue.length === 0) this.queues.delete(from);
+    return next;
+  }
+
+  /** One timer per lane (a route's destinations share its pause). */
   private armResume(destination: string, untilMs: number): void {
-    if (this.resumeTimers.has(destination)) return;
+    const key = this.options.limits.laneKey(destination);
+    if (this.resumeTimers.has(key)) return;
     const timer = this.options.clock.setTimer(untilMs - this.options.clock.now(), () => {
-      this.resumeTimers.delete(destination);
+      this.resumeTimers.delete(key);
       this.dispatch();
     });
-    this.resumeTimers.set(destination, timer);
+    this.resumeTimers.set(key, timer);
   }
 }
 
