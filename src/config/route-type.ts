@@ -12,6 +12,8 @@ import { closestName, describeValue, isPlainObject, listChoices, success } from 
 export const ROUTE_TLS_MODES: readonly RouteTlsMode[] = ['starttls', 'implicit', 'opportunistic', 'none'];
 /** Port of implicit-TLS submission (RFC 8314 §3.3), the default of `tls: implicit` routes. */
 export const IMPLICIT_TLS_PORT = 465;
+/** RFC 6409: where a relay hands mail to a provider with a password. */
+export const SUBMISSION_PORT = 587;
 
 const ROUTE_FIELDS = ['host', 'port', 'tls', 'verify', 'ca', 'auth', 'maxConnections', 'ratePerMinute'] as const;
 const AUTH_FIELDS = ['username', 'mechanism', 'passwordFile', 'tokenFile', 'oauth2'] as const;
@@ -39,9 +41,10 @@ export function routePolicyOf(route: RouteConfig): RoutePolicyConfig {
   return route.policy ?? STRING_ROUTE_POLICY;
 }
 
-/** The configured route with its port filled in: given, else 465 for implicit TLS, else `delivery.port`. */
+/** The configured route with its port filled in: given, else 465 for implicit TLS, 587 for AUTH over STARTTLS, else `delivery.port`. */
 export function routeConfigOf(route: ParsedRoute, deliveryPort: number): RouteConfig {
-  const port = route.port ?? (route.policy?.tls === 'implicit' ? IMPLICIT_TLS_PORT : deliveryPort);
+  const submission = route.policy?.tls === 'starttls' && route.policy.auth !== undefined;
+  const port = route.port ?? (route.policy?.tls === 'implicit' ? IMPLICIT_TLS_PORT : submission ? SUBMISSION_PORT : deliveryPort);
   return route.policy === undefined ? { host: route.host, port } : { host: route.host, port, policy: route.policy };
 }
 

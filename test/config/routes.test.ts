@@ -48,11 +48,11 @@ function route(config: Config, key: string): RouteConfig {
 }
 
 describe('delivery.routes objects', () => {
-  it('fills the defaults: starttls and verify with auth, the delivery port, PLAIN then LOGIN', async () => {
+  it('fills the defaults: starttls and verify with auth, the submission port 587, PLAIN then LOGIN', async () => {
     const { config, folder } = await load(['"*": { host: smtp.example.net, auth: { username: app@example.org, passwordFile: secrets/password } }']);
     assert.deepEqual(route(config, '*'), {
       host: 'smtp.example.net',
-      port: 2525,
+      port: 587,
       policy: {
         tls: 'starttls',
         verify: true,
