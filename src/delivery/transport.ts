@@ -3,7 +3,7 @@
 // reuses one session for a job's messages and reports each message's outcomes;
 // routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses.
 
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -18,6 +18,7 @@ import { authenticateRoute, type TransportObserver } from './route-auth.js';
 import { RoutePolicies, type RouteRuntime } from './route-policy.js';
 import { NO_TLS, openSession, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
 import type { TlsResult } from './smtp-connection.js';
+import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
 
@@ -80,6 +81,8 @@ interface HostFailure {
 interface SessionRun {
   /** At least one message got its final outcomes: trying the same address again makes progress. */
   readonly progressed: boolean;
+  /** The server refused our IPv6 address (Gmail 5.7.25): the message at the head of the queue goes over IPv4 instead. */
+  readonly ipv6Refused?: { readonly outcomes: ReadonlyMap<string, RecipientOutcome>; readonly info: AttemptInfo };
   readonly failure: HostFailure | undefined;
   readonly tlsFailed: boolean;
   /** Stop the attempt: the credentials were refused or the route is throttled; the rest get `failure`. */
@@ -90,8 +93,11 @@ export function describeTls(tls: TlsResult | undefined): string | null {
   return tls === undefined ? null : `${tls.protocol} ${tls.cipher} (${tls.verified ? 'verified' : 'unverified'})`;
 }
 
-function candidates(plan: PlanSuccess, limit: number): Peer[] {
-  return plan.hosts.flatMap((host) => host.addresses.map((address) => ({ host: host.host, address, port: host.port }))).slice(0, limit);
+/** The plan's addresses in order (only one family's, when given), at most `limit`. */
+function candidates(plan: PlanSuccess, limit: number, family?: 4 | 6): Peer[] {
+  return plan.hosts
+    .flatMap((host) => host.addresses.filter((address) => family === undefined || isIP(address) === family).map((address) => ({ host: host.host, address, port: host.port })))
+    .slice(0, limit);
 }
 
 export class SmtpTransport implements Transport {
@@ -140,7 +146,7 @@ export class SmtpTransport implements Transport {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : prepared.outcome, info: this.#noSession(startMs) });
       return;
     }
-    const peers = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT);
+    let peers = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT);
     const more = job.more;
     const hasNext = async (): Promise<boolean> => {
       if (queue.length > 0 || more === undefined) return queue.length > 0;
@@ -157,6 +163,17 @@ export class SmtpTransport implements Transport {
       const run = await this.#session(peer, attempt, plaintextHosts.has(peer.host));
       last = run.failure ?? last;
       if (run.final) break;
+      if (run.ipv6Refused !== undefined) {
+        const ipv4 = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT, 4);
+        this.#log.warn({ mx: peer.host, address: peer.address, ipv4Addresses: ipv4.length }, 'ipv6 address refused, trying ipv4');
+        if (ipv4.length > 0) {
+          peers = ipv4;
+          index = 0;
+          continue;
+        }
+        const message = queue.shift() as OutboundMessage;
+        await attempt.report(message.id, run.ipv6Refused.outcomes, run.ipv6Refused.info);
+      }
       // Only opportunistic TLS falls back: a route that requires TLS never sends in clear.
       if (run.tlsFailed && attempt.tls.mode === 'opportunistic' && !plaintextHosts.has(peer.host)) {
         // Like Postfix's "may": a failed handshake retries this host once in plaintext.
@@ -242,6 +259,11 @@ export class SmtpTransport implements Transport {
           this.#log.info({ qid: message.id, mx: peer.host, address: peer.address, tls: timing.tls, reply: result.outcome.reply, durationMs: timing.durationMs }, 'host skipped');
           throttled = route?.isObject === true && isThrottling(result.outcome) && this.#pause(route, peer, result.outcome);
           break;
+        }
+        const blamed = retryOverIpv4(peer.address, result.outcomes);
+        if (blamed !== undefined) {
+          this.#log.info({ qid: message.id, mx: peer.host, address: peer.address, reply: blamed.reply }, 'host skipped');
+          return { progressed, failure, tlsFailed: false, final: false, ipv6Refused: { outcomes: result.outcomes, info: timing } };
         }
         queue.shift();
         progressed = true;
