@@ -273,7 +273,8 @@ export class DeliveryScheduler {
     if (current === undefined) return undefined;
     const applied = applyOutcomes(current, outcomes, nowMs);
     if (!allFinal(applied) || unreportedFailures(applied).length > 0) return undefined;
-    await this.options.spool.remove(round.id);
+    // Delivered to everyone: the session need not wait for the removal's fsync (Postfix does not fsync it either).
+    await this.options.spool.remove(round.id, { durable: false });
     round.completed = applied;
     return applied;
   }

@@ -14,7 +14,8 @@ export interface SchedulerSpool {
   list(): Promise<EnvelopeRecord[]>;
   read(id: string): Promise<EnvelopeRecord | undefined>;
   update(id: string, change: (record: EnvelopeRecord) => EnvelopeRecord): Promise<EnvelopeRecord>;
-  remove(id: string): Promise<void>;
+  /** `durable: false` resolves before the removal is fsync'd (a power loss may bring the message back). */
+  remove(id: string, options?: { readonly durable?: boolean }): Promise<void>;
   openBody(id: string): Readable;
   readHeaders(id: string, maxBytes?: number): Promise<string>;
   begin(): Promise<MessageWriter>;

@@ -20,6 +20,16 @@ import { decodeRecord, encodeRecord, recordProblem } from './record.js';
 import { recoverSpool, stateIdsIn } from './recovery.js';
 import type { EnvelopeRecord, MessageSink, MessageWriter } from './types.js';
 
+export interface RemoveOptions {
+  /**
+   * false: resolve once the state file is unlinked, without waiting for the
+   * folder fsync (it still happens, with the next group commit). For a message
+   * delivered in full: a power loss may then bring it back and deliver it once
+   * more (at least once, as Postfix does), but never loses it. Default true.
+   */
+  readonly durable?: boolean;
+}
+
 export { validateId } from './queue-id.js';
 
 const MAX_CONCURRENT_READS = 32;
@@ -131,17 +141,25 @@ export class Spool implements MessageSink {
   }
 
   /** Removes the state file (durably), then the body; a message already gone is not an error. */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, options: RemoveOptions = {}): Promise<void> {
     assertValidId(id);
-    return this.serialize(id, async () => {
+    let stateRemoved = (): void => undefined;
+    const stateGone = new Promise<void>((resolve) => (stateRemoved = resolve));
+    // The state file goes first and its removal is made durable before the body goes: a crash
+    // never leaves a state file without its body (a lost message); at worst a message comes back.
+    const whole = this.serialize(id, async () => {
       try {
         await unlinkIfPresent(stateFile(this.paths, id));
+        stateRemoved();
         await this.committer.syncFolders([this.paths.stateFolder]);
         await unlinkIfPresent(bodyFile(this.paths, id));
       } catch (error) {
         throw toSpoolError(error, `cannot remove message ${id}`);
       }
     });
+    if (options.durable !== false) return whole;
+    whole.catch((error: unknown) => this.logger.warn({ qid: id, err: error }, 'removal of a delivered message failed'));
+    await Promise.race([stateGone, whole]);
   }
 
   /** Stops new messages and waits for pending updates, removals and folder syncs. */

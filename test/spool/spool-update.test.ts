@@ -112,3 +112,23 @@ test('remove deletes state and body, is idempotent and waits behind pending upda
   assert.deepEqual(await readdir(join(dir, 'state')), [`${kept.id}.json`]);
   await spool.close();
 });
+
+test('a non-durable remove resolves once the state file is gone; the body goes only after the folder fsync', async (t) => {
+  const dir = await makeTempDir();
+  t.after(() => removeDir(dir));
+  let syncing = false;
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const folderSync = async (): Promise<void> => {
+    if (syncing) await released;
+  };
+  const spool = await openSpool(dir, { folderSync });
+  const message = await commitMessage(spool, 'Subject: delivered\r\n\r\nx\r\n');
+  syncing = true;
+  await spool.remove(message.id, { durable: false });
+  assert.deepEqual(await readdir(join(dir, 'state')), []);
+  assert.deepEqual(await readdir(join(dir, 'body')), [message.id], 'the body waits for the state removal to be durable');
+  release();
+  await spool.close();
+  assert.deepEqual(await readdir(join(dir, 'body')), []);
+});
