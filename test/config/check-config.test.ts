@@ -85,3 +85,26 @@ test('check-config refuses an AUTH listener without tls and a key that does not 
   const matching = await temp.write({ domains: 'example.org\n', 'cert.pem': first.cert, 'key.pem': first.key, 'outpost.yaml': minimalYaml('tls: { cert: cert.pem, key: key.pem }') });
   assert.equal((await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: matching })).exitCode, 0);
 });
+
+test('check-config judges every DKIM key file and names the file of each problem; other commands still work', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const small = generateKeyPairSync('rsa', { modulusLength: 512 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const folder = await temp.write({
+    domains: 'example.org\n',
+    'outpost.yaml': minimalYaml(),
+    'dkim/example.org/weak.pem': weak,
+    'dkim/example.org/small.pem': small,
+    'dkim/example.org/garbage.pem': 'not a key\n',
+    'dkim/elsewhere.test/s1.pem': weak,
+  });
+  const result = await runCliCaptured(['check-config', '--config', 'outpost.yaml'], { cwd: folder });
+  assert.equal(result.exitCode, 1);
+  const lines = result.stderr.trim().split('\n');
+  for (const file of ['dkim/example.org/small.pem', 'dkim/example.org/garbage.pem', 'dkim/elsewhere.test']) {
+    assert.ok(lines.some((line) => line.startsWith(`${join(folder, file)}: dkim.keys: `)), `${file} in ${result.stderr}`);
+  }
+  assert.ok(!lines.some((line) => line.includes('weak.pem: dkim.keys')), 'a 1024-bit key only warns');
+  const list = await runCliCaptured(['queue', 'list', '--config', 'outpost.yaml'], { cwd: folder, env: { OUTPOST_SPOOL_DIR: join(folder, 'spool') } });
+  assert.equal(list.exitCode, 0, list.stderr);
+});

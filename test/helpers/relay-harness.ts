@@ -10,6 +10,7 @@ import { NetworkSet, parseCidr, type Cidr } from '../../src/core/network.js';
 import type { LimitsConfig, ListenerMode } from '../../src/config/types.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { SmtpServer } from '../../src/server/smtp-server.js';
+import type { MessageSigner } from '../../src/dkim/message-signer.js';
 import { FailureLimiter } from '../../src/auth/failure-limiter.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
 import { UserDirectory } from '../../src/auth/users-file.js';
@@ -40,6 +41,8 @@ export interface HarnessOptions {
   /** AUTH users (address -> password); the failed-AUTH limiter runs on the harness clock. */
   readonly users?: Readonly<Record<string, string>>;
   readonly authLimits?: { readonly maxFailures?: number; readonly baseDelayMs?: number };
+  /** DKIM: signs messages of authorized clients. */
+  readonly dkimSigner?: MessageSigner;
 }
 
 export interface Harness {
@@ -78,6 +81,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     limits: { ...TEST_LIMITS, ...options.limits },
     tlsContext: () => context,
     auth: { users: () => users, limiter, clock },
+    ...(options.dkimSigner === undefined ? {} : { dkimSigner: options.dkimSigner }),
     spool: options.sink === undefined ? spool : options.sink(spool),
     clock: options.clock ?? clock,
     logger,
