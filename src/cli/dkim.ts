@@ -3,17 +3,16 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { canonicalDomain } from '../core/domain.js';
-import { ConfigErrors, errorMessage, OutpostError } from '../core/errors.js';
+import { errorMessage, OutpostError } from '../core/errors.js';
 import { DEFAULT_RSA_BITS } from '../dkim/key-files.js';
 import { loadDkimKeys, MIN_RSA_BITS, RECOMMENDED_RSA_BITS, type DkimKey, type KeyProblem } from '../dkim/keys.js';
 import { createKey, type NewKey } from '../dkim/new-key.js';
 import { dkimRecord } from '../dkim/record.js';
 import { isValidSelector } from '../dkim/selector.js';
-import { configPath } from './config-path.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
+import { loadConfigOrReport } from './config-load.js';
 
 const USAGE = `usage: outpost dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N] [--config FILE]
        outpost dkim records [DOMAIN] [--config FILE]
@@ -76,15 +75,8 @@ function parse(args: readonly string[]): { action: DkimAction; config: string | 
 /** The command with an injected clock (the default selectors carry today's UTC date). */
 export async function runDkim(args: readonly string[], io: CliIo, deps: DkimDeps): Promise<number> {
   const options = parse(args);
-  if (options === 'help') {
-    writeLine(io.stdout, USAGE);
-    return EXIT_OK;
-  }
-  if (typeof options === 'string') {
-    writeLine(io.stderr, `outpost dkim: ${options}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  const config = await loadOrReport(configPath(options.config, io), io);
+  if (typeof options === 'string') return answerUsage(options, 'dkim', USAGE, io);
+  const config = await loadConfigOrReport(options.config, io);
   if (config === undefined) return EXIT_FAILURE;
   const { action } = options;
   if (action.verb === 'records') return listRecords(config, action.domain, io);
@@ -97,16 +89,6 @@ export async function runDkim(args: readonly string[], io: CliIo, deps: DkimDeps
 }
 
 export const dkimCommand: CliCommand = (args, io) => runDkim(args, io, { nowMs: () => Date.now() });
-
-async function loadOrReport(file: string, io: CliIo): Promise<Config | undefined> {
-  try {
-    return await loadConfig(file, io.env);
-  } catch (error: unknown) {
-    if (!(error instanceof ConfigErrors)) throw error;
-    for (const problem of error.problems) writeLine(io.stderr, problem.message);
-    return undefined;
-  }
-}
 
 async function keygen(action: DkimAction & { verb: 'keygen' }, config: Config, io: CliIo, deps: DkimDeps): Promise<number> {
   if (action.algorithm === 'rsa' && action.rsaBits < RECOMMENDED_RSA_BITS) {

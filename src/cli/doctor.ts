@@ -2,17 +2,15 @@
 // live DNS of the local domains through outpost's own resolver; exit 0 nothing fails, 1 otherwise, 2 usage.
 
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/types.js';
 import { systemClock } from '../core/clock.js';
 import { canonicalDomain } from '../core/domain.js';
-import { ConfigErrors, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { createResolver } from '../dns/setup.js';
 import { reportToJson } from '../doctor/json.js';
 import { runDoctorFromConfig } from '../doctor/run.js';
 import { reportToText } from '../doctor/text-table.js';
-import { configPath } from './config-path.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { answerUsage, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
+import { loadConfigOrReport } from './config-load.js';
 
 const USAGE = `usage: outpost doctor [DOMAIN] [--json] [--config FILE]
 
@@ -44,27 +42,10 @@ function parse(args: readonly string[]): DoctorOptions | 'help' | string {
   }
 }
 
-async function load(options: DoctorOptions, io: CliIo): Promise<Config | undefined> {
-  try {
-    return await loadConfig(configPath(options.config, io), io.env);
-  } catch (error: unknown) {
-    if (!(error instanceof ConfigErrors)) throw error;
-    for (const problem of error.problems) writeLine(io.stderr, problem.message);
-    return undefined;
-  }
-}
-
 export const doctorCommand: CliCommand = async (args, io) => {
   const options = parse(args);
-  if (options === 'help') {
-    writeLine(io.stdout, USAGE);
-    return EXIT_OK;
-  }
-  if (typeof options === 'string') {
-    writeLine(io.stderr, `outpost doctor: ${options}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  const config = await load(options, io);
+  if (typeof options === 'string') return answerUsage(options, 'doctor', USAGE, io);
+  const config = await loadConfigOrReport(options.config, io);
   if (config === undefined) return EXIT_FAILURE;
   let domains: string[] | undefined;
   if (options.domain !== undefined) {

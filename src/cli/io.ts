@@ -22,3 +22,16 @@ export type CliCommand = (args: readonly string[], io: CliIo) => Promise<number>
 export function writeLine(stream: Writable, text: string): void {
   stream.write(`${text}\n`);
 }
+
+/**
+ * What a command's parser returns when it does not go on: 'help' (usage on
+ * stdout, exit 0) or a usage error (on stderr with the usage, exit 2).
+ */
+export function answerUsage(outcome: string, command: string, usage: string, io: CliIo): number {
+  if (outcome === 'help') {
+    writeLine(io.stdout, usage);
+    return EXIT_OK;
+  }
+  writeLine(io.stderr, `outpost ${command}: ${outcome}\n${usage}`);
+  return EXIT_USAGE;
+}

@@ -3,15 +3,14 @@
 // AUTH user, limits; never a secret); exit 0 ok, 1 failure, 2 usage.
 
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
 import type { Config, DeliveryConfig, RouteAuthConfig } from '../config/types.js';
 import { systemClock } from '../core/clock.js';
-import { ConfigErrors, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { DeliveryPlan } from '../dns/next-hop.js';
 import { deliveryPlanner } from '../main.js';
 import { createResolver } from '../dns/setup.js';
-import { configPath } from './config-path.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
+import { loadConfigOrReport } from './config-load.js';
 
 const USAGE = 'usage: outpost resolve DOMAIN [--json] [--config FILE]';
 
@@ -118,22 +117,9 @@ async function plan(config: Config, domain: string): Promise<DeliveryPlan> {
 
 export const resolveCommand: CliCommand = async (args: readonly string[], io: CliIo) => {
   const options = parse(args);
-  if (options === 'help') {
-    writeLine(io.stdout, USAGE);
-    return EXIT_OK;
-  }
-  if (typeof options === 'string') {
-    writeLine(io.stderr, `outpost resolve: ${options}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  let config: Config;
-  try {
-    config = await loadConfig(configPath(options.config, io), io.env);
-  } catch (error: unknown) {
-    if (!(error instanceof ConfigErrors)) throw error;
-    for (const problem of error.problems) writeLine(io.stderr, problem.message);
-    return EXIT_FAILURE;
-  }
+  if (typeof options === 'string') return answerUsage(options, 'resolve', USAGE, io);
+  const config = await loadConfigOrReport(options.config, io);
+  if (config === undefined) return EXIT_FAILURE;
   const result = await plan(config, options.domain);
   writeLine(io.stdout, options.json ? JSON.stringify(planToJson(result, config.delivery)) : planToText(result, config.delivery));
   return result.ok ? EXIT_OK : EXIT_FAILURE;

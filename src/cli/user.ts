@@ -6,11 +6,10 @@ import { hashPassword } from '../auth/password-hash.js';
 import { canonicalUserAddress } from '../auth/user-address.js';
 import { readUsersFile } from '../auth/users-file.js';
 import { updateUsersFile } from '../auth/users-file-write.js';
-import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { ConfigErrors, errorMessage } from '../core/errors.js';
-import { configPath } from './config-path.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { errorMessage } from '../core/errors.js';
+import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
+import { loadConfigOrReport } from './config-load.js';
 import { readPassword } from './user-password.js';
 
 const USAGE = `usage: outpost user add ADDRESS [--config FILE]     add a user or replace its password (read from stdin)
@@ -41,16 +40,6 @@ function parse(args: readonly string[]): UserOptions | 'help' | string {
   const canonical = canonicalUserAddress(address);
   if (!canonical.ok) return canonical.problem;
   return { action: { verb, address: canonical.address, domain: canonical.domain }, config };
-}
-
-async function loadOrReport(file: string, io: CliIo): Promise<Config | undefined> {
-  try {
-    return await loadConfig(file, io.env);
-  } catch (error: unknown) {
-    if (!(error instanceof ConfigErrors)) throw error;
-    for (const problem of error.problems) writeLine(io.stderr, problem.message);
-    return undefined;
-  }
 }
 
 async function listUsers(usersFile: string, io: CliIo): Promise<number> {
@@ -106,19 +95,12 @@ async function changeUser(action: UserAction & { verb: 'add' | 'remove' }, confi
 
 export const userCommand: CliCommand = async (args: readonly string[], io: CliIo) => {
   const options = parse(args);
-  if (options === 'help') {
-    writeLine(io.stdout, USAGE);
-    return EXIT_OK;
-  }
-  if (typeof options === 'string') {
-    writeLine(io.stderr, `outpost user: ${options}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  return runAction(options.action, configPath(options.config, io), io);
+  if (typeof options === 'string') return answerUsage(options, 'user', USAGE, io);
+  return runAction(options.action, options.config, io);
 };
 
-async function runAction(action: UserAction, file: string, io: CliIo): Promise<number> {
-  const config = await loadOrReport(file, io);
+async function runAction(action: UserAction, configOption: string | undefined, io: CliIo): Promise<number> {
+  const config = await loadConfigOrReport(configOption, io);
   if (config === undefined) return EXIT_FAILURE;
   if (config.usersFile === undefined) {
     writeLine(io.stderr, `outpost user: ${config.configFile} has no \`users\` key; set it (e.g. \`users: users\`) to name the users file, then run this again`);
