@@ -4,25 +4,15 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually, submit } from '../helpers/e2e-clients.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-import { CLI_PATH, makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
+import { addUser, makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { makeTestCa } from '../helpers/test-ca.js';
 
 const USER = 'app@example.org';
 const PASSWORD = 'relay-to-smarthost pass';
-
-function addUser(configFile: string, address: string, password: string): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'user', 'add', address, '--config', configFile], { stdio: ['pipe', 'ignore', 'inherit'] });
-    child.on('error', reject);
-    child.on('close', resolve);
-    child.stdin.end(`${password}\n`);
-  });
-}
 
 /** The relay's first session names the route it took (delivery.routes reaches the SMTP transport). */
 async function assertRouted(serve: ServeProcess): Promise<void> {

@@ -4,26 +4,15 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { outboundMessage, outcomeOf, runJob } from '../delivery/fixtures.js';
 import { everythingSaid, passwordAuth, routeConfig, routedTransport, SecretFolder, SMARTHOST } from '../delivery/route-fixtures.js';
-import { CLI_PATH, makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
+import { addUser, makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { makeTestCa, type TestCa } from '../helpers/test-ca.js';
 
 const USER = 'app@example.org';
 const PASSWORD = 'e2e smarthost pass phrase';
-
-/** `outpost user add ADDRESS` with the password piped on stdin. */
-function addUser(configFile: string, address: string, password: string): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'user', 'add', address, '--config', configFile], { stdio: ['pipe', 'ignore', 'inherit'] });
-    child.on('error', reject);
-    child.on('close', resolve);
-    child.stdin.end(`${password}\n`);
-  });
-}
 
 interface QueuedMessage {
   readonly from: string;

@@ -5,25 +5,15 @@
 import { swaks } from '../helpers/e2e-clients.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI_PATH, makeInstallation, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
+import { addUser, makeInstallation, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 
 const run = promisify(execFile);
 const PASSWORD = 's3cret-Pass phrase';
-
-/** `outpost user add ADDRESS` with the password piped on stdin. */
-function addUser(configFile: string, address: string, password: string): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'user', 'add', address, '--config', configFile], { stdio: ['pipe', 'ignore', 'inherit'] });
-    child.on('error', reject);
-    child.on('close', resolve);
-    child.stdin.end(`${password}\n`);
-  });
-}
 
 describe('submission with TLS and AUTH (real server, real clients)', () => {
   let installation: TestInstallation;

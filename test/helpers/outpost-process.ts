@@ -90,6 +90,16 @@ export function runOutpost(args: readonly string[], env: Record<string, string> 
   });
 }
 
+/** `outpost user add ADDRESS` with the password piped on stdin; resolves with the exit code. */
+export function addUser(configFile: string, address: string, password: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, 'user', 'add', address, '--config', configFile], { stdio: ['pipe', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', resolve);
+    child.stdin.end(`${password}\n`);
+  });
+}
+
 /** `process.env` without OUTPOST_* variables, so the caller's shell cannot change a test. */
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
