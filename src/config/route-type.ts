@@ -189,6 +189,11 @@ export function parseRouteObject(raw: Record<string, unknown>, field: FieldConte
   const maxConnections = part(raw, field, 'maxConnections', positiveIntegerType);
   const ratePerMinute = part(raw, field, 'ratePerMinute', positiveIntegerType);
   valid &&= [host, port, tls, verify, caFile, auth, maxConnections, ratePerMinute].every((value) => value !== undefined);
+  if (given(auth) && given(tls) && tls !== 'starttls' && tls !== 'implicit') {
+    // Opportunistic TLS can be stripped or faked by anyone on the path: a password never rides on it.
+    field.report(`${field.path}.auth`, `credentials need tls: starttls or implicit (TLS required and verified), not tls: ${tls}`);
+    valid = false;
+  }
   if (!valid || host === undefined) return undefined;
   const value = <T>(item: Part<T>): T | undefined => (given(item) ? item : undefined);
   const policy: RoutePolicyConfig = {

@@ -28,7 +28,7 @@ export async function prepareRoute(route: RouteRuntime | undefined, signal: Abor
   const source = route?.credentials;
   if (route === undefined || source === undefined) return { ok: true, tls: tls.tls, credentials: undefined };
   if (route.policy.tls === 'none') {
-    log.warn({ route: route.key, username: source.username }, 'smarthost credentials not sent without TLS');
+    log.warn({ route: route.key, username: source.username }, 'smarthost credentials not sent without verified TLS');
     return { ok: false, outcome: localOutcome('transient', 451, '4.7.5', `AUTH for route ${route.key} needs TLS and the route says tls: none; the credentials are never sent in clear`) };
   }
   const got = await source.get(signal);

@@ -35,10 +35,11 @@ export async function authenticateRoute(session: OpenSession, peer: Peer, contex
   const { route, credentials, log } = context;
   const where = describePeer(peer);
   const fields = { route: route.key, mx: peer.host, address: peer.address, username: credentials.username };
-  if (session.tls === undefined) {
-    log.warn(fields, 'smarthost credentials not sent without TLS');
-    const why = route.policy.tls === 'none' ? 'the route says tls: none' : `${where} does not offer STARTTLS`;
-    return { ok: false, outcome: tlsRequiredOutcome(peer, `AUTH for route ${route.key} needs TLS and ${why}; the credentials are never sent in clear`), final: false };
+  if (session.tls === undefined || (route.policy.verify && !session.tls.verified)) {
+    // Config allows credentials only with required TLS; this is the last line of defence.
+    log.warn(fields, 'smarthost credentials not sent without verified TLS');
+    const why = session.tls === undefined ? `${where} does not offer STARTTLS; the credentials are never sent in clear` : `the certificate of ${where} did not verify; the credentials are never sent to an unverified server`;
+    return { ok: false, outcome: tlsRequiredOutcome(peer, `AUTH for route ${route.key} needs verified TLS and ${why}`), final: false };
   }
   const result = await authenticate(session.connection, session.extensions.authMechanisms, credentials, context.commandTimeoutMs);
   switch (result.kind) {

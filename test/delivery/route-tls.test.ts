@@ -132,7 +132,17 @@ describe('routes without required TLS', () => {
     assert.equal(outcome.status, '4.7.5');
     assert.match(outcome.reply, /the credentials are never sent in clear/);
     assert.equal(connector.requests.length, 0);
-    assert.equal(log.messages('smarthost credentials not sent without TLS').length, 1);
+    assert.equal(log.messages('smarthost credentials not sent without verified TLS').length, 1);
+  });
+
+  it('refuses to send credentials over opportunistic TLS whose certificate does not verify', async () => {
+    const mta = await fakeMta({ tls: { key: selfSigned.key, cert: selfSigned.cert } });
+    const { transport, log } = routedTransport(routeConfig(mta.port, { tls: 'opportunistic', auth: passwordAuth(passwordFile) }));
+    const outcome = outcomeOf(await runJob(transport, 'dest.test', mail()), 'm1', 'a@dest.test');
+    assert.equal(outcome.status, '4.7.5');
+    assert.match(outcome.reply, /did not verify; the credentials are never sent to an unverified server/);
+    assert.ok(!mta.sessions.flatMap((session) => session.commands).some((command) => /^AUTH/i.test(command)));
+    assert.equal(log.messages('smarthost credentials not sent without verified TLS').length, 1);
   });
 
   it('refuses to send credentials when opportunistic TLS found no STARTTLS', async () => {

@@ -16,7 +16,7 @@ const PASSWORD = 'relay-to-smarthost pass';
 
 /** The relay's first session names the route it took (delivery.routes reaches the SMTP transport). */
 async function assertRouted(serve: ServeProcess): Promise<void> {
-  const opened = await serve.waitForLog((line) => line['msg'] === 'session open' || line['msg'] === 'smarthost credentials not sent without TLS' || line['msg'] === 'smarthost rejected the credentials', 20_000);
+  const opened = await serve.waitForLog((line) => line['msg'] === 'session open' || line['msg'] === 'smarthost credentials not sent without verified TLS' || line['msg'] === 'smarthost rejected the credentials', 20_000);
   assert.ok(opened['msg'] !== 'session open' || opened['route'] !== undefined, JSON.stringify(opened));
 }
 
