@@ -110,12 +110,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const trusted = new NetworkSet(config.trustedNetworks.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
   const resolver = await createResolver(config.dns, { clock });
   const dkimLog = logger.child({ component: 'dkim' });
-  const keyring = new SigningKeyring(logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog).keys);
-  /** The keys folder again; a folder with an unusable key file keeps the keys in use (logged). */
+  const keyLogSeen = new Set<string>();
+  const keyring = new SigningKeyring(logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog, keyLogSeen).keys);
+  /** The keys folder again; a key file that became unusable keeps its key in use (logged). */
   const reloadKeys = async (): Promise<void> => {
-    const loaded = logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog, keyring);
-    if (loaded.problems.length > 0) throw new OutpostError('EDKIM', `${loaded.problems.length} DKIM key file(s) not usable, keeping the keys in use`);
-    keyring.replaceKeys(loaded.keys);
+    const loaded = logKeys(await loadDkimKeys(config.dkim.keysFolder, (domain) => domains.has(domain)), dkimLog, keyLogSeen);
+    const broken = loaded.problems.map(({ file }) => file);
+    const kept = keyring.status().map(({ key }) => key).filter((key) => broken.some((file) => key.file === file || key.file.startsWith(`${file}/`)));
+    keyring.replaceKeys([...loaded.keys, ...kept]);
   };
   const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog, reloadKeys });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
@@ -208,7 +210,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       }
       try {
         await reloadKeys();
-        void keyWatch.check({ reload: false });
+        keyWatch.checkSoon();
         reloaded.push('dkim');
       } catch (error: unknown) {
         logger.error({ folder: config.dkim.keysFolder, err: error }, 'dkim keys reload failed, keeping the old keys');
@@ -227,13 +229,17 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   };
 }
 
-/** Logs what the keys folder holds (only what changed, against `current`); unusable key files are logged. */
-function logKeys(loaded: LoadedKeys, logger: Logger, current?: SigningKeyring): LoadedKeys {
-  const known = new Set(current?.status().map(({ key }) => key.file) ?? []);
-  for (const { file, problem } of loaded.problems) logger.error({ file, problem }, 'dkim key not usable');
-  for (const { file, problem } of loaded.warnings) if (!known.has(file)) logger.warn({ file, problem }, 'dkim key warning');
+/** Logs what the keys folder holds, each key, problem and warning once (`seen` remembers them across reloads). */
+function logKeys(loaded: LoadedKeys, logger: Logger, seen: Set<string>): LoadedKeys {
+  const first = (text: string): boolean => {
+    if (seen.has(text)) return false;
+    seen.add(text);
+    return true;
+  };
+  for (const { file, problem } of loaded.problems) if (first(`problem ${file} ${problem}`)) logger.error({ file, problem }, 'dkim key not usable');
+  for (const { file, problem } of loaded.warnings) if (first(`warning ${file} ${problem}`)) logger.warn({ file, problem }, 'dkim key warning');
   for (const key of loaded.keys) {
-    if (!known.has(key.file)) logger.info({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, bits: key.bits ?? null }, 'dkim key loaded');
+    if (first(`key ${key.file} ${key.publicKeyBase64}`)) logger.info({ domain: key.domain, selector: key.selector, algorithm: key.algorithm, bits: key.bits ?? null }, 'dkim key loaded');
   }
   return loaded;
 }

@@ -52,6 +52,12 @@ export class KeyRecordWatch {
     });
   }
 
+  /** A check now, without reading the keys folder again (the caller just did), tracked like the timed ones. */
+  checkSoon(): void {
+    const previous = this.#running ?? Promise.resolve();
+    this.#running = previous.then(() => (this.#stopped ? undefined : this.check({ reload: false })));
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();

@@ -69,9 +69,14 @@ export async function loadDkimKeys(folder: string, isLocalDomain?: (domain: stri
       findings.warnings.push({ file: path, problem: 'not a domain folder; ignored (keys go in <domain>/<selector>.pem)' });
       continue;
     }
-    const domain = domainFolderProblem(name, isLocalDomain);
+    const domain = domainFolderProblem(name);
     if (domain.problem !== undefined) {
       findings.problems.push({ file: path, problem: domain.problem });
+      continue;
+    }
+    if (isLocalDomain !== undefined && !isLocalDomain(name)) {
+      // A domain taken out of the domains file: its keys simply stop signing; nothing else breaks.
+      findings.warnings.push({ file: path, problem: `${name} is not a local domain; its keys are not used (remove the folder, or add the domain to the domains file)` });
       continue;
     }
     await loadDomainFolder(path, name, findings);
@@ -98,11 +103,10 @@ async function statOrProblem(path: string, findings: Findings): Promise<Stats | 
   }
 }
 
-function domainFolderProblem(name: string, isLocalDomain: ((domain: string) => boolean) | undefined): { problem: string | undefined } {
+function domainFolderProblem(name: string): { problem: string | undefined } {
   const canonical = canonicalDomain(name);
   if (canonical === undefined) return { problem: `folder name '${name}' is not a domain name` };
   if (canonical !== name) return { problem: `folder name '${name}' must be the domain's canonical form; rename it to '${canonical}'` };
-  if (isLocalDomain !== undefined && !isLocalDomain(canonical)) return { problem: `${canonical} is not a local domain; outpost only signs for its own domains` };
   return { problem: undefined };
 }
 

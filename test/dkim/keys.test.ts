@@ -75,7 +75,7 @@ test('names the file of every broken key: garbage, a public key, an EC key, a ba
   assert.match(byFile.get('example.org/bad_selector.pem') ?? '', /not a valid selector/);
 });
 
-test('folder names must be canonical domains, and local ones when a test is given', async () => {
+test('folder names must be canonical domains; a domain that is not local only warns and its keys are skipped', async () => {
   const folder = await keysFolder({
     'not_a_domain/s.pem': ED25519,
     'Example.ORG/s.pem': ED25519,
@@ -89,8 +89,11 @@ test('folder names must be canonical domains, and local ones when a test is give
     [
       ['Example.ORG', "folder name 'Example.ORG' must be the domain's canonical form; rename it to 'example.org'"],
       ['not_a_domain', "folder name 'not_a_domain' is not a domain name"],
-      ['other.example', 'other.example is not a local domain; outpost only signs for its own domains'],
     ],
+  );
+  assert.deepEqual(
+    loaded.warnings.map((warning) => [warning.file.slice(folder.length + 1), warning.problem]),
+    [['other.example', 'other.example is not a local domain; its keys are not used (remove the folder, or add the domain to the domains file)']],
   );
 });
 
