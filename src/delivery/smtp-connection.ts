@@ -152,10 +152,11 @@ export class SmtpConnection {
    * waiting for the socket to drain at most `blockTimeoutMs` per block. The
    * reply to the final dot is then the one outstanding reply.
    */
-  async sendBody(openBody: () => Readable, blockTimeoutMs: number): Promise<void> {
+  async sendBody(openBody: () => Readable, blockTimeoutMs: number, headerPrefix?: Buffer): Promise<void> {
     const stuffer = new DotStuffer();
     let body: Readable | undefined;
     try {
+      if (headerPrefix !== undefined) await this.#writePieces(stuffer.push(headerPrefix), blockTimeoutMs);
       body = openBody();
       for await (const chunk of body as AsyncIterable<unknown>) {
         await this.#writePieces(stuffer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))), blockTimeoutMs);

@@ -81,7 +81,7 @@ async function collectReplies(connection: SmtpConnection, message: OutboundMessa
     }
     if (replies.data.code !== START_MAIL_INPUT) return replies;
     if (isPositive(replies.mail) && [...replies.rcpt.values()].some(isPositive)) {
-      await connection.sendBody(() => message.openBody(), timeouts.dataBlockTimeoutMs);
+      await connection.sendBody(() => message.openBody(), timeouts.dataBlockTimeoutMs, message.headerPrefix);
       replies.dot = await connection.readReply(timeouts.dataDoneTimeoutMs, 'end of data');
     } else {
       // RFC 2920 §3.1: DATA accepted with no valid recipient; end it empty and ignore the reply.

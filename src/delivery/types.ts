@@ -29,6 +29,8 @@ export interface OutboundMessage {
   readonly eightBit: boolean;
   /** An address is UTF-8 (needs SMTPUTF8). */
   readonly smtputf8: boolean;
+  /** Header fields sent in front of the body (the stored DKIM-Signature fields), CRLF-terminated; counted in sizeBytes. */
+  readonly headerPrefix?: Buffer;
   /** The stored body: canonical CRLF lines, not dot-stuffed. */
   openBody(): Readable;
 }

@@ -2,7 +2,7 @@
 // destination (the canonical recipient domain, RFC 5321 §5.1), at most
 // `recipientsPerTransaction` recipients each, no recipient twice.
 
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { canonicalDomain } from '../core/domain.js';
 import type { OutboundMessage } from '../delivery/types.js';
 import type { EnvelopeRecord } from '../spool/types.js';
@@ -65,17 +65,8 @@ function outboundMessage(record: EnvelopeRecord, recipients: readonly string[], 
     eightBit: record.body === '8BITMIME',
     // SMTPUTF8 as the client asked (its headers may be UTF-8, RFC 6532), or when an address needs it.
     smtputf8: record.smtputf8 || NON_ASCII.test(record.from) || recipients.some((address) => NON_ASCII.test(address)),
-    openBody: () => (prefix === undefined ? openBody(id) : withPrefix(prefix, openBody(id))),
+    // RFC 6376 §3.5: the stored DKIM-Signature fields go in front of the stored message.
+    ...(prefix === undefined ? {} : { headerPrefix: prefix }),
+    openBody: () => openBody(id),
   };
-}
-
-/** The stored DKIM-Signature fields, then the stored message (RFC 6376 §3.5: signatures go first). */
-function withPrefix(prefix: Buffer, body: Readable): Readable {
-  return Readable.from(
-    (async function* prefixed(): AsyncGenerator<Buffer> {
-      yield prefix;
-      for await (const chunk of body) yield chunk as Buffer;
-    })(),
-    { objectMode: false },
-  );
 }

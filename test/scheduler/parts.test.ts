@@ -201,7 +201,7 @@ test('the next attempt is never after the expiry, and the delay warning is due o
   assert.equal(delayWarningDue(record, 0, 5 * MINUTE_MS), false);
 });
 
-test('a signed message leaves with its stored DKIM-Signature fields first, and its size counts them', async () => {
+test('a signed message carries its stored DKIM-Signature fields to send first, and its size counts them', async () => {
   const { Readable } = await import('node:stream');
   const { planTransactions } = await import('../../src/scheduler/grouping.js');
   const { newRecord } = await import('../../src/spool/record.js');
@@ -215,9 +215,11 @@ test('a signed message leaves with its stored DKIM-Signature fields first, and i
     return Buffer.concat(chunks).toString('utf8');
   };
   const [signed] = planTransactions(newRecord('m1', { ...envelope, dkimSignature: signature }, 0, stored.length), open, 50, 'relay.test');
-  assert.equal(await read(signed?.message.openBody() as InstanceType<typeof Readable>), signature + stored);
+  assert.equal(signed?.message.headerPrefix?.toString('utf8'), signature);
+  assert.equal(await read(signed?.message.openBody() as InstanceType<typeof Readable>), stored);
   assert.equal(signed?.message.sizeBytes, signature.length + stored.length);
   const [unsigned] = planTransactions(newRecord('m2', envelope, 0, stored.length), open, 50, 'relay.test');
   assert.equal(await read(unsigned?.message.openBody() as InstanceType<typeof Readable>), stored);
+  assert.equal(unsigned?.message.headerPrefix, undefined);
   assert.equal(unsigned?.message.sizeBytes, stored.length);
 });
