@@ -89,17 +89,18 @@ function completed(field: FoldedField, signature: Buffer): string {
 }
 
 /** rsa-sha256: RSASSA-PKCS1-v1_5 over SHA-256 (RFC 8301); ed25519-sha256: pure Ed25519 over the SHA-256 digest (RFC 8463 §3). */
+function signingInput(data: Buffer, key: DkimKey): [algorithm: string | null, input: Buffer] {
+  return key.algorithm === 'rsa-sha256' ? ['sha256', data] : [null, createHash('sha256').update(data).digest()];
+}
+
 export function signatureOf(data: Buffer, key: DkimKey): Buffer {
-  if (key.algorithm === 'rsa-sha256') return sign('sha256', data, key.privateKey);
-  return sign(null, createHash('sha256').update(data).digest(), key.privateKey);
+  const [algorithm, input] = signingInput(data, key);
+  return sign(algorithm, input, key.privateKey);
 }
 
 function signatureOfAsync(data: Buffer, key: DkimKey): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const done = (error: Error | null, signature: Buffer): void => (error === null ? resolve(signature) : reject(error));
-    if (key.algorithm === 'rsa-sha256') sign('sha256', data, key.privateKey, done);
-    else sign(null, createHash('sha256').update(data).digest(), key.privateKey, done);
-  });
+  const [algorithm, input] = signingInput(data, key);
+  return new Promise((resolve, reject) => sign(algorithm, input, key.privateKey, (error, signature) => (error === null ? resolve(signature) : reject(error))));
 }
 
 /** A header field folded as it is built: words go on the current line while it stays within 78 characters. */
