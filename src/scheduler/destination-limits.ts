@@ -17,6 +17,9 @@ interface DestinationHealth {
   pausedUntilMs: number;
 }
 
+/** How many destinations' lanes are remembered before the memory starts over. */
+const MAX_REMEMBERED_LANES = 10_000;
+
 /** Which lane a destination's sessions take; undefined: its own. */
 export type LaneOf = (destination: string) => DeliveryLane | undefined;
 
@@ -34,7 +37,16 @@ export class DestinationLimits {
 
   /** Lets destinations share lanes (the transport's routes); before, each destination is its own. */
   useLanes(laneOf: LaneOf): void {
-    this.laneOf = laneOf;
+    // A destination's lane never changes (routes are fixed at start), and it is asked several
+    // times per dispatch and per message carried: remember the answers, within bounds.
+    const known = new Map<string, DeliveryLane | undefined>();
+    this.laneOf = (destination) => {
+      if (known.has(destination)) return known.get(destination);
+      if (known.size >= MAX_REMEMBERED_LANES) known.clear();
+      const lane = laneOf(destination);
+      known.set(destination, lane);
+      return lane;
+    };
   }
 
   /** The key sessions of `destination` are counted, paused and reported under: "route:*", or the destination. */
