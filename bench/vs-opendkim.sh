@@ -32,6 +32,9 @@
 #                      default: this script's repository
 #   BENCH_NODE_ARGS    extra node options for outpost-dual, e.g. "--cpu-prof
 #                      --cpu-prof-dir=/tmp/prof" (written when the script stops it)
+#   BENCH_OUTPOST_CONCURRENCY  delivery.concurrencyPerDomain of both outpost
+#                      instances; default 20, as Postfix's
+#                      default_destination_concurrency_limit here (a fair comparison)
 #
 # Run as root on a test machine: needs Debian's postfix (smtp-source, smtp-sink),
 # opendkim and opendkim-tools. It names its private Postfix instance in
@@ -44,6 +47,7 @@ runs="${2:-3}"
 sessions="${3:-100}"
 size="${4:-2048}"
 outpost_dir="${BENCH_OUTPOST_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+outpost_concurrency="${BENCH_OUTPOST_CONCURRENCY:-20}"
 [ "$(id -u)" = 0 ] || { echo "run as root (Postfix instance, opendkim user)" >&2; exit 2; }
 [ -f "$outpost_dir/dist/cli.js" ] || { echo "no $outpost_dir/dist/cli.js: npm run build first" >&2; exit 2; }
 for tool in postfix postconf smtp-source smtp-sink opendkim opendkim-genkey; do
@@ -125,7 +129,7 @@ dns: { servers: ["127.0.0.1:9"] }
 dkim: { keys: dkim }
 delivery:
   routes: { example.net: "127.0.0.1:$sink_port", sample.example: "127.0.0.1:$dump_port" }
-  concurrencyPerDomain: 20
+  concurrencyPerDomain: $outpost_concurrency
 YAML
 done
 outpost dkim keygen example.org --algorithm rsa --config "$work/outpost-dual/outpost.yaml" > "$work/outpost-dual/keys.txt"
@@ -245,7 +249,7 @@ sunk() { tr '\r' '\n' < "$work/sink-counts" | grep -o 'mesg=[0-9]*' | tail -1 | 
 missing=0
 echo "warm-up: 200 messages each"
 for relay in "${relays[@]}"; do send "$relay" 200 someone@example.net; wait_until queue_empty "$relay"; done
-echo "messages=$messages sessions=$sessions size=$(( $(wc -c < "$msg") + $(wc -l < "$msg") ))B runs=$runs"
+echo "messages=$messages sessions=$sessions size=$(( $(wc -c < "$msg") + $(wc -l < "$msg") ))B runs=$runs outpost-concurrency=$outpost_concurrency"
 echo "msg/s end to end (in brackets: until smtp-source's last 250)"
 for run in $(seq 1 "$runs"); do
   line="run $run:"

@@ -77,7 +77,9 @@ export class NetConnector implements Connector {
         return;
       }
       const localAddress = sourceAddressFor(request.host, this.#bind);
-      const socket = connect({ host: request.host, port: request.port, ...(localAddress === undefined ? {} : { localAddress }) });
+      // No Nagle: SMTP is request/response; a small command or final "." held back for the
+      // receiver's delayed ACK costs ~40 ms per message (the inbound listeners set it too).
+      const socket = connect({ host: request.host, port: request.port, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
       const settle = (error: ConnectError | undefined): void => {
         timer.cancel();
         request.signal.removeEventListener('abort', onAbort);

@@ -155,11 +155,15 @@ export class SmtpConnection {
   async sendBody(openBody: () => Readable, blockTimeoutMs: number, headerPrefix?: Buffer): Promise<void> {
     const stuffer = new DotStuffer();
     let body: Readable | undefined;
+    // Each block is written when the next one is read, so the last one goes out with the final
+    // "." in one write: a lone small "." segment would wait for the receiver's delayed ACK.
+    let held: Buffer[] = headerPrefix === undefined ? [] : stuffer.push(headerPrefix);
     try {
-      if (headerPrefix !== undefined) await this.#writePieces(stuffer.push(headerPrefix), blockTimeoutMs);
       body = openBody();
       for await (const chunk of body as AsyncIterable<unknown>) {
-        await this.#writePieces(stuffer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))), blockTimeoutMs);
+        const pieces = stuffer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+        await this.#writePieces(held, blockTimeoutMs);
+        held = pieces;
       }
     } catch (error) {
       body?.destroy();
@@ -168,7 +172,7 @@ export class SmtpConnection {
       throw this.fail(new SessionError('local', 'message body', `reading the message body failed: ${errorMessage(error)}`, { cause: error }));
     }
     this.#expectedReplies += 1;
-    await this.#writePieces(stuffer.end(), blockTimeoutMs);
+    await this.#writePieces([...held, ...stuffer.end()], blockTimeoutMs);
   }
 
   /** QUIT and its reply when the session is healthy, then the socket is closed. */
