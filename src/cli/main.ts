@@ -2,6 +2,7 @@
 // "Command line"). Each command parses its own options with node:util parseArgs.
 
 import { EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `usage: outpost <command> [options]
 
@@ -18,6 +19,7 @@ commands:
   dkim rotate DOMAIN                    make the next key; it signs once DNS shows it
   doctor [DOMAIN] [--json]              check SPF, DKIM, DMARC, PTR, MX and more in live DNS
 
+--version prints the version; <command> --help the usage of a command.
 --config defaults to $OUTPOST_CONFIG, then config/outpost.yaml`;
 
 type CommandLoader = () => Promise<CliCommand>;
@@ -37,6 +39,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     writeLine(name === undefined ? io.stderr : io.stdout, USAGE);
     return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    writeLine(io.stdout, `outpost ${await packageVersion()}`);
+    return 0;
   }
   const load = COMMANDS[name];
   if (load === undefined) {
