@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Resolver } from '../dns/resolver.js';
 import type { DkimAlgorithm, DkimKey } from './keys.js';
-import { parseDkimRecord } from './record.js';
+import { publishedKey } from './published-key.js';
 
 /** What DNS said about a key's record the last time it was asked. */
 export type KeyRecordState = 'published' | 'missing' | 'mismatch' | 'unknown';
@@ -109,10 +109,15 @@ export class SigningKeyring {
 const ALGORITHM_ORDER: Readonly<Record<DkimAlgorithm, number>> = { 'rsa-sha256': 0, 'ed25519-sha256': 1 };
 
 async function recordState(resolver: Resolver, key: DkimKey): Promise<KeyRecordState> {
-  const answer = await resolver.lookup(`${key.selector}._domainkey.${key.domain}`, 'TXT');
-  if (answer.kind === 'nxdomain' || answer.kind === 'nodata') return 'missing';
-  if (answer.kind !== 'ok') return 'unknown';
-  const records = answer.records.map((strings) => parseDkimRecord(strings.join('')));
-  if (records.some((record) => record.ok && !record.revoked && record.publicKeyBase64 === key.publicKeyBase64)) return 'published';
-  return records.length === 0 ? 'missing' : 'mismatch';
+  const found = await publishedKey(resolver, key);
+  switch (found.kind) {
+    case 'published':
+    case 'missing':
+      return found.kind;
+    case 'mismatch':
+    case 'malformed':
+      return 'mismatch';
+    case 'error':
+      return 'unknown';
+  }
 }

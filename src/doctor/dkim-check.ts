@@ -3,9 +3,9 @@
 
 import { relative, sep } from 'node:path';
 import type { DkimKey, KeyProblem } from '../dkim/keys.js';
-import { dkimRecord, parseDkimRecord } from '../dkim/record.js';
+import { publishedKey } from '../dkim/published-key.js';
+import { dkimRecord } from '../dkim/record.js';
 import type { Resolver } from '../dns/resolver.js';
-import { lookupTexts } from './dns-text.js';
 import { rowMaker, type DoctorCheck, type RowMaker } from './report.js';
 
 export interface DkimCheckInput {
@@ -19,31 +19,25 @@ function keyLabel(key: DkimKey): string {
   return key.algorithm === 'ed25519-sha256' ? 'Ed25519' : `RSA ${key.bits ?? '?'}-bit`;
 }
 
-function withoutSpace(text: string): string {
-  return text.replace(/\s+/g, '');
-}
-
 async function keyRow(resolver: Resolver, rows: RowMaker, key: DkimKey): Promise<DoctorCheck> {
   const record = dkimRecord(key);
   const subject = record.name;
-  const found = await lookupTexts(resolver, record.name);
-  if (found.kind === 'error') return rows.fail(subject, `${found.reason}; receivers cannot verify the signatures`);
-  if (found.kind === 'absent') return rows.fail(subject, `not published: receivers cannot verify the ${keyLabel(key)} signatures of ${key.file}`, record.zoneLine);
-  const parsed = found.texts.map(parseDkimRecord);
-  const keys = parsed.flatMap((result) => (result.ok ? [result] : []));
-  const first = parsed[0];
-  if (keys.length === 0) {
-    const problem = first !== undefined && !first.ok ? first.problem : 'no key record';
-    return rows.fail(subject, `the published record is malformed (${problem}); receivers cannot verify`, record.zoneLine);
+  const found = await publishedKey(resolver, key);
+  switch (found.kind) {
+    case 'error':
+      return rows.fail(subject, `${found.reason}; receivers cannot verify the signatures`);
+    case 'missing':
+      return rows.fail(subject, `not published: receivers cannot verify the ${keyLabel(key)} signatures of ${key.file}`, record.zoneLine);
+    case 'malformed':
+      return rows.fail(subject, `the published record is malformed (${found.problem}); receivers cannot verify`, record.zoneLine);
+    case 'mismatch': {
+      const why = found.revoked ? 'the published record is revoked (empty p=)' : `the published p= is not the public key of ${key.file} (an older key, or a different file)`;
+      return rows.fail(subject, `${why}: signatures fail verification`, record.zoneLine);
+    }
+    case 'published':
+      if (found.records > 1) return rows.warn(subject, `${found.records} TXT records at this name; verifiers may pick any one, and only one matches`, record.zoneLine);
+      return rows.ok(subject, `${keyLabel(key)} key published (${found.keyType})`);
   }
-  const matching = keys.find((candidate) => withoutSpace(candidate.publicKeyBase64) === withoutSpace(key.publicKeyBase64));
-  if (matching === undefined) {
-    const revoked = keys.every((candidate) => candidate.revoked);
-    const why = revoked ? 'the published record is revoked (empty p=)' : `the published p= is not the public key of ${key.file} (an older key, or a different file)`;
-    return rows.fail(subject, `${why}: signatures fail verification`, record.zoneLine);
-  }
-  if (found.texts.length > 1) return rows.warn(subject, `${found.texts.length} TXT records at this name; verifiers may pick any one, and only one matches`, record.zoneLine);
-  return rows.ok(subject, `${keyLabel(key)} key published (${matching.keyType})`);
 }
 
 export async function checkDkim(input: DkimCheckInput): Promise<DoctorCheck[]> {
