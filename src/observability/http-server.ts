@@ -60,12 +60,14 @@ export class OpsHttpServer {
     const config = this.options.http;
     if (config === undefined) return undefined;
     if (this.server !== undefined) throw new OutpostError('ESTATE', 'the HTTP endpoint is already started');
+    const checkingIntervalMs = Math.min(1_000, this.requestTimeoutMs);
     const server = createServer(
-      { requestTimeout: this.requestTimeoutMs, headersTimeout: this.requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, this.requestTimeoutMs) },
+      { requestTimeout: this.requestTimeoutMs, headersTimeout: this.requestTimeoutMs, connectionsCheckingInterval: checkingIntervalMs },
       (request, response) => void this.handle(request, response),
     );
-    // Backstop for an idle socket; requestTimeout answers 408 first for a stalled request.
-    server.setTimeout(2 * this.requestTimeoutMs);
+    // Backstop for an idle socket. A stalled request is found by the periodic check up to one
+    // interval after its deadline; the backstop waits two intervals more, so the 408 always comes first.
+    server.setTimeout(2 * this.requestTimeoutMs + 2 * checkingIntervalMs);
     server.keepAliveTimeout = Math.min(5_000, this.requestTimeoutMs);
     await listenOn(server, config.address, config.port, 'http');
     this.server = server;
