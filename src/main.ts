@@ -141,7 +141,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     listeners: config.listen,
     limits: config.limits,
     tlsContext: () => tlsContext,
-    spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id)),
+    spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id, record)),
     clock,
     logger,
     observer: {

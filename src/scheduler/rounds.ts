@@ -25,6 +25,8 @@ export class Round {
   bounceRequested: boolean;
   /** The last transaction delivered everything and the message was removed then (nothing left to settle). */
   completed: EnvelopeRecord | undefined = undefined;
+  /** The record as the round read it, while it is known to be current (one transaction, nothing recorded yet). */
+  record: EnvelopeRecord | undefined = undefined;
   /** An operator's flush: the message's destinations are not waited for. */
   flushRequested = false;
   readonly finished: Promise<void>;

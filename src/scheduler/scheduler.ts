@@ -29,6 +29,8 @@ export class DeliveryScheduler {
   private readonly dispatcher: Dispatcher;
   private readonly settlement: SettlementContext;
   private readonly rounds = new Map<string, Round>();
+  /** Records handed over at commit, taken by their first round instead of a read. */
+  private readonly committed = new Map<string, EnvelopeRecord>();
   private readonly tasks = new Set<Promise<void>>();
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -81,8 +83,10 @@ export class DeliveryScheduler {
   }
 
   /** A newly committed message: delivered at once. */
-  enqueued(id: string): void {
+  enqueued(id: string, record?: EnvelopeRecord): void {
     if (this.stopping !== undefined || this.rounds.has(id)) return;
+    // The record just committed is what a read would return: its round need not read it again.
+    if (record !== undefined && this.started) this.committed.set(id, record);
     this.due.schedule(id, this.clock.now());
     this.pump();
   }
@@ -176,7 +180,14 @@ export class DeliveryScheduler {
   }
 
   private async prepareRounds(rounds: readonly Round[]): Promise<void> {
-    const records = await Promise.all(rounds.map((round) => this.readRecord(round.id)));
+    const records = await Promise.all(
+      rounds.map((round) => {
+        const handed = this.committed.get(round.id);
+        this.committed.delete(round.id);
+        const delivering = !round.deleteRequested && !round.bounceRequested;
+        return handed !== undefined && delivering ? handed : this.readRecord(round.id);
+      }),
+    );
     const transactions: Transaction[] = [];
     rounds.forEach((round, index) => {
       const record = records[index];
@@ -206,6 +217,7 @@ export class DeliveryScheduler {
     const { spool, delivery, hostname } = this.options;
     const transactions = planTransactions(record, (id) => spool.openBody(id), delivery.recipientsPerTransaction, hostname);
     round.outstanding = transactions.length;
+    round.record = transactions.length === 1 ? record : undefined;
     return transactions;
   }
 
@@ -245,6 +257,7 @@ export class DeliveryScheduler {
     let record: EnvelopeRecord;
     try {
       record = (await this.completeAtOnce(round, outcomes, nowMs)) ?? (await this.options.spool.update(id, (current) => applyOutcomes(current, outcomes, nowMs)));
+      if (round !== undefined) round.record = undefined;
     } catch (error) {
       this.logger.error({ qid: id, err: error }, 'cannot record delivery outcome');
       return;
@@ -269,7 +282,8 @@ export class DeliveryScheduler {
   private async completeAtOnce(round: Round | undefined, outcomes: ReadonlyMap<string, RecipientOutcome>, nowMs: number): Promise<EnvelopeRecord | undefined> {
     if (round === undefined || round.outstanding !== 1 || round.cancelled) return undefined;
     if (![...outcomes.values()].every((outcome) => outcome.kind === 'delivered')) return undefined;
-    const current = await this.options.spool.read(round.id);
+    // With one transaction and no outcome recorded before, the round's record is still the one on disk.
+    const current = round.record ?? (await this.options.spool.read(round.id));
     if (current === undefined) return undefined;
     const applied = applyOutcomes(current, outcomes, nowMs);
     if (!allFinal(applied) || unreportedFailures(applied).length > 0) return undefined;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AttemptInfo, DeliveryJob, RecipientOutcome, ReportOutcomes, Transport } from '../../src/delivery/types.js';
 import type { DsnRequest } from '../../src/dsn/types.js';
 import { DeliveryScheduler } from '../../src/scheduler/scheduler.js';
-import type { DsnMessage, SchedulerSettings } from '../../src/scheduler/types.js';
+import type { DsnMessage, SchedulerSettings, SchedulerSpool } from '../../src/scheduler/types.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { EnvelopeRecord, NewEnvelope } from '../../src/spool/types.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -147,6 +147,8 @@ export interface Harness {
   /** A new scheduler on the same spool (as after a restart), with its own transport and log. */
   restart(transport?: FakeTransport): DeliveryScheduler;
   commit(recipients: readonly string[], options?: { from?: string; body?: string }): Promise<EnvelopeRecord>;
+  /** Ids of the records the scheduler read from the spool, in order. */
+  readonly reads: string[];
   /** Commits a message and tells the scheduler, as the server's commit hook will. */
   submit(recipients: readonly string[], options?: { from?: string; body?: string }): Promise<EnvelopeRecord>;
   /** Moves the clock and waits until the scheduler has nothing in progress. */
@@ -166,9 +168,23 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   const spool = await Spool.open({ dir, clock, logger: memoryLog().logger, recover: true });
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
   const dsnRequests: DsnRequest[] = [];
+  const reads: string[] = [];
+  // The real spool, its record reads noted (the scheduler should read a record it was handed never again).
+  const schedulerSpool: SchedulerSpool = {
+    list: () => spool.list(),
+    read: (id) => {
+      reads.push(id);
+      return spool.read(id);
+    },
+    update: (id, change) => spool.update(id, change),
+    remove: (id, removeOptions) => spool.remove(id, removeOptions),
+    openBody: (id) => spool.openBody(id),
+    readHeaders: (id, maxBytes) => spool.readHeaders(id, maxBytes),
+    begin: () => spool.begin(),
+  };
   const build = (transport: FakeTransport, log: MemoryLog): DeliveryScheduler =>
     new DeliveryScheduler({
-      spool,
+      spool: schedulerSpool,
       transport,
       buildDsn: fakeDsnBuilder(dsnRequests),
       clock,
@@ -181,6 +197,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   const transport = new FakeTransport();
   const log = memoryLog();
   const harness: Harness = {
+    reads,
     dir,
     clock,
     spool,
@@ -208,7 +225,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     },
     async submit(recipients, submitOptions) {
       const record = await harness.commit(recipients, submitOptions);
-      harness.scheduler.enqueued(record.id);
+      harness.scheduler.enqueued(record.id, record);
       return record;
     },
     async advance(ms) {

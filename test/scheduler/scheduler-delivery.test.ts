@@ -195,3 +195,18 @@ test('one delay warning after delayWarning while recipients are pending, never a
   assert.equal(h.dsnRequests.length, 1);
   assert.equal((await h.spool.read(record.id))?.recipients[0]?.state, 'pending');
 });
+
+test('a message handed over at commit and delivered in one transaction is never read back from the spool', async (t) => {
+  const h = await makeHarness();
+  t.after(() => h.close());
+  await h.scheduler.start();
+  const record = await h.submit(['a@one.test', 'b@one.test']);
+  await h.scheduler.idle();
+  assert.deepEqual(h.transport.deliveredTo().sort(), [`${record.id} a@one.test`, `${record.id} b@one.test`]);
+  assert.deepEqual(await listIds(h.spool), []);
+  assert.deepEqual(h.reads.filter((id) => id === record.id), []);
+  const split = await h.submit(['c@one.test', 'd@two.test']);
+  await h.scheduler.idle();
+  assert.deepEqual(await listIds(h.spool), []);
+  assert.ok(h.reads.includes(split.id), 'two transactions: the last one reads the record the first one updated');
+});
