@@ -4,7 +4,7 @@
 
 import type { ListenerMode } from '../config/types.js';
 import { judgeRecipient, judgeSender, type RecipientVerdict, type SenderVerdict } from '../policy/relay.js';
-import { parseMailFromArgument, parseRcptToArgument, relayDomain, type Mailbox, type PathError } from '../smtp/address.js';
+import { mailboxKey, parseMailFromArgument, parseRcptToArgument, relayDomain, type Mailbox, type PathError } from '../smtp/address.js';
 import { interpretMailParams, interpretRcptParams } from '../smtp/esmtp-params.js';
 import { reply, withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
@@ -30,7 +30,7 @@ export interface Transaction {
   readonly declaredSizeBytes: number | undefined;
   readonly smtputf8: boolean;
   readonly recipients: Mailbox[];
-  /** Lowercased addresses already accepted, so a repeated RCPT is not stored twice. */
+  /** `mailboxKey` of each accepted recipient: a repeated RCPT is answered 250 but stored and counted once. */
   readonly recipientKeys: Set<string>;
 }
 
@@ -165,6 +165,10 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
   if (!params.ok) return replyWith(Replies.unknownParameter);
   const recipient = parsed.path;
   if (recipient.isUtf8 && !transaction.smtputf8) return replyWith(Replies.utf8NotDeclared);
+  const stored = postmasterFallback(recipient, context);
+  const key = mailboxKey(stored);
+  // Accepted before under the same client, sender and policy: delivered once, counted once.
+  if (transaction.recipientKeys.has(key)) return replyWith(Replies.duplicateRecipient);
   if (transaction.recipients.length >= context.maxRecipients) return replyWith(Replies.tooManyRecipients);
   const verdict = judgeRecipient(
     relayClient(state, context),
@@ -173,15 +177,8 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
     (domain) => context.isLocalDomain(domain),
   );
   if (!verdict.accept) return replyWith(recipientRefusal(verdict));
-  return accept(transaction, postmasterFallback(recipient, context));
-}
-
-function accept(transaction: Transaction, recipient: Mailbox): CommandOutcome {
-  const key = `${recipient.localPart}@${recipient.canonicalDomain ?? recipient.domain.toLowerCase()}`;
-  if (!transaction.recipientKeys.has(key)) {
-    transaction.recipientKeys.add(key);
-    transaction.recipients.push(recipient);
-  }
+  transaction.recipientKeys.add(key);
+  transaction.recipients.push(stored);
   return replyWith(Replies.recipientOk);
 }
 

@@ -10,7 +10,7 @@ import type { LimitsConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { formatReply, replyText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
-import { CommandLineReader, MAX_COMMAND_LINE_BYTES } from '../smtp/line-reader.js';
+import { CommandLineReader, MAX_COMMAND_LINE_BYTES, type CommandLine } from '../smtp/line-reader.js';
 import { MAX_SASL_LINE_OCTETS, type SaslState } from '../auth/sasl.js';
 import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.js';
 import { formatPath } from '../smtp/address.js';
@@ -50,6 +50,13 @@ export interface SessionOptions {
 }
 
 export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed' | 'auth-locked-out';
+
+/** The reply to a command line the reader refuses (RFC 5321 §2.3.8, §4.5.3.1.4). */
+const LINE_REFUSALS: Readonly<Record<Exclude<CommandLine['kind'], 'line'>, Reply>> = {
+  'too-long': Replies.lineTooLong,
+  'bare-lf': Replies.bareLfInCommand,
+  'nul-or-bare-cr': Replies.nulOrBareCrInCommand,
+};
 
 /** AUTH lines may be longer than commands (RFC 4954 §4). */
 const MAX_READ_LINE_BYTES = MAX_SASL_LINE_OCTETS + 2;
@@ -234,9 +241,11 @@ export class SmtpSession {
         this.close('shutdown', Replies.shuttingDown);
         return;
       }
-      if (next.line.kind === 'too-long') {
+      if (next.line.kind !== 'line') {
+        // Refused whole, AUTH continuation lines included (the exchange is then over).
+        this.log.info({ client: this.options.clientAddress, reason: next.line.kind, sasl: this.sasl !== undefined }, 'command line refused');
         this.sasl = undefined;
-        this.sendCounted(Replies.lineTooLong);
+        this.sendCounted(LINE_REFUSALS[next.line.kind]);
       } else if (this.sasl !== undefined) {
         await this.saslLine(this.sasl, next.line.text.toString('utf8'));
       } else if (next.line.text.length + 2 > MAX_COMMAND_LINE_BYTES && !/^AUTH /i.test(next.line.text.toString('latin1', 0, 5))) {

@@ -1,6 +1,6 @@
 // The inbound SMTP listeners: binds each configured address, applies the
-// connection caps (all clients, one client address) and runs one session per
-// connection; stops gracefully (421 4.3.2) on shutdown.
+// connection caps (all clients, one untrusted client address) and runs one
+// session per connection; stops gracefully (421 4.3.2) on shutdown.
 
 import { listenOn } from '../core/listen.js';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -154,10 +154,16 @@ export class SmtpServer {
     this.running.add(run);
   }
 
+  /**
+   * The global cap applies to everyone; the per-address cap only to untrusted clients: an
+   * application on a trusted network may open many parallel sessions (as Postfix exempts
+   * $mynetworks with smtpd_client_event_limit_exceptions).
+   */
   private admissionRefusal(clientAddress: string): Reply | undefined {
     if (this.stopping) return Replies.shuttingDown;
     if (this.sessions.size >= this.options.limits.maxConnections) return Replies.tooManyConnections;
-    if ((this.perClient.get(clientAddress) ?? 0) >= this.options.limits.maxConnectionsPerClient) return Replies.tooManyConnectionsFromYou;
+    const perClientFull = (this.perClient.get(clientAddress) ?? 0) >= this.options.limits.maxConnectionsPerClient;
+    if (perClientFull && !this.options.isTrusted(clientAddress)) return Replies.tooManyConnectionsFromYou;
     return undefined;
   }
 

@@ -89,6 +89,17 @@ export function formatPath(mailbox: Mailbox | null): string {
 }
 
 /**
+ * One key per mailbox, to tell a repeated recipient: the local part exactly as normalized (case
+ * kept: RFC 5321 §2.4, only the destination host may fold it) and the domain as the relay rule
+ * compares it (`relayDomain`: the canonical name; an address literal case-folded). `<Postmaster>`
+ * keys as 'Postmaster'.
+ */
+export function mailboxKey(mailbox: Mailbox): string {
+  const domain = relayDomain(mailbox);
+  return domain === null ? mailbox.localPart : `${mailbox.localPart}@${domain.toLowerCase()}`;
+}
+
+/**
  * The domain the relay rule judges: the canonical name, the address literal as written (never
  * local), or null for the null sender `<>` and for `<Postmaster>` (this host's postmaster).
  */

@@ -9,6 +9,7 @@ export const Replies = {
   ok: reply(250, '2.0.0', 'Ok'),
   senderOk: reply(250, '2.1.0', 'Sender ok'),
   recipientOk: reply(250, '2.1.5', 'Recipient ok'),
+  duplicateRecipient: reply(250, '2.1.5', 'Recipient ok (duplicate: delivered once)'),
   resetOk: reply(250, '2.0.0', 'Reset state'),
   closing: reply(221, '2.0.0', 'Bye'),
   cannotVerify: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message and attempt delivery'),
@@ -31,6 +32,8 @@ export const Replies = {
   // 5xx syntax and sequence
   commandUnrecognized: reply(500, '5.5.2', 'Command unrecognized'),
   lineTooLong: reply(500, '5.5.2', 'Line too long'),
+  bareLfInCommand: reply(500, '5.5.2', 'Bare LF in command line; lines end with CRLF (RFC 5321 §2.3.8)'),
+  nulOrBareCrInCommand: reply(500, '5.5.2', 'Command line contains a NUL or bare CR'),
   syntaxError: reply(501, '5.5.4', 'Syntax error in parameters or arguments'),
   badSenderAddress: reply(501, '5.1.7', 'Bad sender address syntax'),
   badRecipientAddress: reply(501, '5.1.3', 'Bad recipient address syntax'),

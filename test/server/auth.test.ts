@@ -127,6 +127,24 @@ describe('submission after STARTTLS', () => {
     });
   });
 
+  it('refuses an AUTH continuation line with a NUL with 500 5.5.2 and ends the exchange', async () => {
+    const client = await secureSession(submission, '127.0.3.1');
+    assert.equal((await client.command('AUTH LOGIN')).code, 334);
+    client.write(`${b64('app@example.org')}\0\r\n`);
+    assert.match((await client.reply()).text, /^500 5\.5\.2 Command line contains a NUL or bare CR/);
+    assert.equal((await client.command('NOOP')).code, 250, 'the next line is a command again, not SASL');
+    client.close();
+  });
+
+  it('never splits AUTH continuation lines at a bare LF: username and password in one line are refused', async () => {
+    const client = await secureSession(submission, '127.0.3.2');
+    assert.equal((await client.command('AUTH LOGIN')).code, 334);
+    client.write(`${b64('app@example.org')}\n${b64(USERS['app@example.org'])}\r\n`);
+    assert.match((await client.reply()).text, /^500 5\.5\.2 Bare LF in command line/);
+    assert.match((await client.command('MAIL FROM:<app@example.org>')).text, /^530 5\.7\.0/, 'not authenticated');
+    client.close();
+  });
+
   it('never logs the password or the SASL lines', async () => {
     const logged = JSON.stringify(submission.log.entries);
     assert.ok(!logged.includes(USERS['app@example.org']));

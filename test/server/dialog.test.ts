@@ -111,13 +111,6 @@ describe('simple commands', () => {
     await client.waitClosed();
   });
 
-  it('accepts a command line ended by a bare LF', async () => {
-    const client = await session();
-    client.write('EHLO client.example.net\n');
-    assert.equal((await client.reply()).code, 250);
-    client.close();
-  });
-
   it('answers a command line over 512 octets with 500 5.5.2 and stays in sync', async () => {
     const client = await session();
     client.send(`EHLO ${'a'.repeat(600)}`);

@@ -76,6 +76,39 @@ describe('recipients', () => {
     assert.match((await client.command('RCPT TO:<c@example.net>')).text, /^452 4\.5\.3/);
     client.close();
   });
+
+  it('answers a repeated recipient 250 2.1.5 (duplicate) and counts it once toward maxRecipients', async () => {
+    const h = await start({ limits: { maxRecipients: 2 } });
+    const client = await SmtpTestClient.connect(h.port);
+    await client.reply();
+    await client.command('EHLO c');
+    await client.command('MAIL FROM:<app@example.org>');
+    assert.equal((await client.command('RCPT TO:<a@example.net>')).code, 250);
+    assert.equal((await client.command('RCPT TO:<b@example.net>')).code, 250);
+    assert.match((await client.command('RCPT TO:<a@example.net>')).text, /^250 2\.1\.5 .*duplicate/, 'a duplicate at the limit is no new recipient');
+    assert.match((await client.command('RCPT TO:<b@EXAMPLE.NET>')).text, /^250 2\.1\.5 .*duplicate/);
+    assert.match((await client.command('RCPT TO:<c@example.net>')).text, /^452 4\.5\.3/);
+    client.close();
+  });
+
+  it('delivers a repeated recipient once: the domain compared case-insensitively, the local part exactly', async () => {
+    const h = await start();
+    const client = await SmtpTestClient.connect(h.port);
+    await client.reply();
+    await client.command('EHLO c');
+    await client.command('MAIL FROM:<app@example.org>');
+    assert.match((await client.command('RCPT TO:<x@example.net>')).text, /^250 2\.1\.5 Recipient ok$/);
+    assert.match((await client.command('RCPT TO:<x@EXAMPLE.net>')).text, /^250 2\.1\.5 .*duplicate/);
+    assert.match((await client.command('RCPT TO:<"x"@example.net>')).text, /^250 2\.1\.5 .*duplicate/, 'the same mailbox quoted');
+    assert.match((await client.command('RCPT TO:<X@example.net>')).text, /^250 2\.1\.5 Recipient ok$/, 'another local part');
+    assert.equal((await client.command('DATA')).code, 354);
+    client.write('Subject: once\r\n\r\nbody\r\n.\r\n');
+    const id = /queued as ([0-9A-Za-z]+)/.exec((await client.reply()).text)?.[1];
+    assert.ok(id);
+    const record = await h.spool.read(id);
+    assert.deepEqual(record?.recipients.map((r) => r.address), ['x@example.net', 'X@example.net']);
+    client.close();
+  });
 });
 
 describe('connection caps', () => {
@@ -93,7 +126,7 @@ describe('connection caps', () => {
   });
 
   it('answers 421 4.7.0 past maxConnectionsPerClient, while another address still gets in', async () => {
-    const h = await start({ limits: { maxConnectionsPerClient: 1 } });
+    const h = await start({ limits: { maxConnectionsPerClient: 1 }, trustedNetworks: [] });
     const a = await SmtpTestClient.connect(h.port);
     assert.equal((await a.reply()).code, 220);
     const b = await SmtpTestClient.connect(h.port);
@@ -103,6 +136,45 @@ describe('connection caps', () => {
     assert.equal((await other.reply()).code, 220);
     other.close();
     a.close();
+  });
+});
+
+describe('connection caps and trusted networks', () => {
+  /** Opens `count` sessions at once from `from` and returns them with the first reply of each. */
+  async function openParallel(port: number, count: number, from: string): Promise<{ clients: SmtpTestClient[]; codes: number[] }> {
+    const clients = await Promise.all(Array.from({ length: count }, () => SmtpTestClient.connect(port, from)));
+    const codes = await Promise.all(clients.map(async (client) => (await client.reply()).code));
+    return { clients, codes };
+  }
+
+  it('lets 25 parallel sessions from a trusted address in (no per-address cap, as Postfix exempts $mynetworks)', async () => {
+    const h = await start({ trustedNetworks: ['127.0.0.1/32'] });
+    const { clients, codes } = await openParallel(h.port, 25, '127.0.0.1');
+    assert.deepEqual(codes, new Array<number>(25).fill(220));
+    for (const client of clients) client.close();
+  });
+
+  it('answers the 21st session of an untrusted address 421 4.7.0, while a trusted one still gets in', async () => {
+    const h = await start({ trustedNetworks: ['127.0.0.1/32'] });
+    const { clients, codes } = await openParallel(h.port, 20, '127.0.0.2');
+    assert.deepEqual(codes, new Array<number>(20).fill(220));
+    const extra = await SmtpTestClient.connect(h.port, '127.0.0.2');
+    assert.match((await extra.reply()).text, /^421 4\.7\.0 Too many connections from your address/);
+    await extra.waitClosed();
+    const trusted = await SmtpTestClient.connect(h.port, '127.0.0.1');
+    assert.equal((await trusted.reply()).code, 220);
+    trusted.close();
+    for (const client of clients) client.close();
+  });
+
+  it('still holds a trusted client to maxConnections', async () => {
+    const h = await start({ trustedNetworks: ['127.0.0.1/32'], limits: { maxConnections: 3, maxConnectionsPerClient: 1 } });
+    const { clients, codes } = await openParallel(h.port, 3, '127.0.0.1');
+    assert.deepEqual(codes, [220, 220, 220]);
+    const extra = await SmtpTestClient.connect(h.port, '127.0.0.1');
+    assert.match((await extra.reply()).text, /^421 4\.7\.0 Too many connections, try again later/);
+    await extra.waitClosed();
+    for (const client of clients) client.close();
   });
 });
 

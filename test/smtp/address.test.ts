@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPath, parseMailFromArgument, parseRcptToArgument, relayDomain } from '../../src/smtp/address.js';
+import { formatPath, mailboxKey, parseMailFromArgument, parseRcptToArgument, relayDomain } from '../../src/smtp/address.js';
 import type { Mailbox, PathError } from '../../src/smtp/address.js';
 import { pick, seededRandom } from '../helpers/seeded-random.js';
 
@@ -205,6 +205,33 @@ describe('parseMailFromArgument', () => {
     assert.ok(result.ok && result.path !== null);
     assert.equal(relayDomain(result.path), '[192.0.2.1]');
   });
+});
+
+describe('mailboxKey (repeated recipients)', () => {
+  const key = (argument: string): string => {
+    const result = parseRcptToArgument(argument);
+    assert.ok(result.ok, argument);
+    return mailboxKey(result.path);
+  };
+  const same: ReadonlyArray<readonly [string, string]> = [
+    ['TO:<a@example.org>', 'TO:<a@EXAMPLE.ORG>'],
+    ['TO:<a@example.org>', 'TO:<"a"@example.org>'],
+    ['TO:<a@example.org>', 'TO:<@relay.example:a@example.org>'],
+    ['TO:<a@bücher.example>', 'TO:<a@xn--bcher-kva.example>'],
+    ['TO:<a@[IPv6:2001:db8::1]>', 'TO:<a@[ipv6:2001:DB8::1]>'],
+  ];
+  for (const [first, second] of same) {
+    it(`gives ${first} and ${second} one key`, () => assert.equal(key(first), key(second)));
+  }
+  const different: ReadonlyArray<readonly [string, string]> = [
+    ['TO:<a@example.org>', 'TO:<A@example.org>'],
+    ['TO:<a@example.org>', 'TO:<a@example.net>'],
+    ['TO:<a.b@example.org>', 'TO:<ab@example.org>'],
+    ['TO:<a@[192.0.2.1]>', 'TO:<a@[192.0.2.2]>'],
+  ];
+  for (const [first, second] of different) {
+    it(`gives ${first} and ${second} different keys`, () => assert.notEqual(key(first), key(second)));
+  }
 });
 
 describe('address parsing properties', () => {
