@@ -2,9 +2,10 @@
 // "Machine-readable output"): views of the spool named in the config, and the
 // queue actions (queue-actions.ts), all safe while a server runs.
 
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
+import { errnoCode, errorMessage } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
@@ -44,6 +45,7 @@ export const queueCommand: CliCommand = async (args, io) => {
   let config: Config;
   try {
     config = await loadConfig(configPath(parsed.config, io), io.env);
+    if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
     spool = await Spool.open({
       dir: config.spoolDir,
       clock: systemClock,
@@ -65,6 +67,27 @@ export const queueCommand: CliCommand = async (args, io) => {
     await spool.close();
   }
 };
+
+async function folderExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** No spool folder yet (nothing was ever queued): the queue commands say so and create nothing. */
+function noSpool(spoolDir: string, parsed: QueueArgs, io: CliIo): number {
+  const missing = `the spool folder ${spoolDir} does not exist (nothing has been queued; \`outpost serve\` creates it)`;
+  if (parsed.subcommand.kind === 'list') {
+    writeLine(io.stderr, `outpost queue: ${missing}`);
+    writeLine(io.stdout, parsed.json ? '[]' : 'queue is empty');
+    return EXIT_OK;
+  }
+  writeLine(io.stderr, `outpost queue: no such message: ${missing}`);
+  return EXIT_FAILURE;
+}
 
 /** The parsed arguments, or a usage problem. */
 function parseQueueArgs(args: readonly string[]): QueueArgs | string {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spool } from '../../src/spool/spool.js';
 import { runCliCaptured } from '../helpers/run-cli.js';
@@ -26,6 +26,23 @@ test('queue list on an empty spool says so', async (t) => {
   const json = await runCliCaptured(['queue', 'list', '--json', ...CONFIG], { cwd: dir });
   assert.equal(json.exitCode, 0);
   assert.deepEqual(JSON.parse(json.stdout), []);
+});
+
+test('queue commands on a spool folder that does not exist say so and create nothing', async (t) => {
+  const dir = await makeTempDir('outpost-queue-cli-');
+  t.after(() => removeDir(dir));
+  await writeFile(join(dir, 'domains'), 'example.org\n');
+  await writeFile(join(dir, 'outpost.yaml'), `domains: domains\nspoolDir: ${JSON.stringify(join(dir, 'spool'))}\n`);
+  const missing = `the spool folder ${join(dir, 'spool')} does not exist`;
+  const list = await runCliCaptured(['queue', 'list', ...CONFIG], { cwd: dir });
+  assert.deepEqual([list.exitCode, list.stdout], [0, 'queue is empty\n']);
+  assert.ok(list.stderr.includes(missing), list.stderr);
+  const json = await runCliCaptured(['queue', 'list', '--json', ...CONFIG], { cwd: dir });
+  assert.deepEqual([json.exitCode, JSON.parse(json.stdout)], [0, []]);
+  const show = await runCliCaptured(['queue', 'show', 'abc123', ...CONFIG], { cwd: dir });
+  assert.equal(show.exitCode, 1);
+  assert.ok(show.stderr.includes(missing), show.stderr);
+  assert.deepEqual(await readdir(dir), ['domains', 'outpost.yaml']);
 });
 
 test('queue list --json prints the INTERFACE.md shape', async (t) => {
