@@ -7,6 +7,8 @@ import type { CliIo } from './io.js';
 
 /** Longer input is refused rather than silently cut. */
 export const MAX_PASSWORD_OCTETS = 1024;
+/** Shorter passwords are refused: AUTH is guessable online, the failed-AUTH limiter only slows it down. */
+export const MIN_PASSWORD_CHARACTERS = 8;
 
 export type PasswordInput = { readonly ok: true; readonly password: string } | { readonly ok: false; readonly problem: string };
 
@@ -20,6 +22,7 @@ function isTerminal(stream: NodeJS.ReadableStream): stream is ReadStream {
 
 function judged(password: string): PasswordInput {
   if (password === '') return { ok: false, problem: 'empty password' };
+  if ([...password].length < MIN_PASSWORD_CHARACTERS) return { ok: false, problem: `password shorter than ${MIN_PASSWORD_CHARACTERS} characters` };
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_OCTETS) return { ok: false, problem: `password longer than ${MAX_PASSWORD_OCTETS} octets` };
   return { ok: true, password };
 }

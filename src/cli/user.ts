@@ -1,7 +1,9 @@
 // `outpost user add|remove|list` (INTERFACE.md "Command line"): manages the AUTH users file named
 // by the config's `users` key; passwords come from stdin (no echo on a TTY), never from argv.
 
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readFailureReason } from '../config/files.js';
 import { hashPassword } from '../auth/password-hash.js';
 import { canonicalUserAddress } from '../auth/user-address.js';
 import { readUsersFile } from '../auth/users-file.js';
@@ -72,7 +74,14 @@ async function changeUser(action: UserAction & { verb: 'add' | 'remove' }, confi
     hash = await hashPassword(password.password);
   }
   const change = hash === undefined ? { kind: 'remove' as const, address: action.address } : { kind: 'set' as const, address: action.address, hash };
-  const update = await updateUsersFile(usersFile, change);
+  let update: Awaited<ReturnType<typeof updateUsersFile>>;
+  try {
+    update = await updateUsersFile(usersFile, change);
+  } catch (error: unknown) {
+    // A missing or read-only folder (a volume mounted read-only): one line, no stack trace.
+    writeLine(io.stderr, `outpost user ${action.verb}: cannot write ${usersFile}: ${readFailureReason(error)} (the folder ${dirname(usersFile)} must exist and be writable by this user)`);
+    return EXIT_FAILURE;
+  }
   if (!update.ok) {
     if (update.reason === 'unreadable') writeLine(io.stderr, `outpost user ${action.verb}: cannot read ${usersFile}: ${update.detail}`);
     else for (const problem of update.problems) writeLine(io.stderr, problem.message);

@@ -35,22 +35,22 @@ test('user add creates the users file (0600) from a password on stdin; list show
 test('user add on an existing user replaces its password and says so; other users stay', async () => {
   const folder = await installation();
   const options = { cwd: folder, env: { OUTPOST_CONFIG: 'outpost.yaml' } };
-  assert.equal((await runCliCaptured(['user', 'add', 'a@example.org'], { ...options, stdin: 'first\r\n' })).exitCode, 0);
-  assert.equal((await runCliCaptured(['user', 'add', 'b@example.net'], { ...options, stdin: 'other' })).exitCode, 0);
-  const replaced = await runCliCaptured(['user', 'add', 'a@EXAMPLE.org'], { ...options, stdin: 'second\nignored line\n' });
+  assert.equal((await runCliCaptured(['user', 'add', 'a@example.org'], { ...options, stdin: 'first-pass\r\n' })).exitCode, 0);
+  assert.equal((await runCliCaptured(['user', 'add', 'b@example.net'], { ...options, stdin: 'other-pass' })).exitCode, 0);
+  const replaced = await runCliCaptured(['user', 'add', 'a@EXAMPLE.org'], { ...options, stdin: 'second-pass\nignored line\n' });
   assert.deepEqual(replaced, { exitCode: 0, stdout: `a@example.org already existed: replaced its password ${SIGHUP_NOTE(folder)}\n`, stderr: '' });
   const users = await loadUsersFile(join(folder, 'users'));
   assert.deepEqual(users.addresses(), ['a@example.org', 'b@example.net']);
-  assert.equal(await users.verify('a@example.org', 'second'), true);
-  assert.equal(await users.verify('a@example.org', 'first'), false);
-  assert.equal(await users.verify('b@example.net', 'other'), true);
+  assert.equal(await users.verify('a@example.org', 'second-pass'), true);
+  assert.equal(await users.verify('a@example.org', 'first-pass'), false);
+  assert.equal(await users.verify('b@example.net', 'other-pass'), true);
 });
 
 test('user remove drops one user; removing an unknown user fails with exit 1', async () => {
   const folder = await installation();
   const options = { cwd: folder, env: { OUTPOST_CONFIG: 'outpost.yaml' } };
-  await runCliCaptured(['user', 'add', 'a@example.org'], { ...options, stdin: 'pw-a\n' });
-  await runCliCaptured(['user', 'add', 'b@example.org'], { ...options, stdin: 'pw-b\n' });
+  await runCliCaptured(['user', 'add', 'a@example.org'], { ...options, stdin: 'pass-word-a\n' });
+  await runCliCaptured(['user', 'add', 'b@example.org'], { ...options, stdin: 'pass-word-b\n' });
   const removed = await runCliCaptured(['user', 'remove', 'a@example.org'], options);
   assert.deepEqual(removed, { exitCode: 0, stdout: `removed a@example.org ${SIGHUP_NOTE(folder)}\n`, stderr: '' });
   const again = await runCliCaptured(['user', 'remove', 'a@example.org'], options);
@@ -89,6 +89,16 @@ test('a config with other problems is reported and no users file is left behind'
   assert.deepEqual(await readdir(folder), ['domains', 'outpost.yaml']);
 });
 
+test('user add refuses a password shorter than 8 characters, and a folder it cannot write, in one line each', async () => {
+  const folder = await installation({ users: '' });
+  const short = await runCliCaptured(['user', 'add', 'a@example.org', '--config', 'outpost.yaml'], { cwd: folder, stdin: 'seven77\n' });
+  assert.deepEqual(short, { exitCode: 1, stdout: '', stderr: 'outpost user add: password shorter than 8 characters\n' });
+  await writeFile(join(folder, 'elsewhere.yaml'), (await readFile(join(folder, 'outpost.yaml'), 'utf8')).replace(/^users: .*$/m, 'users: missing/users'));
+  const missing = await runCliCaptured(['user', 'add', 'a@example.org', '--config', 'elsewhere.yaml'], { cwd: folder, stdin: 'long-enough\n' });
+  assert.equal(missing.exitCode, 1);
+  assert.equal(missing.stderr, `outpost user add: cannot write ${join(folder, 'missing/users')}: no such file (the folder ${join(folder, 'missing')} must exist and be writable by this user)\n`);
+});
+
 test('a first user add that fails leaves no users file behind', async () => {
   const folder = await installation();
   const result = await runCliCaptured(['user', 'add', 'a@elsewhere.example', '--config', 'outpost.yaml'], { cwd: folder, stdin: 'pw\n' });
@@ -109,7 +119,7 @@ test('user list reports bad lines of the users file with their line numbers', as
   const folder = await installation({ users: '# users\ngarbage\n' });
   const result = await runCliCaptured(['user', 'list', '--config', 'outpost.yaml'], { cwd: folder });
   assert.deepEqual(result, { exitCode: 1, stdout: '', stderr: `${join(folder, 'users')}:2: expected address:hash\n` });
-  const add = await runCliCaptured(['user', 'add', 'a@example.org', '--config', 'outpost.yaml'], { cwd: folder, stdin: 'pw\n' });
+  const add = await runCliCaptured(['user', 'add', 'a@example.org', '--config', 'outpost.yaml'], { cwd: folder, stdin: 'long-enough\n' });
   assert.equal(add.exitCode, 1);
   assert.match(add.stderr, /users:2: expected address:hash\noutpost user add: fix the lines above first; .* was not changed\n$/);
   assert.equal(await readFile(join(folder, 'users'), 'utf8'), '# users\ngarbage\n');
@@ -204,7 +214,7 @@ test('on a terminal, user add asks twice without echoing the password', async ()
 
 test('on a terminal, two different passwords change nothing', async () => {
   const folder = await installation({ users: '' });
-  const run = await runOnTerminal(['user', 'add', 'tty@example.org', '--config', 'outpost.yaml'], folder, ['one\r', 'two\r']);
+  const run = await runOnTerminal(['user', 'add', 'tty@example.org', '--config', 'outpost.yaml'], folder, ['password-one\r', 'password-two\r']);
   assert.equal(run.status, 1, run.screen);
   assert.match(run.screen, /the two passwords differ; nothing changed/);
   assert.equal(await readFile(join(folder, 'users'), 'utf8'), '');
