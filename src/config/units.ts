@@ -7,7 +7,7 @@ const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_00
 
 /**
  * Size units are 1024-based, as in Postfix and most MTAs: 1KB = 1K = 1KiB = 1024 bytes,
- * 1MB = 1048576 bytes. A bare number (or "B") is bytes.
+ * 1MB = 1048576 bytes. A bare number (or "B") is bytes; a lowercase "b" (10Mb, 512b) is refused.
  */
 const BYTES_PER_UNIT: Readonly<Record<string, number>> = {
   '': 1,
@@ -46,7 +46,14 @@ export function parseSizeBytes(raw: unknown): Outcome<number> {
   if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw >= 0 ? success(raw) : notSize;
   if (typeof raw !== 'string') return notSize;
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
-  const bytesPerUnit = match === null ? undefined : BYTES_PER_UNIT[(match[2] ?? '').toLowerCase()];
+  const unit = match?.[2] ?? '';
+  // A lowercase b reads as bits (10Mb = megabits): refused rather than guessed.
+  if (match !== null && unit.endsWith('b')) {
+    const prefix = unit.slice(0, -1);
+    const bytesUnit = `${prefix.charAt(0).toUpperCase()}${prefix.slice(1).toLowerCase()}B`;
+    return failure(`${describeValue(raw)} is ambiguous: "b" means bits; write ${match[1]}${bytesUnit} for bytes`);
+  }
+  const bytesPerUnit = match === null ? undefined : BYTES_PER_UNIT[unit.toLowerCase()];
   if (match === null || bytesPerUnit === undefined) return notSize;
   const bytes = Math.round(Number(match[1]) * bytesPerUnit);
   return Number.isSafeInteger(bytes) ? success(bytes) : notSize;

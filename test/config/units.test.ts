@@ -50,7 +50,11 @@ const SIZES: ReadonlyArray<readonly [unknown, number | undefined]> = [
   ['512KB', 524_288],
   ['10M', 10_485_760],
   ['10MB', 10_485_760],
-  ['25mb', 26_214_400],
+  ['25mb', undefined],
+  ['10Mb', undefined],
+  ['512b', undefined],
+  ['10kB', 10_240],
+  ['1GiB', 1_073_741_824],
   ['1GB', 1_073_741_824],
   ['1.5MB', 1_572_864],
   ['10XB', undefined],
@@ -59,6 +63,11 @@ const SIZES: ReadonlyArray<readonly [unknown, number | undefined]> = [
   [1.5, undefined],
   [false, undefined],
 ];
+
+test('a lowercase b (bits) is refused with the spelling to use instead', () => {
+  assert.deepEqual(parseSizeBytes('10Mb'), { ok: false, problem: '"10Mb" is ambiguous: "b" means bits; write 10MB for bytes' });
+  assert.deepEqual(parseSizeBytes('2kib'), { ok: false, problem: '"2kib" is ambiguous: "b" means bits; write 2KiB for bytes' });
+});
 
 for (const [raw, expectedBytes] of SIZES) {
   test(`size ${JSON.stringify(raw)} is ${expectedBytes === undefined ? 'rejected' : `${expectedBytes} bytes`} (1024-based)`, () => {
