@@ -11,6 +11,9 @@ commands:
   check-config [--config FILE]          validate the configuration
   queue list [--json]                   list queued messages
   queue show ID                         show one queued message
+  queue flush [ID]                      try one or all deferred messages now
+  queue delete ID                       remove a message, no bounce
+  queue bounce ID                       give up on a message and send its DSN
   resolve DOMAIN [--json]               show the delivery plan for a domain
   user add|remove ADDRESS, user list    manage AUTH users (password from stdin)
   dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N]

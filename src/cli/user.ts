@@ -12,6 +12,7 @@ import type { Config } from '../config/types.js';
 import { errorMessage } from '../core/errors.js';
 import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
 import { loadConfigOrReport } from './config-load.js';
+import { mailClientSettings } from './mail-client-settings.js';
 import { readPassword } from './user-password.js';
 
 const USAGE = `usage: outpost user add ADDRESS [--config FILE]     add a user or replace its password (read from stdin)
@@ -99,6 +100,7 @@ async function changeUser(action: UserAction & { verb: 'add' | 'remove' }, confi
     return EXIT_FAILURE;
   }
   writeLine(io.stdout, `${said[update.outcome]} (a running outpost reads ${usersFile} again on SIGHUP)`);
+  if (action.verb === 'add') for (const line of mailClientSettings(config, action.address)) writeLine(io.stdout, line);
   return EXIT_OK;
 }
 

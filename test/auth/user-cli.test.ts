@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadUsersFile } from '../../src/auth/users-file.js';
 import { runCliCaptured } from '../helpers/run-cli.js';
 import { minimalYaml, TempConfigs } from '../config/temp-config.js';
+import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 
 const temp = new TempConfigs();
 after(() => temp.removeAll());
@@ -22,7 +23,8 @@ function installation(extra: Readonly<Record<string, string>> = {}): Promise<str
 test('user add creates the users file (0600) from a password on stdin; list shows the user', async () => {
   const folder = await installation();
   const added = await runCliCaptured(['user', 'add', 'App@Example.ORG', '--config', 'outpost.yaml'], { cwd: folder, stdin: 's3cret pass\n' });
-  assert.deepEqual(added, { exitCode: 0, stdout: `added App@example.org ${SIGHUP_NOTE(folder)}\n`, stderr: '' });
+  const noListener = 'Mail clients cannot log in yet: the config has no submission (587) or smtps (465) listener; add one to `listen` (with `tls`).\n';
+  assert.deepEqual(added, { exitCode: 0, stdout: `added App@example.org ${SIGHUP_NOTE(folder)}\n${noListener}`, stderr: '' });
   assert.equal((await stat(join(folder, 'users'))).mode & 0o777, 0o600);
   assert.doesNotMatch(await readFile(join(folder, 'users'), 'utf8'), /s3cret/);
   const users = await loadUsersFile(join(folder, 'users'));
@@ -38,7 +40,8 @@ test('user add on an existing user replaces its password and says so; other user
   assert.equal((await runCliCaptured(['user', 'add', 'a@example.org'], { ...options, stdin: 'first-pass\r\n' })).exitCode, 0);
   assert.equal((await runCliCaptured(['user', 'add', 'b@example.net'], { ...options, stdin: 'other-pass' })).exitCode, 0);
   const replaced = await runCliCaptured(['user', 'add', 'a@EXAMPLE.org'], { ...options, stdin: 'second-pass\nignored line\n' });
-  assert.deepEqual(replaced, { exitCode: 0, stdout: `a@example.org already existed: replaced its password ${SIGHUP_NOTE(folder)}\n`, stderr: '' });
+  assert.equal(replaced.exitCode, 0);
+  assert.ok(replaced.stdout.startsWith(`a@example.org already existed: replaced its password ${SIGHUP_NOTE(folder)}\n`), replaced.stdout);
   const users = await loadUsersFile(join(folder, 'users'));
   assert.deepEqual(users.addresses(), ['a@example.org', 'b@example.net']);
   assert.equal(await users.verify('a@example.org', 'second-pass'), true);
@@ -87,6 +90,26 @@ test('a config with other problems is reported and no users file is left behind'
   assert.equal(result.exitCode, 1);
   assert.match(result.stderr, /bogusKey/);
   assert.deepEqual(await readdir(folder), ['domains', 'outpost.yaml']);
+});
+
+test('user add ends with the settings a mail client needs, from the listeners the config runs', async () => {
+  const certificate = await makeSelfSignedCertificate('mx.example.org');
+  const folder = await temp.write({
+    domains: 'example.org\n',
+    'outpost.yaml': minimalYaml('users: users', 'listen:', '  - { address: 127.0.0.1, port: 587, mode: submission }', '  - { address: 127.0.0.1, port: 465, mode: smtps }', 'tls: { cert: cert.pem, key: key.pem }'),
+    'cert.pem': certificate.cert,
+    'key.pem': certificate.key,
+  });
+  const added = await runCliCaptured(['user', 'add', 'app@example.org', '--config', 'outpost.yaml'], { cwd: folder, stdin: 'long-enough\n' });
+  assert.equal(added.exitCode, 0, added.stderr);
+  assert.deepEqual(added.stdout.split('\n').slice(1), [
+    'Mail client settings (outgoing mail server, SMTP):',
+    '  server mx.example.org',
+    '  port 587, connection security STARTTLS',
+    '  port 465, connection security SSL/TLS',
+    '  user name app@example.org, the password just set; "server requires authentication" (normal password)',
+    '',
+  ]);
 });
 
 test('user add refuses a password shorter than 8 characters, and a folder it cannot write, in one line each', async () => {

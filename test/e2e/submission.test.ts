@@ -88,6 +88,19 @@ describe('submission with TLS and AUTH (real server, real clients)', () => {
     assert.equal(stdout.trim(), 'sent');
   });
 
+  it('works with Python smtplib as the mail-client table says for SSL/TLS: SMTP_SSL + login()', async () => {
+    const script = [
+      'import smtplib, ssl, sys',
+      'ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE',
+      `with smtplib.SMTP_SSL("127.0.0.1", ${serve.port('smtps')}, local_hostname="py.example.org", context=ctx) as s:`,
+      `    s.login("app@example.org", ${JSON.stringify(PASSWORD)})`,
+      '    s.sendmail("app@example.org", ["py@example.net"], "Subject: smtplib over TLS\\r\\n\\r\\nhi\\r\\n")',
+      'print("sent")',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', script], { timeout: 20_000 });
+    assert.equal(stdout.trim(), 'sent');
+  });
+
   it('picks up a new user on SIGHUP', async () => {
     const attempt = (): Promise<{ ok: boolean; output: string }> =>
       swaks(['--server', `127.0.0.1:${serve.port('submission')}`, '--from', 'new@example.org', '--to', 'x@example.net', '--tls', '--auth', 'PLAIN', '--auth-user', 'new@example.org', '--auth-password', 'another-pass']);
