@@ -33,6 +33,7 @@ import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
 import { notifyOnCommit } from './spool/notifying-sink.js';
 import { Spool } from './spool/spool.js';
+import { cachedFreeSpace, diskReserveCheck, statfsFreeBytes } from './spool/free-space.js';
 import { KeyRecordWatch } from './dkim/key-record-watch.js';
 import { loadDkimKeys, type LoadedKeys } from './dkim/keys.js';
 import { keyringSigner } from './dkim/message-signer.js';
@@ -136,12 +137,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     dsnQueued: (action) => metrics.dsnSent(action),
   });
+  const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
   const smtp = new SmtpServer({
     hostname: config.hostname,
     listeners: config.listen,
     limits: config.limits,
     tlsContext: () => tlsContext,
     spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id, record)),
+    freeSpaceBytes,
     clock,
     logger,
     observer: {
@@ -161,7 +164,11 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const http = new OpsHttpServer({
     http: config.http,
     metrics,
-    checks: { listeners: () => smtp.listening, spool: () => spoolWritable(config.spoolDir) },
+    checks: {
+      listeners: () => smtp.listening,
+      spool: () => spoolWritable(config.spoolDir),
+      disk: () => diskReserveCheck(freeSpaceBytes, config.limits.minFreeBytes),
+    },
     clock,
     logger,
   });

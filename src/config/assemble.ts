@@ -51,6 +51,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       maxConnectionsPerClient: limits.maxConnectionsPerClient,
       idleTimeoutMs: limits.idleTimeout,
       minDataRateBytesPerSecond: limits.minDataRate,
+      minFreeBytes: limits.minFreeSpace,
     },
     publicAddresses: [...values.publicAddresses],
     dkim: { keysFolder: values.dkim.keys },

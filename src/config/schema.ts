@@ -126,6 +126,7 @@ export const CONFIG_SCHEMA = section({
     maxConnectionsPerClient: withDefault(positiveIntegerType, 20),
     idleTimeout: withDefault(positiveDuration, '5m'),
     minDataRate: withDefault(positiveIntegerType, 500),
+    minFreeSpace: withDefault(sizeType, '100MB'),
   }),
   publicAddresses: withDefault(listType(ipAddressType, { nonEmpty: false }), []),
   dkim: section({ keys: withDefault(pathType, 'dkim') }),

@@ -87,6 +87,8 @@ export interface LimitsConfig {
   readonly maxConnectionsPerClient: number;
   readonly idleTimeoutMs: number;
   readonly minDataRateBytesPerSecond: number;
+  /** Spool disk reserve: MAIL and DATA answer 452 4.3.1 when a message would leave less free. */
+  readonly minFreeBytes: number;
 }
 
 export interface TlsFilesConfig {

@@ -5,8 +5,14 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from './logger.js';
 import { withDeadline } from './deadline.js';
 
-/** True when the part is healthy; may be async (e.g. a spool write probe). */
-export type HealthCheck = () => boolean | Promise<boolean>;
+/** A check's answer with figures for the JSON body (e.g. the spool disk's free bytes). */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly detail: Readonly<Record<string, number | string>>;
+}
+
+/** True (or `ok`) when the part is healthy; may be async (e.g. a spool write probe). */
+export type HealthCheck = () => boolean | CheckResult | Promise<boolean | CheckResult>;
 export type HealthChecks = Readonly<Record<string, HealthCheck>>;
 
 /** `fail`: the check said false; `timeout`: no answer in time; `error`: it threw. */
@@ -16,6 +22,8 @@ export interface HealthReport {
   readonly healthy: boolean;
   /** One state per check, in the order the checks were given. */
   readonly checks: Readonly<Record<string, CheckState>>;
+  /** The figures of the checks that gave some, by check name. */
+  readonly details: Readonly<Record<string, CheckResult['detail']>>;
 }
 
 export interface HealthCheckOptions {
@@ -27,12 +35,17 @@ export interface HealthCheckOptions {
 /** Runs every check concurrently; healthy only when all are `ok`. Failures are logged by name. */
 export async function runHealthChecks(checks: HealthChecks, options: HealthCheckOptions): Promise<HealthReport> {
   const names = Object.keys(checks);
+  const details: Record<string, CheckResult['detail']> = {};
   const states = await Promise.all(
     names.map(async (name): Promise<CheckState> => {
       const check = checks[name];
       if (check === undefined) return 'error';
       const result = await withDeadline(check, options.clock, options.timeoutMs);
-      if (result.state === 'done') return result.value === true ? 'ok' : 'fail';
+      if (result.state === 'done') {
+        if (typeof result.value === 'boolean') return result.value ? 'ok' : 'fail';
+        details[name] = result.value.detail;
+        return result.value.ok ? 'ok' : 'fail';
+      }
       if (result.state === 'error') options.logger.warn({ check: name, err: result.error }, 'health check failed');
       else options.logger.warn({ check: name, timeoutMs: options.timeoutMs }, 'health check timed out');
       return result.state;
@@ -42,5 +55,5 @@ export async function runHealthChecks(checks: HealthChecks, options: HealthCheck
   names.forEach((name, index) => {
     report[name] = states[index] ?? 'error';
   });
-  return { healthy: states.every((state) => state === 'ok'), checks: report };
+  return { healthy: states.every((state) => state === 'ok'), checks: report, details };
 }

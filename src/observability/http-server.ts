@@ -113,7 +113,8 @@ export class OpsHttpServer {
 
   private async healthz(response: ServerResponse): Promise<void> {
     const report = await runHealthChecks(this.options.checks, { clock: this.options.clock, timeoutMs: this.callbackTimeoutMs, logger: this.log });
-    const body = { status: report.healthy ? 'ok' : 'fail', checks: report.checks };
+    const hasDetails = Object.keys(report.details).length > 0;
+    const body = { status: report.healthy ? 'ok' : 'fail', checks: report.checks, ...(hasDetails ? { details: report.details } : {}) };
     send(response, report.healthy ? 200 : 503, JSON_CONTENT_TYPE, `${JSON.stringify(body)}\n`);
   }
 

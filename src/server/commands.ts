@@ -17,6 +17,10 @@ export interface CommandContext {
   readonly clientTrusted: boolean;
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
+  /** Spool disk reserve (`limits.minFreeSpace`). */
+  readonly minFreeBytes: number;
+  /** Free bytes on the spool's disk, read by the session just before MAIL and DATA; undefined when unknown (no check). */
+  freeSpaceBytes(): number | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
   /** STARTTLS may be offered now: a certificate is configured and TLS is not active yet. */
   tlsOffered(): boolean;
@@ -76,7 +80,7 @@ export function handleCommand(line: string, state: SessionState, context: Comman
     case 'RCPT':
       return rcpt(argument, state, context);
     case 'DATA':
-      return data(argument, state);
+      return data(argument, state, context);
     case 'RSET':
       if (argument.trim() !== '') return replyWith(Replies.syntaxError);
       state.transaction = undefined;
@@ -144,6 +148,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
   const sender = parsed.path;
   if (sender !== null && sender.isUtf8 && !params.smtputf8) return replyWith(Replies.utf8NotDeclared);
   if (params.sizeBytes !== undefined && params.sizeBytes > context.maxMessageBytes) return replyWith(Replies.messageTooBig);
+  if (belowDiskReserve(context, params.sizeBytes ?? 0)) return replyWith(Replies.diskReserveReached);
   const verdict = judgeSender(relayClient(state, context), relayDomain(sender), (domain) => context.isLocalDomain(domain));
   if (!verdict.accept) return replyWith(senderRefusal(verdict));
   state.transaction = {
@@ -212,10 +217,17 @@ function auth(argument: string, state: SessionState, context: CommandContext): C
   return { kind: 'auth', argument: argument.trim() };
 }
 
-function data(argument: string, state: SessionState): CommandOutcome {
+function data(argument: string, state: SessionState, context: CommandContext): CommandOutcome {
   if (argument.trim() !== '') return replyWith(Replies.syntaxError);
   const transaction = state.transaction;
   if (transaction === undefined) return replyWith(Replies.needMail);
   if (transaction.recipients.length === 0) return replyWith(Replies.noValidRecipients);
+  if (belowDiskReserve(context, 0)) return replyWith(Replies.diskReserveReached);
   return { kind: 'start-data', transaction };
+}
+
+/** RFC 1870 §6.1 / RFC 3463 4.3.1: taking `incomingBytes` more would leave less than the reserve free. */
+function belowDiskReserve(context: CommandContext, incomingBytes: number): boolean {
+  const freeBytes = context.freeSpaceBytes();
+  return freeBytes !== undefined && freeBytes - incomingBytes < context.minFreeBytes;
 }

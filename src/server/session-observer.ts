@@ -25,6 +25,7 @@ const REJECTION_REASONS = new Map<Reply, string>([
   [Replies.tooManyRecipients, 'too-many-recipients'],
   [Replies.messageTooBig, 'too-big'],
   [Replies.utf8NotDeclared, 'utf8-not-declared'],
+  [Replies.diskReserveReached, 'disk-reserve'],
 ]);
 
 /** The rejection reason of a policy or limit reply, if it is one. */

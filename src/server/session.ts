@@ -15,6 +15,7 @@ import { MAX_SASL_LINE_OCTETS, type SaslState } from '../auth/sasl.js';
 import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.js';
 import { formatPath } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
+import type { FreeSpaceReader } from '../spool/free-space.js';
 import { handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
 import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
 import { SessionDeadline } from './session-deadline.js';
@@ -39,6 +40,8 @@ export interface SessionOptions {
   /** The current certificate, or undefined when TLS is not configured (read per handshake: SIGHUP can swap it). */
   readonly tlsContext: () => SecureContext | undefined;
   readonly spool: MessageSink;
+  /** Free bytes on the spool's disk, read before MAIL and DATA for the reserve (`limits.minFreeBytes`). Absent: no check. */
+  readonly freeSpaceBytes?: FreeSpaceReader | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer?: SessionObserver | undefined;
@@ -87,6 +90,7 @@ export class SmtpSession {
   private receiver: DataReceiver | undefined;
   private messagesQueued = 0;
   private messagesRejected = 0;
+  private freeBytes: number | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.socket = options.socket;
@@ -100,6 +104,8 @@ export class SmtpSession {
       clientTrusted: options.clientTrusted,
       maxMessageBytes: options.limits.maxMessageBytes,
       maxRecipients: options.limits.maxRecipients,
+      minFreeBytes: options.limits.minFreeBytes,
+      freeSpaceBytes: () => this.freeBytes,
       isLocalDomain: (domain) => options.isLocalDomain(domain),
       tlsOffered: () => this.tls === null && options.tlsContext() !== undefined,
       tlsActive: () => this.tls !== null,
@@ -259,6 +265,7 @@ export class SmtpSession {
 
   private async command(line: string): Promise<void> {
     this.log.trace({ line: redactCommand(line) }, 'command');
+    if (/^(MAIL|DATA)(\s|$)/i.test(line)) await this.readFreeSpace();
     const outcome = handleCommand(line, this.state, this.context);
     switch (outcome.kind) {
       case 'reply': {
@@ -285,6 +292,21 @@ export class SmtpSession {
         }
         this.authStep(await this.authExchange.start(outcome.argument));
         return;
+    }
+  }
+
+  /** Refreshes the free-space reading the MAIL and DATA handlers judge the disk reserve by; unknown when it fails. */
+  private async readFreeSpace(): Promise<void> {
+    const read = this.options.freeSpaceBytes;
+    if (read === undefined) return;
+    try {
+      this.freeBytes = await read();
+    } catch (error: unknown) {
+      this.freeBytes = undefined;
+      this.log.warn({ err: error }, 'cannot read spool free space');
+    }
+    if (this.freeBytes !== undefined && this.freeBytes < this.options.limits.minFreeBytes) {
+      this.log.info({ freeBytes: this.freeBytes, minFreeBytes: this.options.limits.minFreeBytes }, 'spool disk below reserve');
     }
   }
 

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import { formatReply, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { MessageSink } from '../spool/types.js';
+import type { FreeSpaceReader } from '../spool/free-space.js';
 import { SmtpSession } from './session.js';
 import type { SessionObserver } from './session-observer.js';
 import type { AuthServices } from './auth-exchange.js';
@@ -25,6 +26,8 @@ export interface SmtpServerOptions {
   /** The current certificate (undefined: no TLS); read per handshake so SIGHUP can swap it. */
   readonly tlsContext?: () => SecureContext | undefined;
   readonly spool: MessageSink;
+  /** Free bytes on the spool's disk (cached by the caller), for the reserve `limits.minFreeBytes`. Absent: no check. */
+  readonly freeSpaceBytes?: FreeSpaceReader;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer?: SessionObserver;
@@ -136,6 +139,7 @@ export class SmtpServer {
       limits: this.options.limits,
       tlsContext: this.options.tlsContext ?? (() => undefined),
       spool: this.options.spool,
+      freeSpaceBytes: this.options.freeSpaceBytes,
       clock: this.options.clock,
       logger: this.log,
       observer: this.options.observer,

@@ -28,6 +28,7 @@ export const Replies = {
   authLockedOut: reply(421, '4.7.0', 'Too many failed authentications from your address, try again later'),
   localError: reply(451, '4.3.0', 'Local error in processing, try again later'),
   spoolFull: reply(452, '4.3.1', 'Insufficient system storage, try again later'),
+  diskReserveReached: reply(452, '4.3.1', 'Insufficient system storage: the spool disk is nearly full, try again later'),
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
   // 5xx syntax and sequence
   commandUnrecognized: reply(500, '5.5.2', 'Command unrecognized'),

@@ -10,6 +10,7 @@ const NAMES: ReadonlyArray<readonly [string, string]> = [
   ['dns.ipv6', 'OUTPOST_DNS_IPV6'],
   ['delivery.maxQueueLifetime', 'OUTPOST_DELIVERY_MAX_QUEUE_LIFETIME'],
   ['limits.maxMessageSize', 'OUTPOST_LIMITS_MAX_MESSAGE_SIZE'],
+  ['limits.minFreeSpace', 'OUTPOST_LIMITS_MIN_FREE_SPACE'],
   ['tls.cert', 'OUTPOST_TLS_CERT'],
   ['http.port', 'OUTPOST_HTTP_PORT'],
   ['log.level', 'OUTPOST_LOG_LEVEL'],
@@ -24,7 +25,7 @@ for (const [path, variable] of NAMES) {
 
 test('env: every configuration key has its own variable', () => {
   const keys = envKeys();
-  assert.equal(keys.size, 35);
+  assert.equal(keys.size, 36);
   assert.equal(new Set([...keys.values()].map((key) => key.path)).size, keys.size);
   assert.ok(!keys.has('OUTPOST_CONFIG'));
 });

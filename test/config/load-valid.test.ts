@@ -57,6 +57,7 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     maxConnectionsPerClient: 20,
     idleTimeoutMs: 5 * minute,
     minDataRateBytesPerSecond: 500,
+    minFreeBytes: 100 * 1024 * 1024,
   });
   assert.deepEqual(config.http, { address: '127.0.0.1', port: 8025 });
   assert.deepEqual(config.log, { level: 'info' });
@@ -95,7 +96,7 @@ test('converts durations, sizes and paths and canonicalises routes of a full con
     '  connectTimeout: 0.5',
     '  commandTimeout: "10"',
     '  dataDoneTimeout: 1d',
-    'limits: { maxMessageSize: 512KB, maxRecipients: 5, maxConnections: 6, maxConnectionsPerClient: 7, idleTimeout: 9s, minDataRate: 10 }',
+    'limits: { maxMessageSize: 512KB, maxRecipients: 5, maxConnections: 6, maxConnectionsPerClient: 7, idleTimeout: 9s, minDataRate: 10, minFreeSpace: 2GB }',
     'http: false',
     'log: { level: debug }',
     '',
@@ -133,6 +134,7 @@ test('converts durations, sizes and paths and canonicalises routes of a full con
   assert.equal(config.delivery.commandTimeoutMs, 10_000);
   assert.equal(config.delivery.dataDoneTimeoutMs, 86_400_000);
   assert.equal(config.limits.maxMessageBytes, 524_288);
+  assert.equal(config.limits.minFreeBytes, 2 * 1024 ** 3);
   assert.equal(config.http, undefined);
   assert.equal(config.log.level, 'debug');
 });

@@ -102,7 +102,9 @@ describe('outpost serve with real clients', () => {
     const base = `http://127.0.0.1:${String(http['port'])}`;
     const health = await fetch(`${base}/healthz`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: 'ok', checks: { listeners: 'ok', spool: 'ok' } });
+    const body = (await health.json()) as { status: string; checks: unknown; details: { disk: { freeBytes: number; minFreeBytes: number } } };
+    assert.deepEqual({ status: body.status, checks: body.checks }, { status: 'ok', checks: { listeners: 'ok', spool: 'ok', disk: 'ok' } });
+    assert.ok(body.details.disk.freeBytes >= body.details.disk.minFreeBytes, 'the free bytes of the spool disk are shown');
     const metrics = await fetch(`${base}/metrics`);
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await metrics.text();

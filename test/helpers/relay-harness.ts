@@ -26,6 +26,7 @@ export const TEST_LIMITS: LimitsConfig = {
   maxConnectionsPerClient: 20,
   idleTimeoutMs: 300_000,
   minDataRateBytesPerSecond: 500,
+  minFreeBytes: 100 * 1024 * 1024,
 };
 
 export interface HarnessOptions {
@@ -43,6 +44,10 @@ export interface HarnessOptions {
   readonly authLimits?: { readonly maxFailures?: number; readonly baseDelayMs?: number };
   /** DKIM: signs messages of authorized clients. */
   readonly dkimSigner?: MessageSigner;
+  /** Free bytes on the spool's disk, given the spool folder (absent: no disk reserve check). */
+  readonly freeSpaceBytes?: (spoolDir: string) => Promise<number>;
+  /** Folder the temp spool folder is made in (default: the system temp folder). */
+  readonly spoolParent?: string;
 }
 
 export interface Harness {
@@ -57,7 +62,7 @@ export interface Harness {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const spoolDir = await mkdtemp(join(tmpdir(), 'outpost-test-'));
+  const spoolDir = await mkdtemp(join(options.spoolParent ?? tmpdir(), 'outpost-test-'));
   const clock = new ManualClock();
   const log = memoryLog('trace');
   const logger = log.logger;
@@ -75,6 +80,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           await Promise.all(Object.entries(options.users).map(async ([address, password]) => ({ address, hash: await hashPassword(password) }))),
         );
   const limiter = new FailureLimiter({ clock, ...options.authLimits });
+  const readFreeSpace = options.freeSpaceBytes;
   const server = new SmtpServer({
     hostname: 'mx.example.org',
     listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta' }],
@@ -83,6 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     auth: { users: () => users, limiter, clock },
     ...(options.dkimSigner === undefined ? {} : { dkimSigner: options.dkimSigner }),
     spool: options.sink === undefined ? spool : options.sink(spool),
+    ...(readFreeSpace === undefined ? {} : { freeSpaceBytes: () => readFreeSpace(spoolDir) }),
     clock: options.clock ?? clock,
     logger,
     isLocalDomain: (domain) => domains.has(domain),

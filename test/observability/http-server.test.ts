@@ -1,5 +1,5 @@
 // The operations HTTP endpoint over real loopback HTTP: /healthz 200/503 from
-// injected checks (including a hung one), /metrics text that moves with
+// injected checks (including a hung one and the disk reserve), /metrics text that moves with
 // traffic, 404/405, bind failures, request timeouts, and close().
 
 import { after, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { OutpostError } from '../../src/core/errors.js';
 import type { HealthChecks } from '../../src/observability/health.js';
 import { OpsHttpServer, type MetricsSource, type OpsHttpServerOptions } from '../../src/observability/http-server.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { diskReserveCheck } from '../../src/spool/free-space.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { memoryLog } from '../helpers/memory-log.js';
 import { parseExposition, sampleValue } from './exposition-parser.js';
@@ -84,6 +85,24 @@ describe('OpsHttpServer', () => {
     assert.equal(result.status, 503);
     assert.deepEqual(JSON.parse(result.body), { status: 'fail', checks: { listeners: 'ok', spool: 'fail', dns: 'error' } });
     assert.equal(log.messages('health check failed')[0]?.['check'], 'dns');
+  });
+
+  it('answers GET /healthz with 503 and the free bytes when the spool disk is below the reserve', async () => {
+    let freeBytes = 50 * 1024 * 1024;
+    const minFreeBytes = 100 * 1024 * 1024;
+    const checks: HealthChecks = { listeners: () => true, disk: () => diskReserveCheck(async () => freeBytes, minFreeBytes) };
+    const { port } = await startOps({ checks });
+    const low = await fetchPath(port, '/healthz');
+    assert.equal(low.status, 503);
+    assert.deepEqual(JSON.parse(low.body), {
+      status: 'fail',
+      checks: { listeners: 'ok', disk: 'fail' },
+      details: { disk: { freeBytes, minFreeBytes } },
+    });
+    freeBytes = minFreeBytes;
+    const enough = await fetchPath(port, '/healthz');
+    assert.equal(enough.status, 200);
+    assert.deepEqual(JSON.parse(enough.body).details, { disk: { freeBytes: minFreeBytes, minFreeBytes } });
   });
 
   it('turns a hung health check into 503 timeout after the deadline on the injected clock', async () => {
