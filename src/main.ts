@@ -6,10 +6,9 @@ import { randomInt } from 'node:crypto';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { loadUsersFile } from './auth/users-file.js';
 import { access, constants } from 'node:fs/promises';
-import type { SecureContext } from 'node:tls';
 import { OutpostError } from './core/errors.js';
 import { loadDomainsFile } from './config/load.js';
-import { loadTlsContext } from './config/tls-files.js';
+import { loadTlsContexts, type TlsContexts } from './config/tls-files.js';
 import type { TlsFilesConfig } from './config/types.js';
 import { OpsHttpServer } from './observability/http-server.js';
 import { Metrics, type QueueSnapshot } from './observability/metrics.js';
@@ -142,7 +141,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     hostname: config.hostname,
     listeners: config.listen,
     limits: config.limits,
-    tlsContext: () => tlsContext,
+    tlsContext: (mode) => (mode === 'mta' ? tlsContext?.mta : tlsContext?.submission),
     spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id, record)),
     freeSpaceBytes,
     clock,
@@ -251,8 +250,8 @@ function logKeys(loaded: LoadedKeys, logger: Logger, seen: Set<string>): LoadedK
   return loaded;
 }
 
-async function tlsContextOf(files: TlsFilesConfig): Promise<SecureContext> {
-  const loaded = await loadTlsContext(files);
+async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
+  const loaded = await loadTlsContexts(files);
   if (!loaded.ok) throw new OutpostError('ETLS', `tls.cert: ${loaded.problem}`);
   return loaded.value;
 }

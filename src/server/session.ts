@@ -192,6 +192,7 @@ export class SmtpSession {
       this.end = 'tls-failed';
       return false;
     }
+    // The context refuses TLS 1.2 renegotiation (SSL_OP_NO_RENEGOTIATION, config/tls-files.ts).
     const secure = new TLSSocket(this.socket, { isServer: true, secureContext: context });
     this.socket = secure;
     secure.on('error', (error) => this.log.debug({ err: error }, 'tls error'));

@@ -24,7 +24,7 @@ export interface SmtpServerOptions {
   readonly listeners: readonly ListenerConfig[];
   readonly limits: LimitsConfig;
   /** The current certificate (undefined: no TLS); read per handshake so SIGHUP can swap it. */
-  readonly tlsContext?: () => SecureContext | undefined;
+  readonly tlsContext?: (mode: ListenerMode) => SecureContext | undefined;
   readonly spool: MessageSink;
   /** Free bytes on the spool's disk (cached by the caller), for the reserve `limits.minFreeBytes`. Absent: no check. */
   readonly freeSpaceBytes?: FreeSpaceReader;
@@ -137,7 +137,7 @@ export class SmtpServer {
       clientAddress,
       clientTrusted: this.options.isTrusted(clientAddress),
       limits: this.options.limits,
-      tlsContext: this.options.tlsContext ?? (() => undefined),
+      tlsContext: () => this.options.tlsContext?.(mode),
       spool: this.options.spool,
       freeSpaceBytes: this.options.freeSpaceBytes,
       clock: this.options.clock,

@@ -10,6 +10,7 @@ import { NetworkSet, parseCidr, type Cidr } from '../../src/core/network.js';
 import type { LimitsConfig, ListenerMode } from '../../src/config/types.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { SmtpServer } from '../../src/server/smtp-server.js';
+import { AEAD_TLS12_CIPHERS, NO_RENEGOTIATION } from '../../src/config/tls-files.js';
 import type { MessageSigner } from '../../src/dkim/message-signer.js';
 import { FailureLimiter } from '../../src/auth/failure-limiter.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
@@ -71,7 +72,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const trusted = new NetworkSet(
     (options.trustedNetworks ?? ['127.0.0.0/8']).map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined),
   );
-  const context = options.tls === undefined ? undefined : createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' });
+  const context = options.tls === undefined ? undefined : createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2', secureOptions: NO_RENEGOTIATION });
+  // As main.ts does: submission and smtps offer only AEAD suites.
+  const strictContext =
+    options.tls === undefined ? undefined : createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2', ciphers: AEAD_TLS12_CIPHERS, secureOptions: NO_RENEGOTIATION });
   const users =
     options.users === undefined
       ? undefined
@@ -85,7 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     hostname: 'mx.example.org',
     listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta' }],
     limits: { ...TEST_LIMITS, ...options.limits },
-    tlsContext: () => context,
+    tlsContext: (mode) => (mode === 'mta' ? context : strictContext),
     auth: { users: () => users, limiter, clock },
     ...(options.dkimSigner === undefined ? {} : { dkimSigner: options.dkimSigner }),
     spool: options.sink === undefined ? spool : options.sink(spool),
