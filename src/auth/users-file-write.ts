@@ -1,9 +1,9 @@
 // Changes to the AUTH users file: one user line set or removed, other lines (users, comments)
 // kept as they were, written atomically (temp file in the same folder, fsync, rename, fsync folder).
 
-import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { syncFolder, writeSyncedTemp } from '../core/safe-file.js';
 import { errnoCode, type ConfigError } from '../core/errors.js';
 import { readUsersFile, type UsersText } from './users-file.js';
 
@@ -67,29 +67,12 @@ async function keptMode(path: string): Promise<number> {
 /** Replaces `path` with `text` so that readers see the old or the new file, never a partial one. */
 export async function writeFileAtomically(path: string, text: string, mode: number): Promise<void> {
   const folder = dirname(path);
-  const temporary = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temporary, 'wx', mode);
+  const temporary = await writeSyncedTemp(folder, basename(path), text, mode);
   try {
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
     await rename(temporary, path);
   } catch (error: unknown) {
     await unlink(temporary).catch(() => undefined);
     throw error;
   }
   await syncFolder(folder);
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

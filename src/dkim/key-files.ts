@@ -1,11 +1,12 @@
 // New DKIM private keys: generated as PKCS#8 PEM (RSA per RFC 8301, Ed25519 per
 // RFC 8463) and written durably as <folder>/<domain>/<selector>.pem, never over an existing file.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { link, mkdir, open, unlink } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { link, mkdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { canonicalDomain } from '../core/domain.js';
 import { errnoCode, OutpostError } from '../core/errors.js';
+import { syncFolder, writeSyncedTemp } from '../core/safe-file.js';
 import { isValidSelector } from './selector.js';
 
 export const DEFAULT_RSA_BITS = 2048;
@@ -35,34 +36,18 @@ export async function writeNewKeyFile(folder: string, domain: string, selector: 
   const domainFolder = join(folder, domain);
   const created = await mkdir(domainFolder, { recursive: true, mode: KEY_FOLDER_MODE });
   const path = join(domainFolder, `${selector}.pem`);
-  const temporary = join(domainFolder, `.${selector}.pem.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temporary, 'wx', KEY_FILE_MODE);
+  let temporary: string | undefined;
   try {
-    try {
-      await handle.writeFile(pem, 'utf8');
-      await handle.chmod(KEY_FILE_MODE);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    temporary = await writeSyncedTemp(domainFolder, `${selector}.pem`, pem, KEY_FILE_MODE);
     await link(temporary, path);
   } catch (error: unknown) {
     if (errnoCode(error) === 'EEXIST') throw new OutpostError('EDKIMKEYEXISTS', `${path} already exists; a key file is never overwritten (choose another selector)`, { cause: error });
     throw error;
   } finally {
-    await unlink(temporary).catch(() => undefined);
+    if (temporary !== undefined) await unlink(temporary).catch(() => undefined);
   }
   await syncFolder(domainFolder);
   // New folders are entries in their parents: make those durable too.
   if (created !== undefined) for (const parent of new Set([folder, dirname(created)])) await syncFolder(parent);
   return path;
-}
-
-async function syncFolder(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
