@@ -5,6 +5,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { stopPythonServer } from './aiosmtpd-capture.js';
 
 /** Debian's interpreter, which has python3-aiosmtpd (not a pyenv python3 first on PATH). */
 const DEBIAN_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -117,11 +118,7 @@ export class AiosmtpdAuth {
     while (!ready()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
 
-  async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopPythonServer(this.child);
   }
 }

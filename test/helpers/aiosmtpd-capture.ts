@@ -11,6 +11,16 @@ import { join } from 'node:path';
 /** Debian's interpreter: the one with python3-aiosmtpd and python3-dkim (not a pyenv shim first on PATH). */
 export const DEBIAN_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
+/** Ends a Python server started with stdin as its stop signal (SIGKILL after 5 s). */
+export async function stopPythonServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 export function aiosmtpdInstalled(): boolean {
   return existsSync('/usr/lib/python3/dist-packages/aiosmtpd');
 }
@@ -86,11 +96,7 @@ export class AiosmtpdCapture {
   }
 
   async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+    await stopPythonServer(this.child);
     await rm(this.folder, { recursive: true, force: true });
   }
 }
