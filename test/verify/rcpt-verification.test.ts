@@ -190,6 +190,25 @@ describe('recipient verification at RCPT', () => {
     second.close();
   });
 
+  it('probes over STARTTLS when the next hop offers it, as delivery would', async () => {
+    const certificate = await makeSelfSignedCertificate('next-hop.test');
+    const r = await start({ mtaTls: certificate });
+    assert.equal((await rcptReply(r.harness.port, 'nobody@example.org')).code, 550);
+    assert.equal(r.mta.sessions[0]?.tls, true);
+    assert.deepEqual(r.mta.sessions[0]?.commands.slice(0, 3), ['EHLO mx.example.org', 'STARTTLS', 'EHLO mx.example.org']);
+  });
+
+  it('answers the waiting RCPTs 450 at once when the verifier closes (shutdown)', async () => {
+    const r = await start({ script: { rcpt: () => 'silence' } });
+    const client = await openTransaction(r.harness.port);
+    client.send('RCPT TO:<alice@example.org>');
+    await rcptsAtNextHop(r, 1);
+    r.verifier.close();
+    assert.match((await client.reply()).text, /^450 4\.1\.1/);
+    client.close();
+    assert.equal(r.harness.log.messages('recipient verified')[0]?.['detail'], 'shutting down');
+  });
+
   it('keeps pipelined replies in order (RFC 2920)', async () => {
     const r = await start();
     const client = await SmtpTestClient.connect(r.harness.port);

@@ -41,6 +41,8 @@ export interface RigOptions {
   readonly list?: RecipientList;
   /** Extra fake MTA script (the RCPT handler is the rig's own unless given). */
   readonly script?: Script;
+  /** The next hop offers STARTTLS with this key and certificate. */
+  readonly mtaTls?: { readonly key: string; readonly cert: string };
   readonly harness?: Omit<HarnessOptions, 'recipientVerifier' | 'clock' | 'domains'>;
 }
 
@@ -72,7 +74,12 @@ async function closedPort(): Promise<number> {
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const clock = new ManualClock();
-  const mta = await FakeMta.start({ host: '127.0.0.2', name: 'next-hop.test', script: { rcpt: ({ argument }) => nextHopRcpt(argument), ...options.script } });
+  const mta = await FakeMta.start({
+    host: '127.0.0.2',
+    name: 'next-hop.test',
+    script: { rcpt: ({ argument }) => nextHopRcpt(argument), ...options.script },
+    ...(options.mtaTls === undefined ? {} : { tls: options.mtaTls }),
+  });
   const dns = await startDnsServer({
     zones: Object.fromEntries([...LOCAL_DOMAINS.map((domain) => [domain, { MX: [{ preference: 10, exchange: 'inbound.example.net' }] }]), ['inbound.example.net', { A: ['127.0.0.2'] }]]),
   });
