@@ -8,6 +8,9 @@ import { loadUsersFile } from './auth/users-file.js';
 import { access, constants } from 'node:fs/promises';
 import { OutpostError } from './core/errors.js';
 import { loadDomainsFile } from './config/load.js';
+import { loadRecipientsFile, type RecipientList } from './config/recipients-file.js';
+import { RecipientProber } from './delivery/recipient-probe.js';
+import { CachingRecipientVerifier } from './verify/recipient-verifier.js';
 import { loadTlsContexts, type TlsContexts } from './config/tls-files.js';
 import type { TlsFilesConfig } from './config/types.js';
 import { OpsHttpServer } from './observability/http-server.js';
@@ -50,7 +53,7 @@ export interface RelayDependencies {
 
 export interface RunningRelay {
   readonly listeners: readonly BoundListener[];
-  /** SIGHUP: reloads the domains file, the users file and the TLS certificate; a broken file keeps the old data (logged). */
+  /** SIGHUP: reloads the domains, users and recipients files and the TLS certificate; a broken file keeps the old data (logged). */
   reload(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -87,6 +90,41 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
   });
 }
 
+/**
+ * RCPT verification of local recipients from unauthorized clients: the allow-list
+ * (`list`), then a cached probe of the next hop as delivery would route it.
+ * Undefined when neither is configured.
+ */
+function recipientVerifier(
+  config: Config,
+  planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>,
+  list: () => RecipientList | undefined,
+  deps: RelayDependencies,
+  metrics: Metrics,
+): CachingRecipientVerifier | undefined {
+  const settings = config.verifyRecipients;
+  if (!settings.probe && settings.file === undefined) return undefined;
+  const prober = settings.probe
+    ? new RecipientProber({
+        hostname: config.hostname,
+        planner,
+        routes: config.delivery.routes,
+        connector: new NetConnector({ clock: deps.clock, bind: config.delivery.bind }),
+        clock: deps.clock,
+        logger: deps.logger,
+        timeouts: { connectTimeoutMs: config.delivery.connectTimeoutMs, commandTimeoutMs: config.delivery.commandTimeoutMs },
+      })
+    : undefined;
+  return new CachingRecipientVerifier({
+    settings,
+    list,
+    probe: prober === undefined ? undefined : (recipient, signal) => prober.probe(recipient, signal),
+    clock: deps.clock,
+    logger: deps.logger,
+    observer: { verified: (result, source) => metrics.recipientVerified(result, source) },
+  });
+}
+
 function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver): DeliveryScheduler {
   return new DeliveryScheduler({
     ...(observer === undefined ? {} : { observer }),
@@ -107,6 +145,8 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   let domains = config.domains;
   let tlsContext = config.tls === undefined ? undefined : await tlsContextOf(config.tls);
   let users = config.usersFile === undefined ? undefined : await loadUsersFile(config.usersFile);
+  const recipientsFile = config.verifyRecipients.file;
+  let recipients = recipientsFile === undefined ? undefined : await loadRecipientsFile(recipientsFile);
   const trusted = new NetworkSet(config.trustedNetworks.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
   const resolver = await createResolver(config.dns, { clock });
   const dkimLog = logger.child({ component: 'dkim' });
@@ -136,6 +176,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     dsnQueued: (action) => metrics.dsnSent(action),
   });
+  const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
   const smtp = new SmtpServer({
     hostname: config.hostname,
@@ -156,6 +197,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
     dkimSigner: keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock }),
+    ...(verifier === undefined ? {} : { recipientVerifier: verifier }),
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
@@ -182,6 +224,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     keyWatch.start();
     doctor.start();
   } catch (error: unknown) {
+    verifier?.close();
     await smtp.stop(0);
     await queue.stop(0);
     await control.close().catch(() => undefined);
@@ -214,6 +257,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
           logger.error({ file: config.usersFile, err: error }, 'users reload failed, keeping the old users');
         }
       }
+      if (recipientsFile !== undefined) {
+        try {
+          recipients = await loadRecipientsFile(recipientsFile);
+          reloaded.push('recipients');
+        } catch (error: unknown) {
+          logger.error({ file: recipientsFile, err: error }, 'recipients reload failed, keeping the old list');
+        }
+      }
       try {
         await reloadKeys();
         keyWatch.checkSoon();
@@ -221,11 +272,13 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       } catch (error: unknown) {
         logger.error({ folder: config.dkim.keysFolder, err: error }, 'dkim keys reload failed, keeping the old keys');
       }
-      logger.info({ reloaded, domains: domains.size, users: users?.size ?? 0, dkimKeys: keyring.size }, 'reloaded');
+      logger.info({ reloaded, domains: domains.size, users: users?.size ?? 0, recipients: recipients?.size ?? null, dkimKeys: keyring.size }, 'reloaded');
     },
     async stop() {
       await keyWatch.stop();
       await doctor.stop();
+      // Sessions waiting for a probe get their answer (unavailable) now, then 421 on shutdown.
+      verifier?.close();
       await smtp.stop(SHUTDOWN_GRACE_MS);
       await queue.stop(SHUTDOWN_GRACE_MS);
       await http.close();

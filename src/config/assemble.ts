@@ -14,7 +14,7 @@ function withPort(endpoint: Endpoint, defaultPort: number): HostPort {
 }
 
 export function assembleConfig(values: ValidatedConfig, configFile: string, domains: ReadonlySet<string>): Config {
-  const { delivery, dns, limits } = values;
+  const { delivery, dns, limits, verifyRecipients: verify } = values;
   const config: Config = {
     configFile,
     hostname: values.hostname,
@@ -55,6 +55,16 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
     },
     publicAddresses: [...values.publicAddresses],
     dkim: { keysFolder: values.dkim.keys },
+    verifyRecipients: {
+      probe: verify.probe,
+      file: verify.file,
+      positiveTtlMs: verify.positiveTtl,
+      negativeTtlMs: verify.negativeTtl,
+      whenUnavailable: verify.whenUnavailable,
+      probeTimeoutMs: verify.probeTimeout,
+      maxProbes: verify.maxProbes,
+      cacheSize: verify.cacheSize,
+    },
     http: values.http === undefined ? undefined : { address: values.http.address, port: values.http.port },
     log: { level: values.log.level },
   };

@@ -1,10 +1,12 @@
 // Loads the configuration (INTERFACE.md "Configuration"): the YAML file, OUTPOST_*
-// environment overrides, validation, the domains file and the other files it names.
+// environment overrides, validation, the domains file and the other files it names
+// (users, TLS, the recipients allow-list).
 
 import { dirname, resolve } from 'node:path';
 import { ConfigError, ConfigErrors } from '../core/errors.js';
 import { assembleConfig } from './assemble.js';
 import { DOMAINS_KEY, readDomainsFile } from './domains-file.js';
+import { readRecipientsFile, RECIPIENTS_FILE_KEY } from './recipients-file.js';
 import { ENVIRONMENT_SOURCE, readEnvOverrides, type EnvOverrides } from './env.js';
 import { readTextFile, unreadableReason } from './files.js';
 import type { Config } from './types.js';
@@ -52,6 +54,12 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
     if (outcome.readable) problems.push(...outcome.problems);
     else problems.push(locate({ path: DOMAINS_KEY, problem: `cannot read ${domainsPath}: ${outcome.reason}` }));
     domains = outcome.readable ? outcome.domains : undefined;
+  }
+  const recipientsPath = validation.leaves.get(RECIPIENTS_FILE_KEY);
+  if (typeof recipientsPath === 'string') {
+    const outcome = await readRecipientsFile(recipientsPath);
+    if (outcome.readable) problems.push(...outcome.problems);
+    else problems.push(locate({ path: RECIPIENTS_FILE_KEY, problem: `cannot read ${recipientsPath}: ${outcome.reason}` }));
   }
   for (const key of READABLE_FILE_KEYS) {
     const path = validation.leaves.get(key);

@@ -2,7 +2,7 @@
 // value type, default (in YAML form) and presence. Validation and env names derive from it.
 
 import { hostname } from 'node:os';
-import type { LogLevel } from './types.js';
+import type { LogLevel, UnavailableAction } from './types.js';
 import {
   addressType,
   booleanType,
@@ -85,6 +85,7 @@ function disableableSection<F extends Fields>(fields: F): SectionSpec<F, 'disabl
 }
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const UNAVAILABLE_ACTIONS: readonly UnavailableAction[] = ['defer', 'accept'];
 
 const allowZero = durationType({ allowZero: true });
 const positiveDuration = durationType({ allowZero: false });
@@ -130,6 +131,16 @@ export const CONFIG_SCHEMA = section({
   }),
   publicAddresses: withDefault(listType(ipAddressType, { nonEmpty: false }), []),
   dkim: section({ keys: withDefault(pathType, 'dkim') }),
+  verifyRecipients: section({
+    probe: withDefault(booleanType, true),
+    file: optional(pathType),
+    positiveTtl: withDefault(allowZero, '7d'),
+    negativeTtl: withDefault(allowZero, '3h'),
+    whenUnavailable: withDefault(choiceType(UNAVAILABLE_ACTIONS), 'defer'),
+    probeTimeout: withDefault(positiveDuration, '30s'),
+    maxProbes: withDefault(positiveIntegerType, 20),
+    cacheSize: withDefault(positiveIntegerType, 100_000),
+  }),
   http: disableableSection({ address: withDefault(addressType, '127.0.0.1'), port: withDefault(portType, 8025) }),
   log: section({ level: withDefault(choiceType(LOG_LEVELS), 'info') }),
 });

@@ -101,6 +101,28 @@ export interface HttpConfig {
   readonly port: number;
 }
 
+/** What RCPT gets when the next hop cannot be asked: 450 4.1.1 (defer) or 250 (accept, fail open). */
+export type UnavailableAction = 'defer' | 'accept';
+
+/** Recipient verification at RCPT (local-domain recipients from unauthorized clients on `mta`). */
+export interface VerifyRecipientsConfig {
+  /** Ask the next hop with a cached RCPT probe. */
+  readonly probe: boolean;
+  /** Allow-list file (absolute path): its domains accept only the addresses it lists. */
+  readonly file: string | undefined;
+  /** How long a "valid" answer is cached; 0 = not cached. */
+  readonly positiveTtlMs: number;
+  /** How long an "unknown user" answer is cached; 0 = not cached. */
+  readonly negativeTtlMs: number;
+  readonly whenUnavailable: UnavailableAction;
+  /** A probe (slot wait, DNS, connect, dialog) gives up after this: the next hop counts as unavailable. */
+  readonly probeTimeoutMs: number;
+  /** Probes at once; more wait for a slot. */
+  readonly maxProbes: number;
+  /** Cached answers kept at most (least recently used dropped first). */
+  readonly cacheSize: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -124,6 +146,7 @@ export interface Config {
   readonly publicAddresses: readonly string[];
   /** DKIM (RFC 6376): absolute path of the folder of <domain>/<selector>.pem private keys. */
   readonly dkim: { readonly keysFolder: string };
+  readonly verifyRecipients: VerifyRecipientsConfig;
   readonly http: HttpConfig | undefined;
   readonly log: { readonly level: LogLevel };
 }

@@ -94,7 +94,7 @@ export function describeTls(tls: TlsResult | undefined): string | null {
 }
 
 /** The plan's addresses in order (only one family's, when given), at most `limit`. */
-function candidates(plan: PlanSuccess, limit: number, family?: 4 | 6): Peer[] {
+export function candidates(plan: PlanSuccess, limit: number, family?: 4 | 6): Peer[] {
   return plan.hosts
     .flatMap((host) => host.addresses.filter((address) => family === undefined || isIP(address) === family).map((address) => ({ host: host.host, address, port: host.port })))
     .slice(0, limit);

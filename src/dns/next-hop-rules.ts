@@ -48,6 +48,11 @@ export function failurePlan(domain: string, kind: FailureKind, detail?: string):
   return { ok: false, domain, permanent: failure.permanent, status: failure.status, reason };
 }
 
+/** The plan failed because every next hop is this server itself (the loop guard). */
+export function isLoopFailure(plan: PlanFailure): boolean {
+  return plan.permanent && plan.status === FAILURES.loop.status;
+}
+
 /** The route key that stands for every destination without a route of its own (delivery.routes "*"). */
 export const DEFAULT_ROUTE_KEY = '*';
 

@@ -9,7 +9,7 @@ import { failurePlan, isSelfAddress, isSelfName, orderMx, routeKeyOf, type Candi
 import type { Resolver } from './resolver.js';
 import type { MxRecord, RandomInt } from './types.js';
 
-export { DEFAULT_ROUTE_KEY, routeKeyOf } from './next-hop-rules.js';
+export { DEFAULT_ROUTE_KEY, isLoopFailure, routeKeyOf } from './next-hop-rules.js';
 export type { PlanFailure, SelfIdentity } from './next-hop-rules.js';
 
 export interface Route {

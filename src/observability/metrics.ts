@@ -45,6 +45,8 @@ export interface MetricsOptions {
  * - `outpost_auth_failures_total` counter: failed AUTH exchanges.
  * - `outpost_tls_sessions_total{direction}` counter: TLS handshakes completed, in (STARTTLS/smtps) or out (delivery).
  * - `outpost_smarthost_auth_failures_total{route}` counter: credentials refused by a route's smarthost (535), by route key.
+ * - `outpost_recipient_verifications_total{result,source}` counter: RCPT verifications of local recipients,
+ *   result valid|invalid|unavailable|unverifiable, source list|cache|probe|none.
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  */
 export class Metrics {
@@ -61,6 +63,7 @@ export class Metrics {
   private readonly tlsSessions: Counter<'direction'>;
   private readonly smarthostAuthFailures: Counter<'route'>;
   private readonly doctorChecks: Gauge<'domain' | 'check'>;
+  private readonly verifications: Counter<'result' | 'source'>;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
@@ -77,6 +80,13 @@ export class Metrics {
     this.tlsSessions = r.counter({ name: 'outpost_tls_sessions_total', help: 'TLS sessions established, inbound or outbound.', labelNames: ['direction'] });
     this.smarthostAuthFailures = r.counter({ name: 'outpost_smarthost_auth_failures_total', help: 'Credentials refused by a route smarthost, by route.', labelNames: ['route'] });
     this.doctorChecks = r.gauge({ name: 'outpost_doctor_check', help: 'Last DNS doctor result per domain and check: 1 ok or warn, 0 fail.', labelNames: ['domain', 'check'] });
+    this.verifications = r.counter({
+      name: 'outpost_recipient_verifications_total',
+      help: 'RCPT verifications of local-domain recipients from unauthorized clients, by result and where it came from.',
+      labelNames: ['result', 'source'],
+    });
+    for (const source of ['cache', 'probe'] as const) for (const result of ['valid', 'invalid'] as const) this.verifications.touch({ result, source });
+    this.verifications.touch({ result: 'unavailable', source: 'probe' });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -125,6 +135,11 @@ export class Metrics {
   /** `route` is a delivery.routes key ("*" or a domain) from the config, never remote input. */
   smarthostAuthFailed(route: string): void {
     this.smarthostAuthFailures.inc({ route });
+  }
+
+  /** `result` and `source` are fixed names (VerificationResult, VerificationSource). */
+  recipientVerified(result: string, source: string): void {
+    this.verifications.inc({ result, source });
   }
 
   /** Sets `outpost_doctor_check` from a doctor report: per (domain, check), 0 when any row failed, else 1. */

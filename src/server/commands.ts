@@ -4,6 +4,7 @@
 
 import type { ListenerMode } from '../config/types.js';
 import { judgeRecipient, judgeSender, type RecipientVerdict, type SenderVerdict } from '../policy/relay.js';
+import { needsRecipientVerification } from '../policy/recipient-verification.js';
 import { mailboxKey, parseMailFromArgument, parseRcptToArgument, relayDomain, type Mailbox, type PathError } from '../smtp/address.js';
 import { interpretMailParams, interpretRcptParams } from '../smtp/esmtp-params.js';
 import { reply, withText, type Reply } from '../smtp/reply.js';
@@ -27,6 +28,8 @@ export interface CommandContext {
   tlsActive(): boolean;
   /** A users file is configured (AUTH exists on this server). */
   authConfigured(): boolean;
+  /** A recipient verifier is configured: RCPT for a local recipient from an unauthorized `mta` client waits for it. */
+  readonly verifiesRecipients: boolean;
 }
 
 export interface Transaction {
@@ -50,7 +53,9 @@ export type CommandOutcome =
   | { readonly kind: 'close'; readonly reply: Reply }
   | { readonly kind: 'start-data'; readonly transaction: Transaction }
   | { readonly kind: 'starttls' }
-  | { readonly kind: 'auth'; readonly argument: string };
+  | { readonly kind: 'auth'; readonly argument: string }
+  /** The recipient passed the relay rule and must be verified; the session adds it with `addRecipient` if it passes. */
+  | { readonly kind: 'verify-recipient'; readonly recipient: Mailbox };
 
 const replyWith = (r: Reply): CommandOutcome => ({ kind: 'reply', reply: r });
 
@@ -182,9 +187,17 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
     (domain) => context.isLocalDomain(domain),
   );
   if (!verdict.accept) return replyWith(recipientRefusal(verdict));
-  transaction.recipientKeys.add(key);
-  transaction.recipients.push(stored);
-  return replyWith(Replies.recipientOk);
+  if (context.verifiesRecipients && needsRecipientVerification(relayClient(state, context), stored.localPart, relayDomain(stored), (domain) => context.isLocalDomain(domain))) {
+    return { kind: 'verify-recipient', recipient: stored };
+  }
+  return replyWith(addRecipient(transaction, stored));
+}
+
+/** Adds an accepted recipient to the transaction (stored and counted once). */
+export function addRecipient(transaction: Transaction, recipient: Mailbox): Reply {
+  transaction.recipientKeys.add(mailboxKey(recipient));
+  transaction.recipients.push(recipient);
+  return Replies.recipientOk;
 }
 
 /**

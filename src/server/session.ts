@@ -13,10 +13,12 @@ import { Replies } from '../smtp/replies.js';
 import { CommandLineReader, MAX_COMMAND_LINE_BYTES, type CommandLine } from '../smtp/line-reader.js';
 import { MAX_SASL_LINE_OCTETS, type SaslState } from '../auth/sasl.js';
 import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.js';
-import { formatPath } from '../smtp/address.js';
+import { formatPath, type Mailbox } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import type { FreeSpaceReader } from '../spool/free-space.js';
-import { handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
+import { addRecipient, handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
+import { recipientToVerify, verificationRefusal } from './recipient-verification.js';
+import type { RecipientVerifier } from '../verify/types.js';
 import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
 import { SessionDeadline } from './session-deadline.js';
 import { rejectionReason, type SessionObserver } from './session-observer.js';
@@ -49,6 +51,8 @@ export interface SessionOptions {
   readonly auth?: AuthServices | undefined;
   /** DKIM (RFC 6376): signs messages from authorized clients (trusted network or AUTH). Absent: no signing. */
   readonly dkimSigner?: MessageSigner | undefined;
+  /** Verifies local-domain recipients of unauthorized `mta` clients at RCPT (no backscatter). Absent: no verification. */
+  readonly recipientVerifier?: RecipientVerifier | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
 
@@ -110,6 +114,7 @@ export class SmtpSession {
       tlsOffered: () => this.tls === null && options.tlsContext() !== undefined,
       tlsActive: () => this.tls !== null,
       authConfigured: () => options.auth?.users() !== undefined,
+      verifiesRecipients: options.recipientVerifier !== undefined,
     };
   }
 
@@ -293,7 +298,32 @@ export class SmtpSession {
         }
         this.authStep(await this.authExchange.start(outcome.argument));
         return;
+      case 'verify-recipient':
+        await this.verifyRecipient(outcome.recipient);
+        return;
     }
+  }
+
+  /** RCPT waits for the verifier; the time counts against the command deadline, and replies stay in order. */
+  private async verifyRecipient(recipient: Mailbox): Promise<void> {
+    const verifier = this.options.recipientVerifier;
+    const verification = verifier === undefined ? undefined : await verifier.verify(recipientToVerify(recipient));
+    const transaction = this.state.transaction;
+    if (this.closed || transaction === undefined) return;
+    if (verification === undefined) {
+      this.sendCounted(addRecipient(transaction, recipient));
+      return;
+    }
+    const { decision, result, source, detail } = verification;
+    const notable = result !== 'valid' && result !== 'unverifiable';
+    this.log[notable ? 'info' : 'debug']({ client: this.options.clientAddress, rcpt: recipient.address, decision, result, source, detail: detail ?? null }, 'recipient verified');
+    const refusal = verificationRefusal(recipient, verification);
+    if (refusal === undefined) {
+      this.sendCounted(addRecipient(transaction, recipient));
+      return;
+    }
+    this.options.observer?.messageRejected(refusal.reason);
+    this.sendCounted(refusal.reply);
   }
 
   /** Refreshes the free-space reading the MAIL and DATA handlers judge the disk reserve by; unknown when it fails. */

@@ -18,6 +18,7 @@ import { SmtpSession } from './session.js';
 import type { SessionObserver } from './session-observer.js';
 import type { AuthServices } from './auth-exchange.js';
 import type { MessageSigner } from '../dkim/message-signer.js';
+import type { RecipientVerifier } from '../verify/types.js';
 
 export interface SmtpServerOptions {
   readonly hostname: string;
@@ -33,6 +34,8 @@ export interface SmtpServerOptions {
   readonly observer?: SessionObserver;
   readonly auth?: AuthServices;
   readonly dkimSigner?: MessageSigner;
+  /** Verifies local-domain recipients of unauthorized `mta` clients at RCPT. Absent: none. */
+  readonly recipientVerifier?: RecipientVerifier;
   /** Live views, so a reload of the domains file or trusted networks takes effect for new commands. */
   isLocalDomain(canonicalDomain: string): boolean;
   isTrusted(clientAddress: string): boolean;
@@ -145,6 +148,7 @@ export class SmtpServer {
       observer: this.options.observer,
       auth: this.options.auth,
       dkimSigner: this.options.dkimSigner,
+      recipientVerifier: this.options.recipientVerifier,
       isLocalDomain: (domain) => this.options.isLocalDomain(domain),
     });
     this.sessions.add(session);

@@ -30,6 +30,7 @@ export const Replies = {
   spoolFull: reply(452, '4.3.1', 'Insufficient system storage, try again later'),
   diskReserveReached: reply(452, '4.3.1', 'Insufficient system storage: the spool disk is nearly full, try again later'),
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'),
+  recipientUnverified: reply(450, '4.1.1', 'Recipient address rejected: unverified address: the next hop cannot be asked now, try again later'),
   // 5xx syntax and sequence
   commandUnrecognized: reply(500, '5.5.2', 'Command unrecognized'),
   lineTooLong: reply(500, '5.5.2', 'Line too long'),
@@ -65,4 +66,6 @@ export const Replies = {
   authRequired: reply(530, '5.7.0', 'Authentication required'),
   mailLoop: reply(554, '5.4.6', 'Too many Received headers: mail loop detected'),
   noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
+  recipientUnknown: reply(550, '5.1.1', 'Recipient address rejected: User unknown (verified with the next hop)'),
+  recipientNotListed: reply(550, '5.1.1', 'Recipient address rejected: User unknown in the recipients file'),
 } as const;

@@ -17,6 +17,7 @@ import { hashPassword } from '../../src/auth/password-hash.js';
 import { UserDirectory } from '../../src/auth/users-file.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { MessageSink } from '../../src/spool/types.js';
+import type { RecipientVerifier } from '../../src/verify/types.js';
 import { ManualClock } from './manual-clock.js';
 import { memoryLog, type MemoryLog } from './memory-log.js';
 
@@ -49,6 +50,8 @@ export interface HarnessOptions {
   readonly freeSpaceBytes?: (spoolDir: string) => Promise<number>;
   /** Folder the temp spool folder is made in (default: the system temp folder). */
   readonly spoolParent?: string;
+  /** Verifies local recipients of unauthorized mta clients at RCPT (absent: none). */
+  readonly recipientVerifier?: RecipientVerifier;
 }
 
 export interface Harness {
@@ -92,6 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     tlsContext: (mode) => (mode === 'mta' ? context : strictContext),
     auth: { users: () => users, limiter, clock },
     ...(options.dkimSigner === undefined ? {} : { dkimSigner: options.dkimSigner }),
+    ...(options.recipientVerifier === undefined ? {} : { recipientVerifier: options.recipientVerifier }),
     spool: options.sink === undefined ? spool : options.sink(spool),
     ...(readFreeSpace === undefined ? {} : { freeSpaceBytes: () => readFreeSpace(spoolDir) }),
     clock: options.clock ?? clock,

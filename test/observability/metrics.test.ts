@@ -18,6 +18,7 @@ const FAMILIES: [string, 'counter' | 'gauge'][] = [
   ['outpost_dsn_sent_total', 'counter'],
   ['outpost_auth_failures_total', 'counter'],
   ['outpost_tls_sessions_total', 'counter'],
+  ['outpost_recipient_verifications_total', 'counter'],
 ];
 
 describe('Metrics', () => {
@@ -35,6 +36,9 @@ describe('Metrics', () => {
     for (const direction of ['in', 'out']) assert.equal(sampleValue(families, 'outpost_tls_sessions_total', { direction }), 0);
     assert.equal(sampleValue(families, 'outpost_auth_failures_total'), 0);
     assert.equal(sampleValue(families, 'outpost_queue_messages'), 0);
+    for (const source of ['cache', 'probe']) {
+      for (const result of ['valid', 'invalid']) assert.equal(sampleValue(families, 'outpost_recipient_verifications_total', { result, source }), 0);
+    }
   });
 
   it('moves each series on its event', async () => {
@@ -54,6 +58,9 @@ describe('Metrics', () => {
     metrics.tlsSession('in');
     metrics.tlsSession('out');
     metrics.tlsSession('out');
+    metrics.recipientVerified('invalid', 'probe');
+    metrics.recipientVerified('invalid', 'cache');
+    metrics.recipientVerified('invalid', 'cache');
     const families = parseExposition(await metrics.render());
     const expected: [string, Record<string, string>, number][] = [
       ['outpost_smtp_sessions_total', { listener: 'mta' }, 2],
@@ -70,6 +77,9 @@ describe('Metrics', () => {
       ['outpost_auth_failures_total', {}, 1],
       ['outpost_tls_sessions_total', { direction: 'in' }, 1],
       ['outpost_tls_sessions_total', { direction: 'out' }, 2],
+      ['outpost_recipient_verifications_total', { result: 'invalid', source: 'probe' }, 1],
+      ['outpost_recipient_verifications_total', { result: 'invalid', source: 'cache' }, 2],
+      ['outpost_recipient_verifications_total', { result: 'valid', source: 'probe' }, 0],
     ];
     for (const [name, labels, value] of expected) assert.equal(sampleValue(families, name, labels), value, `${name} ${JSON.stringify(labels)}`);
   });
