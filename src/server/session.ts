@@ -176,10 +176,16 @@ export class SmtpSession {
       await this.consume(chunk as Buffer);
       this.busy = false;
       this.flush();
+      // Tests wait for this line instead of sleeping (e.g. before moving a manual clock).
+      this.log.trace({ bytes: (chunk as Buffer).length }, 'input consumed');
       if (this.upgradeRequested) return true;
       if (this.shuttingDown && !this.closed && this.receiver === undefined) this.close('shutdown', Replies.shuttingDown);
       if (this.closed) return false;
-      if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) await this.drained();
+      if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) {
+        // A client that does not read its replies: stop reading until it does, so TCP holds it back.
+        this.log.debug({ pendingBytes: socket.writableLength }, 'output backed up');
+        await this.drained();
+      }
     }
     return false;
   }

@@ -46,6 +46,7 @@ export class CountingConnector implements Connector {
   readonly requests: ConnectRequest[] = [];
   connected = 0;
   readonly #inner: NetConnector;
+  #waiters: { readonly count: number; readonly resolve: () => void }[] = [];
 
   constructor(clock: ManualClock) {
     this.#inner = new NetConnector({ clock });
@@ -55,7 +56,16 @@ export class CountingConnector implements Connector {
     this.requests.push(request);
     const socket = await this.#inner.connect(request);
     this.connected += 1;
+    const ready = this.#waiters.filter((waiter) => waiter.count <= this.connected);
+    this.#waiters = this.#waiters.filter((waiter) => waiter.count > this.connected);
+    for (const waiter of ready) waiter.resolve();
     return socket;
+  }
+
+  /** Resolves once `count` connections have been made (handed to the client). */
+  waitForConnections(count: number): Promise<void> {
+    if (this.connected >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 }
 

@@ -31,7 +31,10 @@ async function freePort(): Promise<number> {
   return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
-/** Resolves once something accepts connections on the port (the child has started). */
+/**
+ * Resolves once something accepts connections on the port (the child has started). For
+ * smtp-sink, which prints nothing when it is ready: a bounded connect poll is all there is.
+ */
 async function listening(port: number, child: ChildProcess): Promise<void> {
   for (let tries = 0; tries < 200; tries++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -77,13 +80,21 @@ it('delivers to Postfix smtp-sink', { skip: !existsSync(SMTP_SINK) && !inCi ? 'p
 
 it('delivers to an aiosmtpd server', { skip: !aiosmtpdInstalled() && !inCi ? 'python3-aiosmtpd not installed' : false }, async () => {
   const port = await freePort();
-  const child = spawn(PYTHON, ['-u', '-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // -d: it logs "Server is listening on HOST:PORT" (stderr) once its socket is bound.
+  const child = spawn(PYTHON, ['-u', '-m', 'aiosmtpd', '-n', '-d', '-l', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
   });
-  await listening(port, child);
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      log += text;
+      if (log.includes(`Server is listening on 127.0.0.1:${port}`)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`aiosmtpd exited with ${code}: ${log}`)));
+  });
   const { transport } = transportFor(fixedPlan({ host: 'aio.test', addresses: ['127.0.0.1'], port }));
   const reports = await runJob(transport, 'aio.test', [outboundMessage('m1', ['a@aio.test'], body)]);
   assert.equal(outcomeOf(reports, 'm1', 'a@aio.test').kind, 'delivered');

@@ -21,7 +21,7 @@ it('gives up with 4.4.2 when the greeting never comes', async () => {
   const { transport, clock, connector } = transportFor(fixedPlan({ host: 'mx1.slow.test', addresses: [mta.host], port: mta.port }));
   const running = runJob(transport, 'slow.test', [outboundMessage('m1', ['a@slow.test'])]);
   await mta.waitForSessions(1);
-  while (connector.connected === 0) await new Promise((resolve) => setImmediate(resolve));
+  await connector.waitForConnections(1);
   await clock.waitForTimers(1);
   clock.advance(TEST_TIMEOUTS.commandTimeoutMs - 1);
   assert.equal(clock.pendingTimers, 1, 'not before the timeout');

@@ -6,7 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { FakeMta, type ReceivedMessage } from '../helpers/fake-mta.js';
-import { eventually, submit } from '../helpers/e2e-clients.js';
+import { submit } from '../helpers/e2e-clients.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 
 function statusFields(dsn: ReceivedMessage): { action: string | undefined; status: string | undefined } {
@@ -53,7 +53,7 @@ describe('queue behaviour of outpost serve', () => {
     const sessionsBefore = mta.sessions.length;
     const flushed = await runOutpost(['queue', 'flush', '--config', installation.configFile]);
     assert.equal(flushed.code, 0, flushed.stderr);
-    await eventually('four deliveries', () => mta.messages.length === 4);
+    await mta.waitForMessages(4);
     const sessions = mta.sessions.slice(sessionsBefore);
     assert.equal(sessions.length, 1, 'one connection');
     assert.equal(sessions[0]?.transactions, 4);
@@ -70,10 +70,10 @@ describe('queue behaviour of outpost serve', () => {
       return undefined;
     };
     for (let i = 0; i < 6; i++) await submit(serve.port(), 'app@example.org', [`c${i}@dest.test`]);
-    await eventually('sessions waiting on the gate', () => mta.activeSessions >= 2);
+    await mta.until(() => mta.activeSessions >= 2);
     assert.equal(mta.maxConcurrentSessions, 2);
     release();
-    await eventually('six deliveries', () => mta.messages.length === 6);
+    await mta.waitForMessages(6);
     assert.ok(mta.maxConcurrentSessions <= 2, `saw ${mta.maxConcurrentSessions} concurrent sessions`);
   });
 
@@ -82,7 +82,7 @@ describe('queue behaviour of outpost serve', () => {
     mta.script.rcpt = ({ argument }) => (argument === 'stuck@dest.test' ? '451 4.4.0 still not' : undefined);
     const id = await submit(serve.port(), 'app@example.org', ['stuck@dest.test']);
     const dsnsFor = (): ReceivedMessage[] => mta.messages.filter((message) => message.from === '' && message.data.includes(id));
-    await eventually('the delay warning and the expiry DSN', () => dsnsFor().length >= 2);
+    await mta.until(() => dsnsFor().length >= 2);
     await serve.waitForLog((line) => line['msg'] === 'message done' && line['qid'] === id);
     const dsns = dsnsFor();
     assert.deepEqual(
@@ -98,14 +98,21 @@ describe('queue behaviour of outpost serve', () => {
     const current = await startWorld('retry: [1s]');
     const { mta } = current;
     let holdOther = true;
+    let otherHanging = (): void => undefined;
+    const hanging = new Promise<void>((resolve) => {
+      otherHanging = resolve;
+    });
     mta.script.dataDone = async ({ recipients }) => {
-      if (recipients.includes('late@other.test') && holdOther) await new Promise(() => undefined);
+      if (recipients.includes('late@other.test') && holdOther) {
+        otherHanging();
+        await new Promise(() => undefined);
+      }
       return undefined;
     };
     const id = await submit(current.serve.port(), 'app@example.org', ['early@dest.test', 'late@other.test']);
-    await eventually('the first recipient delivered', () => mta.messages.some((message) => message.recipients.includes('early@dest.test')));
+    await mta.until(() => mta.messages.some((message) => message.recipients.includes('early@dest.test')));
     await current.serve.waitForLog((line) => line['msg'] === 'recipient delivered' && line['rcpt'] === 'early@dest.test');
-    await eventually('the second delivery hanging at the final dot', () => mta.sessions.some((session) => session.commands.includes('DATA') && session.commands.some((command) => command.includes('late@other.test'))));
+    await hanging; // the second delivery hangs after its final dot
     await current.serve.kill9();
     holdOther = false;
     current.serve = await ServeProcess.start(current.installation.configFile);

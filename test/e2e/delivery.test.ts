@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { FakeMta, type ReceivedMessage } from '../helpers/fake-mta.js';
-import { eventually, submit } from '../helpers/e2e-clients.js';
+import { submit } from '../helpers/e2e-clients.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 
@@ -15,6 +15,16 @@ interface QueueEntry {
   id: string;
   from: string;
   recipients: { address: string; state: string; attempts: number; lastReply: string | null }[];
+}
+
+/** Waits until every message the log shows queued (by a client or as a DSN) is logged done (removed from the spool). */
+async function allMessagesDone(serve: ServeProcess): Promise<void> {
+  for (;;) {
+    const queued = serve.logLines.flatMap((line) => (line['msg'] === 'message queued' ? [line['qid']] : line['msg'] === 'DSN queued' ? [line['dsnQid']] : []));
+    const open = queued.filter((id) => !serve.logLines.some((line) => line['msg'] === 'message done' && line['qid'] === id));
+    if (open.length === 0) return;
+    for (const id of open) await serve.waitForLog((line) => line['msg'] === 'message done' && line['qid'] === id, 30_000);
+  }
 }
 
 function messagesTo(mta: FakeMta, rcpt: string): ReceivedMessage[] {
@@ -99,7 +109,7 @@ describe('delivery end to end', () => {
 
   it('delivers mail for three destination domains', async () => {
     await submit(serve.port(), 'app@example.org', ['a@one.test', 'b@two.test', 'c@three.test'], 'Subject: three\r\n\r\nto three domains\r\n');
-    await eventually('three deliveries', () => ['a@one.test', 'b@two.test', 'c@three.test'].every((rcpt) => messagesTo(main, rcpt).length === 1));
+    await main.until(() => ['a@one.test', 'b@two.test', 'c@three.test'].every((rcpt) => messagesTo(main, rcpt).length === 1));
     const received = messagesTo(main, 'a@one.test')[0];
     assert.equal(received?.from, 'app@example.org');
     assert.match(received?.data.toString('utf8') ?? '', /^Received: from app\.example\.org[\s\S]*to three domains\r\n$/);
@@ -107,19 +117,19 @@ describe('delivery end to end', () => {
 
   it('goes on to the second MX when the first refuses connections', async () => {
     await submit(serve.port(), 'app@example.org', ['x@fallback.test']);
-    await eventually('delivery via the backup MX', () => messagesTo(backup, 'x@fallback.test').length === 1);
+    await backup.until(() => messagesTo(backup, 'x@fallback.test').length === 1);
   });
 
   it('retries a 451 and delivers on the next attempt', async () => {
     const id = await submit(serve.port(), 'app@example.org', ['later@retry.test']);
-    await eventually('the retry', () => messagesTo(main, 'later@retry.test').length === 1);
+    await main.until(() => messagesTo(main, 'later@retry.test').length === 1);
     const log = await serve.waitForLog((line) => line['msg'] === 'recipient deferred' && line['qid'] === id);
     assert.match(String(log['reply']), /^451 4\.2\.0/);
   });
 
   it('delivers to two of three recipients and sends one DSN for the 550', async () => {
     const id = await submit(serve.port(), 'app@example.org', ['ok1@partial.test', 'nobody@partial.test', 'ok2@partial.test']);
-    await eventually('a DSN to the sender', () => main.messages.some((message) => message.from === '' && message.recipients.includes('app@example.org') && message.data.includes(id)));
+    await main.until(() => main.messages.some((message) => message.from === '' && message.recipients.includes('app@example.org') && message.data.includes(id)));
     const delivered = main.messages.filter((message) => message.from === 'app@example.org' && message.recipients.some((rcpt) => rcpt.endsWith('@partial.test')));
     assert.deepEqual(delivered.flatMap((message) => message.recipients).sort(), ['ok1@partial.test', 'ok2@partial.test']);
     const dsns = main.messages.filter((message) => message.from === '' && message.data.includes(id));
@@ -145,7 +155,7 @@ describe('delivery end to end', () => {
   it('bounces a null-MX destination with 5.1.10 and never connects', async () => {
     const sessionsBefore = main.sessions.length + backup.sessions.length + tlsMta.sessions.length;
     const id = await submit(serve.port(), 'app@example.org', ['someone@nullmx.test']);
-    await eventually('the null MX DSN', () => main.messages.some((message) => message.from === '' && message.data.includes(id)));
+    await main.until(() => main.messages.some((message) => message.from === '' && message.data.includes(id)));
     const dsn = main.messages.find((message) => message.from === '' && message.data.includes(id)) as ReceivedMessage;
     assert.equal(deliveryStatusBlocks(dsn)[1]?.get('status'), '5.1.10');
     const sessionsAfter = main.sessions.length + backup.sessions.length + tlsMta.sessions.length;
@@ -161,7 +171,7 @@ describe('delivery end to end', () => {
 
   it('uses STARTTLS when the remote offers it', async () => {
     const id = await submit(serve.port(), 'app@example.org', ['secure@tls.test']);
-    await eventually('the TLS delivery', () => messagesTo(tlsMta, 'secure@tls.test').length === 1);
+    await tlsMta.until(() => messagesTo(tlsMta, 'secure@tls.test').length === 1);
     assert.equal(messagesTo(tlsMta, 'secure@tls.test')[0]?.tls, true);
     const log = await serve.waitForLog((line) => line['msg'] === 'recipient delivered' && line['qid'] === id);
     assert.match(String(log['tls']), /^TLSv1\.[23] /);
@@ -179,10 +189,9 @@ describe('delivery end to end', () => {
   });
 
   it('empties the queue once everything is final', async () => {
-    await eventually('an empty queue', async () => {
-      const listed = await runOutpost(['queue', 'list', '--json', '--config', installation.configFile]);
-      return (JSON.parse(listed.stdout) as QueueEntry[]).length === 0;
-    });
+    await allMessagesDone(serve);
+    const listed = await runOutpost(['queue', 'list', '--json', '--config', installation.configFile]);
+    assert.deepEqual(JSON.parse(listed.stdout) as QueueEntry[], []);
   });
 });
 
@@ -229,7 +238,7 @@ describe('queue actions against a running server', () => {
     mta.script.rcpt = () => undefined;
     const flushed = await queue('flush', id);
     assert.equal(flushed.code, 0, flushed.stderr);
-    await eventually('delivery after the flush', () => messagesTo(mta, 'one@held.test').length === 1);
+    await mta.until(() => messagesTo(mta, 'one@held.test').length === 1);
   });
 
   it('delete ID removes a message without a DSN', async () => {

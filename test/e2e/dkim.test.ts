@@ -10,7 +10,6 @@ import { dkimRecord } from '../../src/dkim/record.js';
 import { AiosmtpdCapture, aiosmtpdInstalled, type CapturedMessage } from '../helpers/aiosmtpd-capture.js';
 import { dkimpyInstalled, verifyWithDkimpy } from '../helpers/dkimpy-verify.js';
 import { startDnsServer, type TestDnsServer, type Zones } from '../helpers/dns-server.js';
-import { eventually } from '../helpers/e2e-clients.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
 
@@ -70,8 +69,7 @@ describe('DKIM signing end to end (dkimpy verifies what aiosmtpd received)', { s
 
   /** Waits for the next captured message after `count` and returns it. */
   async function captured(count: number): Promise<CapturedMessage> {
-    let messages: CapturedMessage[] = [];
-    await eventually(`message ${count + 1} captured`, async () => (messages = await capture.messages()).length > count, 60_000);
+    const messages = await capture.waitForMessages(count + 1);
     return messages[count] as CapturedMessage;
   }
 
@@ -195,9 +193,8 @@ describe('DKIM signing end to end (dkimpy verifies what aiosmtpd received)', { s
     await publishKeys();
     const checked = serve.logLines.length;
     serve.signal('SIGHUP');
-    await eventually('the new records are seen', () =>
-      serve.logLines.slice(checked).filter((line) => line['msg'] === 'dkim key record checked' && line['record'] === 'published').length >= 2,
-    );
+    let seen = 0; // the new records are seen: two lines from here on
+    await serve.waitForLog((line) => line['msg'] === 'dkim key record checked' && line['record'] === 'published' && ++seen === 2, 10_000, checked);
     const published = await roundTrip('From: app@example.org\r\nSubject: new key published\r\n\r\nhi\r\n');
     const now = selectors(published.data);
     assert.equal(now.length, 2);

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, submit } from '../helpers/e2e-clients.js';
+import { submit } from '../helpers/e2e-clients.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { addUser, makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { makeTestCa } from '../helpers/test-ca.js';
@@ -92,7 +92,8 @@ describe('an outpost relaying through another outpost as its smarthost', () => {
     await assertRouted(relay.serve);
     const refused = await relay.serve.waitForLog((line) => line['msg'] === 'smarthost rejected the credentials', 20_000);
     assert.deepEqual([refused['route'], refused['username']], ['*', USER]);
-    await eventually('the deferral on disk', async () => (await queue(relay.installation.configFile)).some((record) => record.id === id && record.recipients[0]?.lastReply !== undefined));
+    // Logged once the attempt's outcome is written to the spool.
+    await relay.serve.waitForLog((line) => line['msg'] === 'recipient deferred' && line['qid'] === id, 20_000);
     const [record] = await queue(relay.installation.configFile);
     assert.equal(record?.recipients[0]?.state, 'pending');
     assert.match(record?.recipients[0]?.lastReply ?? '', /^451 4\.7\.8 .*rejected the credentials of app@example\.org \(AUTH PLAIN\): 535 5\.7\.8/);

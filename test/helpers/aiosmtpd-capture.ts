@@ -39,6 +39,7 @@ class Capture:
         os.rename(name + '.tmp', name)
         with open(name + '.json', 'w') as out:
             json.dump({'from': envelope.mail_from, 'rcpts': envelope.rcpt_tos, 'mail_options': envelope.mail_options}, out)
+        print(json.dumps({'captured': Capture.count}), flush=True)
         return '250 2.0.0 captured'
 probe = socket.socket()
 probe.bind((host, 0))
@@ -59,6 +60,10 @@ export interface CapturedMessage {
 }
 
 export class AiosmtpdCapture {
+  /** Messages written so far, as the server reports them on stdout (each after both of its files). */
+  private capturedCount = 0;
+  private waiters: { readonly count: number; readonly resolve: () => void }[] = [];
+
   private constructor(
     private readonly child: ChildProcess,
     readonly folder: string,
@@ -71,16 +76,52 @@ export class AiosmtpdCapture {
     const child = spawn(DEBIAN_PYTHON, ['-u', '-c', CAPTURE_SERVER, folder, host], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    let capture: AiosmtpdCapture | undefined;
+    let captured = 0;
     const port = await new Promise<number>((resolve, reject) => {
       let stdout = '';
       child.stdout?.setEncoding('utf8').on('data', (text: string) => {
         stdout += text;
-        const line = stdout.split('\n')[0];
-        if (stdout.includes('\n') && line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
+        let newline: number;
+        while ((newline = stdout.indexOf('\n')) !== -1) {
+          const line = stdout.slice(0, newline);
+          stdout = stdout.slice(newline + 1);
+          let event: { port?: number; captured?: number };
+          try {
+            event = JSON.parse(line) as { port?: number; captured?: number };
+          } catch {
+            continue; // not one of the script's lines
+          }
+          if (event.port !== undefined) resolve(event.port);
+          if (event.captured !== undefined) {
+            captured = event.captured;
+            capture?.noteCaptured(captured);
+          }
+        }
       });
       child.once('exit', (code) => reject(new Error(`aiosmtpd exited with ${code}: ${stderr}`)));
     });
-    return new AiosmtpdCapture(child, folder, host, port);
+    capture = new AiosmtpdCapture(child, folder, host, port);
+    capture.noteCaptured(captured);
+    return capture;
+  }
+
+  private noteCaptured(count: number): void {
+    this.capturedCount = count;
+    const ready = this.waiters.filter((waiter) => waiter.count <= count);
+    this.waiters = this.waiters.filter((waiter) => waiter.count > count);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Resolves with every message captured so far once there are at least `count`; rejects after `waitMs` (a hang guard). */
+  async waitForMessages(count: number, waitMs = 60_000): Promise<CapturedMessage[]> {
+    if (this.capturedCount < count) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`aiosmtpd captured ${this.capturedCount} messages, not ${count}, within ${waitMs} ms`)), waitMs);
+        this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    }
+    return this.messages();
   }
 
   /** Every message captured so far, in arrival order. */

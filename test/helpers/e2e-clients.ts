@@ -1,6 +1,6 @@
-// Client-side helpers shared by the end-to-end tests: Debian's swaks, one
-// SMTP submission with our test client, and polling a server that runs on
-// its own real clock.
+// Client-side helpers shared by the end-to-end tests: Debian's swaks and one
+// SMTP submission with our test client. (To wait for the server, wait for an
+// event: ServeProcess.waitForLog, FakeMta.until / waitForMessages.)
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -34,13 +34,4 @@ export async function submit(port: number, from: string, to: readonly string[], 
   const id = /queued as (\w+)/.exec(reply.text)?.[1];
   assert.ok(id, reply.text);
   return id;
-}
-
-/** Waits until `check` holds, polling (the server under test runs on its own real clock). */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, waitMs = 20_000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -94,6 +94,11 @@ export class FakeMta implements FakeMtaHost {
     return this.#waitFor(() => this.activeSessions === 0);
   }
 
+  /** Resolves once `ready` holds, checked whenever a session opens or closes or a message arrives. */
+  until(ready: () => boolean): Promise<void> {
+    return this.#waitFor(ready);
+  }
+
   async close(): Promise<void> {
     for (const connection of this.#connections) connection.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

@@ -113,6 +113,9 @@ export class ServeProcess {
   stderr = '';
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
+  /** Called on every batch of new log lines and once the output has closed (waitForLog's waiters). */
+  private listeners = new Set<() => void>();
+  private outputClosed = false;
 
   private constructor(readonly child: ChildProcess) {
     child.stdout?.setEncoding('utf8').on('data', (text: string) => {
@@ -127,6 +130,7 @@ export class ServeProcess {
           this.logLines.push({ msg: 'non-json', line });
         }
       }
+      this.notify();
     });
     child.stderr?.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
     this.exited = new Promise((resolve) => {
@@ -135,6 +139,15 @@ export class ServeProcess {
         resolve(code);
       });
     });
+    // After 'close' its output is all in: no log line can come any more.
+    child.on('close', () => {
+      this.outputClosed = true;
+      this.notify();
+    });
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
   }
 
   /** Starts `outpost serve --config FILE` and waits for its listeners; resolves with their ports by mode. */
@@ -155,15 +168,30 @@ export class ServeProcess {
     return line['port'];
   }
 
-  async waitForLog(match: (line: Record<string, unknown>) => boolean, waitMs = 5000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const found = this.logLines.find(match);
-      if (found !== undefined) return found;
-      if (this.exitCode !== undefined) throw new Error(`outpost exited (${this.exitCode}) before the expected log line; stderr: ${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`expected log line did not appear; log: ${JSON.stringify(this.logLines.slice(-5))}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  /**
+   * The first log line from index `fromLine` on, already logged or logged later, that `match`
+   * accepts; `match` sees each line once, in order. Rejects if outpost exits first, or after
+   * `waitMs` (a guard against a hang, not a measurement).
+   */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, waitMs = 10_000, fromLine = 0): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      let checked = fromLine;
+      const check = (): void => {
+        for (; checked < this.logLines.length; checked += 1) {
+          const line = this.logLines[checked] as Record<string, unknown>;
+          if (match(line)) return finish(() => resolve(line));
+        }
+        if (this.outputClosed) finish(() => reject(new Error(`outpost exited (${this.exitCode}) before the expected log line; stderr: ${this.stderr}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`expected log line did not appear within ${waitMs} ms; log: ${JSON.stringify(this.logLines.slice(-5))}`))), waitMs);
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        settle();
+      };
+      this.listeners.add(check);
+      check();
+    });
   }
 
   signal(name: NodeJS.Signals): void {

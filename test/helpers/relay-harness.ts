@@ -120,3 +120,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
 }
+
+/**
+ * Writes `text` on a client connection and resolves once the harness's sessions have read and
+ * handled that many more bytes (their `input consumed` trace lines): what a test waits for before
+ * moving the manual clock or stopping the server, instead of sleeping. One writing client at a time.
+ */
+export async function writeAndWaitConsumed(harness: Pick<Harness, 'log'>, client: { write(data: string): void }, text: string): Promise<void> {
+  let remainingBytes = Buffer.byteLength(text);
+  const consumed = harness.log.next((entry) => entry['msg'] === 'input consumed' && (remainingBytes -= Number(entry['bytes'])) <= 0);
+  client.write(text);
+  await consumed;
+}

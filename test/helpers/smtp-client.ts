@@ -99,19 +99,16 @@ export class SmtpTestClient {
     return this.reply();
   }
 
-  /** Waits until the server closes the connection. */
+  /** Waits until the server closes the connection (the socket's 'close'); rejects after `waitMs` (a hang guard). */
   async waitClosed(waitMs = 5000): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    while (!this.ended) {
-      if (Date.now() > deadline) throw new Error('connection still open');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+    if (this.ended) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`connection still open after ${waitMs} ms`)), waitMs);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
       });
-    }
+    });
   }
 
   close(): void {

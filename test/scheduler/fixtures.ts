@@ -53,6 +53,7 @@ export class FakeTransport implements Transport {
   readonly runningBy = new Map<string, number>();
   readonly maxRunningBy = new Map<string, number>();
   private releases: Array<() => void> = [];
+  private waiters: { readonly ready: () => boolean; readonly resolve: () => void }[] = [];
 
   async run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void> {
     this.jobs.push(job);
@@ -61,6 +62,7 @@ export class FakeTransport implements Transport {
     const forDestination = (this.runningBy.get(job.destination) ?? 0) + 1;
     this.runningBy.set(job.destination, forDestination);
     this.maxRunningBy.set(job.destination, Math.max(this.maxRunningBy.get(job.destination) ?? 0, forDestination));
+    this.changed();
     try {
       if (typeof this.hold === 'function' ? this.hold(job.destination) : this.hold) await this.held(signal);
       for (const message of job.messages) {
@@ -71,12 +73,26 @@ export class FakeTransport implements Transport {
           outcomes.set(rcpt, outcome);
           this.sent.push({ destination: job.destination, id: message.id, rcpt, outcome });
         }
+        this.changed();
         await report(message.id, outcomes, info);
       }
     } finally {
       this.running -= 1;
       this.runningBy.set(job.destination, (this.runningBy.get(job.destination) ?? 1) - 1);
+      this.changed();
     }
+  }
+
+  /** Resolves once `ready` holds, checked whenever a job starts, is held, hands over outcomes or ends. */
+  until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ ready, resolve }));
+  }
+
+  private changed(): void {
+    const done = this.waiters.filter((waiter) => waiter.ready());
+    this.waiters = this.waiters.filter((waiter) => !done.includes(waiter));
+    for (const waiter of done) waiter.resolve();
   }
 
   /** Lets every held job go on. */
@@ -104,6 +120,7 @@ export class FakeTransport implements Transport {
     return new Promise((resolve) => {
       this.releases.push(resolve);
       signal.addEventListener('abort', () => resolve(), { once: true });
+      this.changed();
     });
   }
 }
@@ -241,15 +258,6 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     },
   };
   return harness;
-}
-
-/** Yields to the event loop until `condition` holds (bounded, no timers). */
-export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let turn = 0; turn < 200_000; turn += 1) {
-    if (condition()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 /** Messages in the spool, oldest first. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deferred, delivered, FakeTransport, failed, listIds, makeHarness, MINUTE_MS, until } from './fixtures.js';
+import { deferred, delivered, FakeTransport, failed, listIds, makeHarness, MINUTE_MS } from './fixtures.js';
 
 test('concurrencyPerDomain and maxConcurrency are never exceeded, and destinations take turns', async (t) => {
   const h = await makeHarness({ settings: { maxConcurrency: 3, concurrencyPerDomain: 2 }, maxMessagesPerJob: 1 });
@@ -11,11 +11,12 @@ test('concurrencyPerDomain and maxConcurrency are never exceeded, and destinatio
     await h.commit([`r${index}@b.test`]);
   }
   await h.scheduler.start();
-  await until(() => h.transport.running === 3, 'three sessions');
+  await h.transport.until(() => h.transport.running === 3);
   assert.deepEqual(h.scheduler.status().running, 3);
-  for (let turn = 0; turn < 100_000 && h.transport.deliveredTo().length < 12; turn += 1) {
+  // Release the held jobs one at a time, each as soon as one is held.
+  while (h.transport.deliveredTo().length < 12) {
+    await h.transport.until(() => h.transport.heldJobs > 0 || h.transport.deliveredTo().length === 12);
     h.transport.releaseOne();
-    await new Promise((resolve) => setImmediate(resolve));
   }
   await h.scheduler.idle();
   assert.equal(h.transport.deliveredTo().length, 12);
@@ -102,13 +103,13 @@ test('delete while a delivery runs for the message: removed when the attempt ret
   h.transport.script = (_destination, rcpt) => (rcpt.startsWith('ok') ? delivered() : deferred());
   await h.scheduler.start();
   const record = await h.submit(['ok@x.test', 'later@x.test']);
-  await until(() => h.transport.heldJobs === 1, 'the held job');
+  await h.transport.until(() => h.transport.heldJobs === 1);
   let settled = false;
   const deletion = h.scheduler.deleteMessage(record.id).then((result) => {
     settled = true;
     return result;
   });
-  await until(() => h.scheduler.status().active === 1);
+  assert.equal(h.scheduler.status().active, 1, 'the job is still running');
   assert.equal(settled, false);
   assert.ok(await h.spool.read(record.id), 'still there while the job runs');
   h.transport.release();
@@ -155,7 +156,7 @@ test('bounce of a message from <> removes it without a DSN; bounce while its del
 
   h.transport.hold = (destination) => destination === 'slow.test';
   const running = await h.submit(['s@slow.test']);
-  await until(() => h.transport.heldJobs === 1, 'the held job');
+  await h.transport.until(() => h.transport.heldJobs === 1);
   const bounce = h.scheduler.bounceMessage(running.id);
   h.transport.release();
   assert.equal(await bounce, true);
@@ -170,7 +171,7 @@ test('stop: no new sessions; a running job gets the grace period, then is aborte
   h.transport.hold = true;
   await h.scheduler.start();
   const record = await h.submit(['a@x.test', 'b@x.test']);
-  await until(() => h.transport.heldJobs === 1, 'the held job');
+  await h.transport.until(() => h.transport.heldJobs === 1);
   let stopped = false;
   const stopping = h.scheduler.stop(30_000).then(() => {
     stopped = true;
@@ -196,7 +197,7 @@ test('stop lets a job that ends within the grace period record its outcomes', as
   h.transport.hold = true;
   await h.scheduler.start();
   const record = await h.submit(['a@x.test']);
-  await until(() => h.transport.heldJobs === 1, 'the held job');
+  await h.transport.until(() => h.transport.heldJobs === 1);
   const stopping = h.scheduler.stop(30_000);
   h.transport.release();
   await stopping;
@@ -211,8 +212,9 @@ test('after a crash, a new scheduler on the same spool never hands a delivered r
   crashed.hold = (destination) => destination === 'held.test';
   const record = await h.commit(['a@ok.test', 'b@held.test', 'c@ok.test']);
   await h.scheduler.start();
-  await until(() => crashed.heldJobs === 1 && crashed.deliveredTo().length === 2, 'one delivered destination and one held job');
-  await until(() => h.log.messages('recipient delivered').length === 2, 'outcomes recorded');
+  await crashed.until(() => crashed.heldJobs === 1 && crashed.deliveredTo().length === 2);
+  let recorded = 0; // both outcomes recorded
+  await h.log.waitFor((entry) => entry['msg'] === 'recipient delivered' && ++recorded === 2);
   // The first scheduler is abandoned mid-delivery, as by kill -9; a new one starts on the same spool.
   const transport = new FakeTransport();
   const scheduler = h.restart(transport);

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
-import { startHarness, type Harness } from '../helpers/relay-harness.js';
+import { startHarness, writeAndWaitConsumed, type Harness } from '../helpers/relay-harness.js';
 
 const BARE_LF = /^500 5\.5\.2 Bare LF in command line; lines end with CRLF/;
 const NUL_OR_BARE_CR = /^500 5\.5\.2 Command line contains a NUL or bare CR/;
@@ -22,12 +22,6 @@ async function sessionAfterEhlo(): Promise<SmtpTestClient> {
   assert.equal((await client.reply()).code, 220);
   assert.equal((await client.command('EHLO client.example.net')).code, 250);
   return client;
-}
-
-/** Waits until the server has noticed what the client sent (sessions react to socket data). */
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 describe('NUL and bare CR in a command line', () => {
@@ -105,8 +99,7 @@ describe('bare LF in a command line', () => {
 
   it('never runs "QUIT\\n": it waits for a CRLF and is refused whole when one comes', async () => {
     const client = await sessionAfterEhlo();
-    client.write('QUIT\n');
-    await settle();
+    await writeAndWaitConsumed(harness, client, 'QUIT\n');
     client.write('\r\n');
     assert.match((await client.reply()).text, BARE_LF);
     assert.equal(client.closed, false);
@@ -116,8 +109,7 @@ describe('bare LF in a command line', () => {
 
   it('answers an idle client that sent only "QUIT\\n" with the idle timeout, 421 4.4.2', async () => {
     const client = await sessionAfterEhlo();
-    client.write('QUIT\n');
-    await settle();
+    await writeAndWaitConsumed(harness, client, 'QUIT\n');
     harness.clock.advance(60_000);
     assert.match((await client.reply()).text, /^421 4\.4\.2/);
     await client.waitClosed();

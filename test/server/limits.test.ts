@@ -6,7 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
-import { startHarness, type Harness, type HarnessOptions } from '../helpers/relay-harness.js';
+import { startHarness, writeAndWaitConsumed, type Harness, type HarnessOptions } from '../helpers/relay-harness.js';
 import type { MessageSink } from '../../src/spool/types.js';
 
 let harness: Harness | undefined;
@@ -35,12 +35,6 @@ async function bodyOf(h: Harness, id: string): Promise<string> {
   for await (const chunk of h.spool.openBody(id)) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('latin1');
   return text.slice(text.indexOf('\r\n\r\n') === -1 ? 0 : text.search(/\r\n(?![\t ])/) + 2);
-}
-
-/** Waits until the server has noticed what the client sent (sessions react to socket data). */
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 describe('message size', () => {
@@ -183,11 +177,9 @@ describe('deadlines', () => {
     const h = await start({ limits: { idleTimeoutMs: 60_000 } });
     const client = await SmtpTestClient.connect(h.port);
     await client.reply();
-    client.write('EHLO trickle');
-    await settle();
+    await writeAndWaitConsumed(h, client, 'EHLO trickle');
     h.clock.advance(30_000);
-    client.write('.');
-    await settle();
+    await writeAndWaitConsumed(h, client, '.');
     h.clock.advance(30_000);
     assert.match((await client.reply()).text, /^421 4\.4\.2/);
     await client.waitClosed();
@@ -196,8 +188,7 @@ describe('deadlines', () => {
   it('cuts off DATA that trickles below minDataRate with 421 4.4.2, queueing nothing', async () => {
     const h = await start({ limits: { idleTimeoutMs: 60_000, minDataRateBytesPerSecond: 100 } });
     const client = await openTransaction(h);
-    client.write('Subject: slow\r\n');
-    await settle();
+    await writeAndWaitConsumed(h, client, 'Subject: slow\r\n');
     h.clock.advance(59_000);
     assert.equal(client.closed, false, 'within the grace period plus allowance');
     h.clock.advance(2_000);
@@ -210,8 +201,7 @@ describe('deadlines', () => {
     const h = await start({ limits: { idleTimeoutMs: 10_000, minDataRateBytesPerSecond: 10 } });
     const client = await openTransaction(h);
     for (let i = 0; i < 5; i++) {
-      client.write(`X-Line-${i}: ${'a'.repeat(90)}\r\n`);
-      await settle();
+      await writeAndWaitConsumed(h, client, `X-Line-${i}: ${'a'.repeat(90)}\r\n`);
       h.clock.advance(5_000);
     }
     client.write('\r\n.\r\n');
@@ -341,8 +331,7 @@ describe('shutdown', () => {
   it('lets a message in DATA finish, queues it, then answers 421 4.3.2', async () => {
     const h = await start();
     const client = await openTransaction(h);
-    client.write('Subject: late\r\n');
-    await settle();
+    await writeAndWaitConsumed(h, client, 'Subject: late\r\n');
     const stopping = h.server.stop(60_000);
     client.write('\r\nbody\r\n.\r\nNOOP\r\n');
     assert.match((await client.reply()).text, /^250 2\.0\.0/);

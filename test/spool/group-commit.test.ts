@@ -1,25 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupCommitter } from '../../src/spool/group-commit.js';
-import { nextTurn } from './fixtures.js';
 
 /** A folder sync the test releases by hand, recording which folders it synced. */
-function gatedSync(): { sync: (folder: string) => Promise<void>; synced: string[]; release: () => void; calls: () => number } {
+function gatedSync(): { sync: (folder: string) => Promise<void>; synced: string[]; release: () => void; waitForCalls: (count: number) => Promise<void> } {
   const synced: string[] = [];
   let releases: Array<() => void> = [];
+  let waiters: { readonly count: number; readonly resolve: () => void }[] = [];
   return {
     synced,
     sync: (folder) =>
       new Promise<void>((resolve) => {
         synced.push(folder);
         releases.push(resolve);
+        const ready = waiters.filter((waiter) => waiter.count <= synced.length);
+        waiters = waiters.filter((waiter) => waiter.count > synced.length);
+        for (const waiter of ready) waiter.resolve();
       }),
     release: () => {
       const pending = releases;
       releases = [];
       for (const resolve of pending) resolve();
     },
-    calls: () => synced.length,
+    waitForCalls: (count) => (synced.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
   };
 }
 
@@ -31,7 +34,7 @@ test('callers arriving during an in-flight fsync share one fsync per folder in t
   assert.deepEqual(gate.synced, ['/s', '/b']);
   gate.release();
   await first;
-  while (gate.calls() < 4) await nextTurn();
+  await gate.waitForCalls(4);
   assert.deepEqual(gate.synced.slice(2).sort(), ['/b', '/s']);
   gate.release();
   await Promise.all(later);
