@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually } from '../helpers/e2e-clients.js';
 import { FakeMta } from '../helpers/fake-mta.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
@@ -83,7 +82,7 @@ describe('recipient verification with outpost serve', () => {
     const result = await send(serve.port(), 'friend@example.com', 'alice@example.org');
     assert.match(result.rcpt, /^250 2\.1\.5/);
     assert.match(result.data ?? '', /^250 2\.0\.0 .*queued as/);
-    await eventually('delivery to the mail store', () => mailstore.messages.some((message) => message.recipients.includes('alice@example.org')));
+    await mailstore.until(() => mailstore.messages.some((message) => message.recipients.includes('alice@example.org')));
     assert.equal(mailstore.messages.length, 1);
   });
 
@@ -97,11 +96,10 @@ describe('recipient verification with outpost serve', () => {
     const sessionsBefore = mailstore.sessions.length;
     assert.equal((await send(serve.port(), 'x@example.com', 'bob@listed.example')).rcpt, '550 5.1.1 <bob@listed.example>: Recipient address rejected: User unknown in the recipients file');
     await appendFile(join(installation.dir, 'recipients'), 'bob@listed.example\n');
-    const reloads = serve.logLines.filter((line) => line['msg'] === 'reloaded').length;
+    const from = serve.logLines.length;
     serve.signal('SIGHUP');
-    const reloadLines = (): Record<string, unknown>[] => serve.logLines.filter((line) => line['msg'] === 'reloaded');
-    await eventually('the SIGHUP reload', () => reloadLines().length > reloads);
-    assert.ok((reloadLines().at(-1)?.['reloaded'] as string[]).includes('recipients'));
+    const reloaded = await serve.waitForLog((line) => line['msg'] === 'reloaded', 10_000, from);
+    assert.ok((reloaded['reloaded'] as string[]).includes('recipients'));
     assert.match((await send(serve.port(), 'x@example.com', 'bob@listed.example')).rcpt, /^250 2\.1\.5/);
     assert.equal(mailstore.sessions.slice(sessionsBefore).filter((session) => session.commands.includes('MAIL FROM:<>')).length, 0, 'never probed');
   });

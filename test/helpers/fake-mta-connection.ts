@@ -14,6 +14,7 @@ export interface FakeMtaHost {
   readonly messages: readonly ReceivedMessage[];
   ehloLines(tls: boolean): string[];
   record(message: ReceivedMessage): void;
+  commandReceived(): void;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -85,6 +86,7 @@ export class FakeConnection {
         const line = this.#buffer.subarray(0, lf).toString('utf8').replace(/\r$/, '');
         this.#buffer = this.#buffer.subarray(lf + 1);
         this.session.commands.push(line);
+        this.mta.commandReceived();
         await this.#command(line);
       }
     } finally {

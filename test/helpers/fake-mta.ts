@@ -74,6 +74,11 @@ export class FakeMta implements FakeMtaHost {
     return lines.map((line, index) => `250${index === lines.length - 1 ? ' ' : '-'}${line}`);
   }
 
+  /** A session received a command line (wakes `until` waiters that count commands). */
+  commandReceived(): void {
+    this.#notify();
+  }
+
   record(message: ReceivedMessage): void {
     this.messages.push(message);
     this.#notify();
@@ -94,7 +99,7 @@ export class FakeMta implements FakeMtaHost {
     return this.#waitFor(() => this.activeSessions === 0);
   }
 
-  /** Resolves once `ready` holds, checked whenever a session opens or closes or a message arrives. */
+  /** Resolves once `ready` holds, checked whenever a session opens or closes, a command or a message arrives. */
   until(ready: () => boolean): Promise<void> {
     return this.#waitFor(ready);
   }

@@ -5,7 +5,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRecipientsText } from '../../src/config/recipients-file.js';
-import { eventually } from '../helpers/e2e-clients.js';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 import { parseExposition, sampleValue } from '../observability/exposition-parser.js';
@@ -28,7 +27,7 @@ async function verifications(r: Rig, result: string, source: string): Promise<nu
 
 /** Resolves once the next hop has received `count` RCPT commands. */
 function rcptsAtNextHop(r: Rig, count: number): Promise<void> {
-  return eventually(`${count} RCPT at the next hop`, () => r.mta.sessions.flatMap((session) => session.commands).filter((line) => /^RCPT/i.test(line)).length >= count);
+  return r.mta.until(() => r.mta.sessions.flatMap((session) => session.commands).filter((line) => /^RCPT/i.test(line)).length >= count);
 }
 
 describe('recipient verification at RCPT', () => {
@@ -158,7 +157,7 @@ describe('recipient verification at RCPT', () => {
     await rcptsAtNextHop(r, 1);
     second.send('RCPT TO:<nobody@example.org>');
     const commandLogged = (): number => r.harness.log.messages('command').filter((entry) => entry['line'] === 'RCPT TO:<nobody@example.org>').length;
-    await eventually('the second RCPT reached the verifier', () => commandLogged() === 2);
+    await r.harness.log.waitFor(() => commandLogged() === 2);
     release();
     assert.match((await first.reply()).text, /^550 5\.1\.1/);
     assert.match((await second.reply()).text, /^550 5\.1\.1/);
@@ -178,7 +177,7 @@ describe('recipient verification at RCPT', () => {
     first.send('RCPT TO:<alice@example.org>');
     await rcptsAtNextHop(r, 1);
     second.send('RCPT TO:<nobody@example.org>');
-    await eventually('the second RCPT reached the verifier', () => r.harness.log.messages('command').some((entry) => entry['line'] === 'RCPT TO:<nobody@example.org>'));
+    await r.harness.log.waitFor((entry) => entry['msg'] === 'command' && entry['line'] === 'RCPT TO:<nobody@example.org>');
     assert.equal(r.probes(), 1, 'the second probe waits for the slot');
     releases[0]?.();
     assert.match((await first.reply()).text, /^250/);
