@@ -246,7 +246,7 @@ export class SmtpTransport implements Transport {
     const { route, credentials } = attempt;
     if (attempt.testing !== undefined && !plaintext) this.#checkTesting(peer, attempt.testing, opened);
     if (!opened.ok) {
-      if (attempt.enforcedBy !== undefined && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
+      if (attempt.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
       const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
       return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
