@@ -342,7 +342,7 @@ export class SmtpTransport implements Transport {
   #checkTesting(peer: Peer, testing: { readonly domain: string; readonly id: string }, opened: Awaited<ReturnType<typeof openSession>>): void {
     let problem: string | undefined;
     if (!opened.ok) problem = opened.tlsFailed ? `TLS failed: ${opened.outcome.reply}` : undefined;
-    else if (opened.session.tls === undefined) problem = opened.session.tlsSkipped ? 'STARTTLS not used' : 'no STARTTLS offered';
+    else if (opened.session.tls === undefined) problem = opened.session.tlsSkipped ? 'STARTTLS refused' : 'no STARTTLS offered';
     else if (!opened.session.tls.verified) problem = `certificate does not verify for ${peer.host} (${opened.session.tls.verifyError ?? 'unverified'})`;
     if (problem === undefined) return;
     this.#options.observer?.stsTestingFailure?.();

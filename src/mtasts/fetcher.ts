@@ -102,8 +102,10 @@ export class HttpsPolicyFetcher implements PolicyFetcher {
 
   /** net's `lookup` hook: the addresses outpost's resolver finds (one, or all when asked). */
   #lookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+    const wanted = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
     void hostAddresses(this.#options.resolver, hostname, this.#options.ipv6).then((found) => {
-      const addresses = found.kind === 'addresses' ? found.addresses.map((address) => ({ address, family: isIP(address) })).filter(({ family }) => options.family === undefined || options.family === 0 || family === options.family) : [];
+      const all = found.kind === 'addresses' ? found.addresses.map((address) => ({ address, family: isIP(address) })) : [];
+      const addresses = all.filter(({ family }) => wanted === 0 || family === wanted);
       const first = addresses[0];
       if (first === undefined) {
         const reason = found.kind === 'none' ? found.reason : 'no address of the asked family';
