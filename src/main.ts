@@ -24,6 +24,7 @@ import { ControlServer } from './control/control-server.js';
 import { controlSocketPath, type QueueController } from './control/protocol.js';
 import { NetConnector } from './delivery/connector.js';
 import { SmtpTransport } from './delivery/transport.js';
+import { createOutboundTls, type OutboundTlsParts } from './delivery/outbound-tls-setup.js';
 import type { Transport } from './delivery/types.js';
 import { planDelivery, type DeliveryPlan } from './dns/next-hop.js';
 import type { Resolver } from './dns/resolver.js';
@@ -73,11 +74,16 @@ export function deliveryPlanner(config: Config, resolver: Resolver, listeners: r
     });
 }
 
-function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies, metrics: Metrics): SmtpTransport {
+function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies, metrics: Metrics, outbound: OutboundTlsParts): SmtpTransport {
   return new SmtpTransport({
     hostname: config.hostname,
     routes: config.delivery.routes,
-    observer: { smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route) },
+    outboundTls: outbound.outboundTls,
+    observer: {
+      smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
+      tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
+      stsTestingFailure: () => metrics.mtaStsTestingFailure(),
+    },
     planner,
     connector: new NetConnector({ clock: deps.clock, bind: config.delivery.bind }),
     clock: deps.clock,
@@ -169,7 +175,15 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
-  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics), deps, {
+  const outbound = await createOutboundTls(config.delivery, {
+    spoolDir: config.spoolDir,
+    resolver,
+    ipv6: config.dns.ipv6,
+    clock,
+    logger,
+    observer: { policyFetchFailed: () => metrics.mtaStsFetchFailed() },
+  });
+  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound), deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
       if (overTls) metrics.tlsSession('out');
@@ -227,6 +241,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     verifier?.close();
     await smtp.stop(0);
     await queue.stop(0);
+    await outbound.policies?.close();
     await control.close().catch(() => undefined);
     await spool.close();
     throw error;
@@ -281,6 +296,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       verifier?.close();
       await smtp.stop(SHUTDOWN_GRACE_MS);
       await queue.stop(SHUTDOWN_GRACE_MS);
+      await outbound.policies?.close();
       await http.close();
       await control.close();
       await spool.close();

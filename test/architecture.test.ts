@@ -65,6 +65,7 @@ it('keeps the layers pointing inward', () => {
     dkim: ['dkim', 'core', 'dns'],
     // Recipient verification knows the probe only as a function main.ts hands it (no delivery import).
     verify: ['verify', 'core', 'config', 'observability'],
+    mtasts: ['mtasts', 'core', 'dns'],
   };
   const forbidden: Readonly<Record<string, readonly string[]>> = {
     server: ['delivery', 'scheduler', 'dns', 'dsn', 'doctor', 'main', 'cli'],

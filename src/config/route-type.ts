@@ -120,7 +120,7 @@ function readableFileType(check: (path: string) => string | undefined = () => un
 }
 
 const secretFileType = readableFileType();
-const caFileType = readableFileType((path) => (readFileSync(path, 'latin1').includes('-----BEGIN CERTIFICATE-----') ? undefined : 'no PEM certificate in it'));
+export const caFileType = readableFileType((path) => (readFileSync(path, 'latin1').includes('-----BEGIN CERTIFICATE-----') ? undefined : 'no PEM certificate in it'));
 
 const mechanismType: LeafType<(typeof MECHANISMS)[number]> = {
   parse: (raw, field) => choiceType(MECHANISMS).parse(typeof raw === 'string' ? raw.trim().toLowerCase() : raw, field),

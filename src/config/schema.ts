@@ -21,6 +21,7 @@ import {
   type LeafType,
 } from './leaf-types.js';
 import { listenersType, routesType } from './structured-types.js';
+import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
 
 /** default: a default applies when absent; required: absent is an error; optional: absent is undefined. */
 export type Presence = 'default' | 'required' | 'optional';
@@ -108,6 +109,9 @@ export const CONFIG_SCHEMA = section({
     retry: withDefault(listType(allowZero, { nonEmpty: true }), ['5m', '10m', '20m', '40m', '1h', '2h', '4h']),
     maxQueueLifetime: withDefault(positiveDuration, '5d'),
     routes: withDefault(routesType, {}),
+    tlsPolicy: withDefault(tlsPolicyType, {}),
+    mtaSts: withDefault(booleanType, true),
+    caFile: withDefault(optionalCaFileType, ''),
     delayWarning: withDefault(allowZero, '4h'),
     maxConcurrency: withDefault(positiveIntegerType, 100),
     concurrencyPerDomain: withDefault(positiveIntegerType, 10),

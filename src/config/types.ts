@@ -54,6 +54,9 @@ export interface RouteConfig extends HostPort {
   readonly policy?: RoutePolicyConfig;
 }
 
+/** How a destination's MX hosts use TLS (delivery.tlsPolicy): required and verified for the MX name, required, opportunistic, never. */
+export type TlsPolicyLevel = 'verify' | 'encrypt' | 'may' | 'none';
+
 export interface DnsConfig {
   /** Recursive servers; empty means "read /etc/resolv.conf". */
   readonly servers: readonly HostPort[];
@@ -68,6 +71,12 @@ export interface DeliveryConfig {
   readonly maxQueueLifetimeMs: number;
   /** Lowercase ASCII domain, or "*" for every other domain -> fixed next hop (port defaults to `port`, 465 for implicit TLS). */
   readonly routes: ReadonlyMap<string, RouteConfig>;
+  /** Canonical domain -> TLS level for its MX hosts; overrides MTA-STS for that domain. */
+  readonly tlsPolicy: ReadonlyMap<string, TlsPolicyLevel>;
+  /** Honour MTA-STS (RFC 8461) policies of destinations without a route or tlsPolicy entry. */
+  readonly mtaSts: boolean;
+  /** Absolute path of PEM CA certificates trusted for outbound verification besides Node's; undefined = none. */
+  readonly caFile: string | undefined;
   /** 0 = never. */
   readonly delayWarningMs: number;
   readonly maxConcurrency: number;

@@ -3,7 +3,7 @@
 // (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), and the fresh EHLO after TLS (§4.2).
 
 import type { Socket } from 'node:net';
-import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
+import { checkServerIdentity, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import type { RouteTlsMode } from '../config/types.js';
@@ -35,6 +35,10 @@ export interface SessionTls {
   readonly verify: boolean;
   /** CA certificates (PEM) trusted instead of the setup's. */
   readonly ca: string | undefined;
+  /** A ready context holding the trusted CAs (Node's and delivery.caFile), used instead of `ca` and the setup's options. */
+  readonly secureContext?: SecureContext;
+  /** What requires the TLS, named in deferrals ("the MTA-STS policy of example.net"); a route's TLS names nothing. */
+  readonly requiredBy?: string;
 }
 
 export const OPPORTUNISTIC_TLS: SessionTls = Object.freeze({ mode: 'opportunistic', verify: false, ca: undefined });
@@ -77,9 +81,13 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 }
 
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
-async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, why: string): Promise<OpenResult> {
+async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `TLS is required with ${describePeer(peer)}, but ${why}`), tlsFailed: false };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false };
+}
+
+function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
+  return `TLS is required${tls.requiredBy === undefined ? '' : ` by ${tls.requiredBy}`} with ${describePeer(peer)}`;
 }
 
 function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): ConnectionOptions {
@@ -87,6 +95,7 @@ function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): Connectio
   return {
     ...setup.tls,
     ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
     ...(servername === undefined ? {} : { servername }),
     // The route's host name (or IP address) is what the certificate must name (RFC 6125).
     ...(tls.verify ? { checkServerIdentity: (_name: string, certificate: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(peer.host, certificate) } : {}),
@@ -111,19 +120,19 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     if (greeting.code !== SERVICE_READY) return await refused(connection, greeting, peer, setup);
     let said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, 'it does not offer STARTTLS');
+    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS');
     if (!said.extensions.startTls || tls.mode === 'none') return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: said.extensions.startTls } };
     connection.send(['STARTTLS'], 'STARTTLS');
     const ready = await connection.readReply(setup.commandTimeoutMs, 'STARTTLS', { discardAfterCode: SERVICE_READY });
     if (ready.code === 421) return await refused(connection, ready, peer, setup);
     if (ready.code !== SERVICE_READY) {
-      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, `it refused STARTTLS: ${replyText(ready)}`);
+      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`);
       // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
     const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
     const problem = unverified(secured, peer, tls);
-    if (problem !== undefined) return closeUnverified(connection, peer, problem);
+    if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
     return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
@@ -138,7 +147,7 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
   const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
   const problem = unverified(secured, peer, tls);
-  if (problem !== undefined) return closeUnverified(connection, peer, problem);
+  if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
@@ -147,7 +156,7 @@ async function openImplicit(connection: SmtpConnection, peer: Peer, setup: Sessi
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, problem: string): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, problem: string): OpenResult {
   connection.close();
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `TLS is required with ${describePeer(peer)}, but ${problem}`), tlsFailed: true };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${problem}`), tlsFailed: true };
 }

@@ -1,7 +1,8 @@
 // The outbound SMTP client behind the Transport seam: walks the next-hop plan
 // (RFC 5321 §5.1: hosts by preference, each address, at most 5 addresses),
 // reuses one session for a job's messages and reports each message's outcomes;
-// routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses.
+// routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses;
+// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461).
 
 import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -14,15 +15,17 @@ import type { Credentials } from './credentials.js';
 import { abortedOutcome, allRecipients, connectFailureOutcome, localOutcome, planFailureOutcome, type Peer } from './outcomes.js';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';
 import { isThrottling, prepareRoute, waitForLane } from './route-attempt.js';
-import { authenticateRoute, type TransportObserver } from './route-auth.js';
+import { authenticateRoute, type TransportObserver as RouteAuthObserver } from './route-auth.js';
 import { RoutePolicies, type RouteRuntime } from './route-policy.js';
 import { NO_TLS, openSession, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
 import type { TlsResult } from './smtp-connection.js';
 import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
+import type { OutboundTls } from './tls-policy.js';
+import { screenPlan, type ScreenedPlan, type TlsPolicyName, type TlsPolicyObserver } from './tls-screen.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
 
-export type { TransportObserver } from './route-auth.js';
+export interface TransportObserver extends RouteAuthObserver, TlsPolicyObserver {}
 
 /** RFC 5321 §4.5.3.2 defaults for the optional timeouts. */
 export const DEFAULT_DATA_INIT_TIMEOUT_MS = 2 * 60_000;
@@ -58,12 +61,18 @@ export interface SmtpTransportOptions {
   readonly observer?: TransportObserver;
   /** OAuth2 token endpoints (client-credentials routes): CA certificates trusted instead of the default ones, request timeout. */
   readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
+  /** delivery.tlsPolicy and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
+  readonly outboundTls?: Pick<OutboundTls, 'forDestination'>;
 }
 
 /** One job's walk over the plan: what every session of it shares. */
 interface Attempt {
   readonly route: RouteRuntime | undefined;
   readonly tls: SessionTls;
+  /** The policy that requires this TLS (MTA-STS enforce, delivery.tlsPolicy), if one does. */
+  readonly enforcedBy: TlsPolicyName | undefined;
+  /** An MTA-STS policy in testing mode: hosts that would fail it are logged. */
+  readonly testing: { readonly domain: string; readonly id: string } | undefined;
   readonly credentials: Credentials | undefined;
   readonly queue: OutboundMessage[];
   readonly report: ReportOutcomes;
@@ -146,7 +155,13 @@ export class SmtpTransport implements Transport {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : prepared.outcome, info: this.#noSession(startMs) });
       return;
     }
-    let peers = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT);
+    const screened = await this.#screen(plan, route, prepared.tls, signal);
+    if (!screened.ok) {
+      await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : screened.outcome, info: this.#noSession(startMs) });
+      return;
+    }
+    const usable = screened.plan;
+    let peers = candidates(usable, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT);
     const more = job.more;
     const hasNext = async (): Promise<boolean> => {
       if (queue.length > 0 || more === undefined) return queue.length > 0;
@@ -155,7 +170,8 @@ export class SmtpTransport implements Transport {
       if (next !== undefined) queue.push(next);
       return queue.length > 0;
     };
-    const attempt: Attempt = { route, tls: prepared.tls, credentials: prepared.credentials, queue, report, signal, hasNext };
+    const { tls, enforcedBy, testing } = screened;
+    const attempt: Attempt = { route, tls, enforcedBy, testing, credentials: prepared.credentials, queue, report, signal, hasNext };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
@@ -164,7 +180,7 @@ export class SmtpTransport implements Transport {
       last = run.failure ?? last;
       if (run.final) break;
       if (run.ipv6Refused !== undefined) {
-        const ipv4 = candidates(plan, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT, 4);
+        const ipv4 = candidates(usable, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT, 4);
         this.#log.warn({ mx: peer.host, address: peer.address, ipv4Addresses: ipv4.length }, 'ipv6 address refused, trying ipv4');
         if (ipv4.length > 0) {
           peers = ipv4;
@@ -185,6 +201,13 @@ export class SmtpTransport implements Transport {
     const fallback = this.#noSession(startMs);
     if (signal.aborted) await this.#reportAll(queue, report, { outcome: abortedOutcome(), info: last?.info ?? fallback });
     else await this.#reportAll(queue, report, last ?? { outcome: localOutcome('transient', 451, '4.4.3', `${job.destination}: no usable mail server address`), info: fallback });
+  }
+
+  /** The destination's TLS policy applied to an MX plan; a route's or an address literal's plan keeps `tls`. */
+  async #screen(plan: PlanSuccess, route: RouteRuntime | undefined, tls: SessionTls, signal: AbortSignal): Promise<ScreenedPlan> {
+    const outboundTls = this.#options.outboundTls;
+    if (outboundTls === undefined || route !== undefined || plan.source === 'route' || plan.source === 'literal') return { ok: true, plan, tls, enforcedBy: undefined, testing: undefined };
+    return screenPlan(outboundTls, plan, signal, this.#log, this.#options.observer);
   }
 
   #noSession(startMs: number): AttemptInfo {
@@ -221,7 +244,9 @@ export class SmtpTransport implements Transport {
     }
     const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : attempt.tls);
     const { route, credentials } = attempt;
+    if (attempt.testing !== undefined && !plaintext) this.#checkTesting(peer, attempt.testing, opened);
     if (!opened.ok) {
+      if (attempt.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
       const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
       return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
@@ -234,7 +259,7 @@ export class SmtpTransport implements Transport {
         return this.#skip(peer, queue, { outcome: authed.outcome, info: info(opened.session.tls, startMs) }, false, authed.final);
       }
     }
-    this.#logSession(peer, opened.session, plaintext, route);
+    this.#logSession(peer, opened.session, plaintext, route, attempt.tls);
     return this.#carry(peer, opened.session, attempt, startMs, info);
   }
 
@@ -313,10 +338,21 @@ export class SmtpTransport implements Transport {
     return { progressed: false, failure, tlsFailed, final };
   }
 
-  #logSession(peer: Peer, session: OpenSession, plaintext: boolean, route: RouteRuntime | undefined): void {
+  /** MTA-STS testing mode (RFC 8461 §5): a host without STARTTLS or a certificate valid for its name is logged, and used. */
+  #checkTesting(peer: Peer, testing: { readonly domain: string; readonly id: string }, opened: Awaited<ReturnType<typeof openSession>>): void {
+    let problem: string | undefined;
+    if (!opened.ok) problem = opened.tlsFailed ? `TLS failed: ${opened.outcome.reply}` : undefined;
+    else if (opened.session.tls === undefined) problem = opened.session.tlsSkipped ? 'STARTTLS refused' : 'no STARTTLS offered';
+    else if (!opened.session.tls.verified) problem = `certificate does not verify for ${peer.host} (${opened.session.tls.verifyError ?? 'unverified'})`;
+    if (problem === undefined) return;
+    this.#options.observer?.stsTestingFailure?.();
+    this.#log.warn({ destination: testing.domain, mtaStsId: testing.id, mx: peer.host, address: peer.address, problem }, 'mta-sts testing: policy would refuse this host');
+  }
+
+  #logSession(peer: Peer, session: OpenSession, plaintext: boolean, route: RouteRuntime | undefined, sessionTls: SessionTls): void {
     const { tls, connection } = session;
     if (connection.discardedBytes > 0) this.#log.warn({ mx: peer.host, address: peer.address, discardedBytes: connection.discardedBytes }, 'discarded data sent with the STARTTLS reply');
-    const routeFields = route === undefined ? {} : { route: route.key, tlsMode: route.policy.tls };
+    const routeFields = route === undefined ? (sessionTls.requiredBy === undefined ? {} : { tlsRequiredBy: sessionTls.requiredBy }) : { route: route.key, tlsMode: route.policy.tls };
     const tlsFields = { tls: describeTls(tls), tlsVerifyError: tls?.verifyError, plaintextRetry: plaintext, tlsSkipped: session.tlsSkipped };
     this.#log.info({ mx: peer.host, address: peer.address, ...routeFields, ...tlsFields, pipelining: session.extensions.pipelining }, 'session open');
   }

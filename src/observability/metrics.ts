@@ -47,6 +47,10 @@ export interface MetricsOptions {
  * - `outpost_smarthost_auth_failures_total{route}` counter: credentials refused by a route's smarthost (535), by route key.
  * - `outpost_recipient_verifications_total{result,source}` counter: RCPT verifications of local recipients,
  *   result valid|invalid|unavailable|unverifiable, source list|cache|probe|none.
+ * - `outpost_mta_sts_fetch_failures_total` counter: MTA-STS policy fetches that failed (network, TLS, HTTP, size, type, syntax).
+ * - `outpost_tls_policy_skips_total{policy,reason}` counter: MX hosts passed over because of MTA-STS (enforce) or
+ *   delivery.tlsPolicy, reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed).
+ * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  */
 export class Metrics {
@@ -64,6 +68,9 @@ export class Metrics {
   private readonly smarthostAuthFailures: Counter<'route'>;
   private readonly doctorChecks: Gauge<'domain' | 'check'>;
   private readonly verifications: Counter<'result' | 'source'>;
+  private readonly stsFetchFailures: Counter;
+  private readonly tlsPolicySkips: Counter<'policy' | 'reason'>;
+  private readonly stsTestingFailures: Counter;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
@@ -87,6 +94,12 @@ export class Metrics {
     });
     for (const source of ['cache', 'probe'] as const) for (const result of ['valid', 'invalid'] as const) this.verifications.touch({ result, source });
     this.verifications.touch({ result: 'unavailable', source: 'probe' });
+    this.stsFetchFailures = r.counter({ name: 'outpost_mta_sts_fetch_failures_total', help: 'MTA-STS policy fetches that failed.' });
+    this.tlsPolicySkips = r.counter({ name: 'outpost_tls_policy_skips_total', help: 'MX hosts passed over because of MTA-STS or delivery.tlsPolicy, by policy and reason.', labelNames: ['policy', 'reason'] });
+    this.stsTestingFailures = r.counter({ name: 'outpost_mta_sts_testing_failures_total', help: 'MX hosts an MTA-STS policy in testing mode would have refused.' });
+    this.stsFetchFailures.touch({});
+    this.stsTestingFailures.touch({});
+    for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) this.tlsPolicySkips.touch({ policy, reason });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -140,6 +153,19 @@ export class Metrics {
   /** `result` and `source` are fixed names (VerificationResult, VerificationSource). */
   recipientVerified(result: string, source: string): void {
     this.verifications.inc({ result, source });
+  }
+
+  mtaStsFetchFailed(): void {
+    this.stsFetchFailures.inc({});
+  }
+
+  /** `policy` is mta-sts or tlsPolicy, `reason` mx-mismatch or tls: fixed names. */
+  tlsPolicyHostSkipped(policy: string, reason: string): void {
+    this.tlsPolicySkips.inc({ policy, reason });
+  }
+
+  mtaStsTestingFailure(): void {
+    this.stsTestingFailures.inc({});
   }
 
   /** Sets `outpost_doctor_check` from a doctor report: per (domain, check), 0 when any row failed, else 1. */

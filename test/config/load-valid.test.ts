@@ -34,11 +34,14 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
   assert.equal(config.spoolDir, '/var/spool/outpost');
   assert.deepEqual(config.dns, { servers: [], timeoutMs: 3000, ipv6: true });
   const minute = 60_000;
-  assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes] }, {
+  assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes], tlsPolicy: [...config.delivery.tlsPolicy] }, {
     port: 25,
     retryDelaysMs: [5, 10, 20, 40, 60, 120, 240].map((minutes) => minutes * minute),
     maxQueueLifetimeMs: 5 * 24 * 60 * minute,
     routes: [],
+    tlsPolicy: [],
+    mtaSts: true,
+    caFile: undefined,
     delayWarningMs: 4 * 60 * minute,
     maxConcurrency: 100,
     concurrencyPerDomain: 10,

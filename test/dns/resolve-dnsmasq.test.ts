@@ -85,7 +85,13 @@ describe('outpost resolve against dnsmasq', () => {
   it('falls back to the implicit MX for a domain without MX', async () => {
     assert.deepEqual(await resolveJson('nomx.test'), {
       code: 0,
-      json: { domain: 'nomx.test', ok: true, source: 'implicit', hosts: [{ host: 'nomx.test', preference: 0, addresses: ['127.0.0.5', '::5'], port: 25, ttl: 300 }] },
+      json: {
+        domain: 'nomx.test',
+        ok: true,
+        source: 'implicit',
+        hosts: [{ host: 'nomx.test', preference: 0, addresses: ['127.0.0.5', '::5'], port: 25, ttl: 300 }],
+        tls: { policy: 'default', level: 'may', mtaSts: { found: false, reason: 'no TXT record at _mta-sts.nomx.test' }, hosts: [{ host: 'nomx.test', tls: 'may' }] },
+      },
     });
   });
 

@@ -14,8 +14,11 @@ const run = promisify(execFile);
 export interface TestCa {
   /** PEM certificate of the CA (what a client trusts). */
   readonly cert: string;
-  /** A server certificate for `hostName` (and IP 127.0.0.1) signed by this CA, valid one day. */
-  issue(hostName: string): Promise<TestCertificate>;
+  /**
+   * A server certificate for `hostName` (one name or several; and IP 127.0.0.1) signed by this CA,
+   * valid one day, or (`expired`) one that expired a day ago.
+   */
+  issue(hostName: string | readonly string[], options?: { readonly expired?: boolean }): Promise<TestCertificate>;
 }
 
 async function inTempFolder<T>(work: (dir: string) => Promise<T>): Promise<T> {
@@ -36,13 +39,16 @@ export async function makeTestCa(name = 'outpost test CA'): Promise<TestCa> {
   });
   return {
     cert,
-    issue: (hostName) =>
+    issue: (hostName, options = {}) =>
       inTempFolder(async (dir) => {
         await writeFile(join(dir, 'ca.pem'), cert);
         await writeFile(join(dir, 'ca.key'), key);
-        await writeFile(join(dir, 'ext.cnf'), `subjectAltName=DNS:${hostName},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
-        await run('openssl', ['req', ...EC_KEY, '-subj', `/CN=${hostName}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'req.csr')]);
-        await run('openssl', ['x509', '-req', '-in', join(dir, 'req.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', '1', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, 'cert.pem')]);
+        const names = typeof hostName === 'string' ? [hostName] : hostName;
+        await writeFile(join(dir, 'ext.cnf'), `subjectAltName=${names.map((name) => `DNS:${name}`).join(',')},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
+        await run('openssl', ['req', ...EC_KEY, '-subj', `/CN=${names[0] ?? 'localhost'}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'req.csr')]);
+        // -days -1: valid until a day before it was made, i.e. expired.
+        const days = options.expired === true ? '-1' : '1';
+        await run('openssl', ['x509', '-req', '-in', join(dir, 'req.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-days', days, '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, 'cert.pem')]);
         return { key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8') };
       }),
   };

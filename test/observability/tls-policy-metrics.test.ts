@@ -1,0 +1,29 @@
+// The outbound TLS policy metrics: MTA-STS fetch failures, MX hosts passed over
+// because of MTA-STS or delivery.tlsPolicy, and testing-mode failures, at 0 before their first event.
+
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Metrics } from '../../src/observability/metrics.js';
+import { parseExposition, sampleValue } from './exposition-parser.js';
+
+it('exports the outbound TLS policy counters at 0 and moves them on their events', async () => {
+  const metrics = new Metrics();
+  const before = parseExposition(await metrics.render());
+  assert.equal(before.get('outpost_mta_sts_fetch_failures_total')?.type, 'counter');
+  assert.equal(sampleValue(before, 'outpost_mta_sts_fetch_failures_total'), 0);
+  assert.equal(sampleValue(before, 'outpost_mta_sts_testing_failures_total'), 0);
+  for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) {
+    assert.equal(sampleValue(before, 'outpost_tls_policy_skips_total', { policy, reason }), 0);
+  }
+  metrics.mtaStsFetchFailed();
+  metrics.mtaStsFetchFailed();
+  metrics.tlsPolicyHostSkipped('mta-sts', 'mx-mismatch');
+  metrics.tlsPolicyHostSkipped('tlsPolicy', 'tls');
+  metrics.mtaStsTestingFailure();
+  const after = parseExposition(await metrics.render());
+  assert.equal(sampleValue(after, 'outpost_mta_sts_fetch_failures_total'), 2);
+  assert.equal(sampleValue(after, 'outpost_tls_policy_skips_total', { policy: 'mta-sts', reason: 'mx-mismatch' }), 1);
+  assert.equal(sampleValue(after, 'outpost_tls_policy_skips_total', { policy: 'mta-sts', reason: 'tls' }), 0);
+  assert.equal(sampleValue(after, 'outpost_tls_policy_skips_total', { policy: 'tlsPolicy', reason: 'tls' }), 1);
+  assert.equal(sampleValue(after, 'outpost_mta_sts_testing_failures_total'), 1);
+});
