@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { loadDkimKeys } from '../dkim/keys.js';
 import { ConfigErrors, errorMessage } from '../core/errors.js';
-import { configPath } from './config-path.js';
+import { configPath, missingConfigHint } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
 
 const USAGE = 'usage: outpost check-config [--config FILE]';
@@ -33,6 +33,11 @@ export const checkConfigCommand: CliCommand = async (args, io) => {
     return EXIT_OK;
   }
   const file = configPath(options.config, io);
+  const missing = await missingConfigHint(file);
+  if (missing !== undefined) {
+    writeLine(io.stderr, `outpost check-config: ${missing}`);
+    return EXIT_FAILURE;
+  }
   try {
     const config = await loadConfig(file, io.env, { checkDkimKeys: true });
     const keys = await loadDkimKeys(config.dkim.keysFolder, (domain) => config.domains.has(domain));

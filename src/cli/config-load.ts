@@ -4,13 +4,19 @@
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigErrors } from '../core/errors.js';
-import { configPath } from './config-path.js';
+import { configPath, missingConfigHint } from './config-path.js';
 import { writeLine, type CliIo } from './io.js';
 
 /** The config, or undefined after printing its problems to stderr (the command then exits 1). */
 export async function loadConfigOrReport(option: string | undefined, io: CliIo, options: LoadOptions = {}): Promise<Config | undefined> {
+  const file = configPath(option, io);
+  const missing = await missingConfigHint(file);
+  if (missing !== undefined) {
+    writeLine(io.stderr, `outpost: ${missing}`);
+    return undefined;
+  }
   try {
-    return await loadConfig(configPath(option, io), io.env, options);
+    return await loadConfig(file, io.env, options);
   } catch (error: unknown) {
     if (!(error instanceof ConfigErrors)) throw error;
     for (const problem of error.problems) writeLine(io.stderr, problem.message);

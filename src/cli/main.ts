@@ -9,6 +9,8 @@ const USAGE = `usage: outpost <command> [options]
 commands:
   serve [--config FILE]                 run the relay in the foreground
   check-config [--config FILE]          validate the configuration
+  health [--config FILE]                ask the running server's /healthz (exit 0 healthy)
+  init DIR                              write the sample config (outpost.yaml, domains) into DIR
   queue list [--json]                   list queued messages
   queue show ID                         show one queued message
   queue flush [ID]                      try one or all deferred messages now
@@ -30,6 +32,8 @@ type CommandLoader = () => Promise<CliCommand>;
 const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   serve: async () => (await import('./serve.js')).serveCommand,
   'check-config': async () => (await import('./check-config.js')).checkConfigCommand,
+  health: async () => (await import('./health.js')).healthCommand,
+  init: async () => (await import('./init.js')).initCommand,
   queue: async () => (await import('./queue.js')).queueCommand,
   resolve: async () => (await import('./resolve.js')).resolveCommand,
   user: async () => (await import('./user.js')).userCommand,

@@ -12,7 +12,7 @@ import { createLogger } from '../observability/logger.js';
 import { Spool, validateId } from '../spool/spool.js';
 import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
 import type { QueueAction } from '../control/protocol.js';
-import { configPath } from './config-path.js';
+import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
@@ -41,10 +41,16 @@ export const queueCommand: CliCommand = async (args, io) => {
     writeLine(io.stderr, `outpost queue: ${parsed}\n${USAGE}`);
     return EXIT_USAGE;
   }
+  const file = configPath(parsed.config, io);
+  const missing = await missingConfigHint(file);
+  if (missing !== undefined) {
+    writeLine(io.stderr, `outpost queue: ${missing}`);
+    return EXIT_FAILURE;
+  }
   let spool: Spool;
   let config: Config;
   try {
-    config = await loadConfig(configPath(parsed.config, io), io.env);
+    config = await loadConfig(file, io.env);
     if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
     spool = await Spool.open({
       dir: config.spoolDir,

@@ -7,18 +7,29 @@ import { ConfigErrors, OutpostError, errorMessage } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
 import { startRelay } from '../main.js';
 import { createLogger } from '../observability/logger.js';
-import { configPath } from './config-path.js';
+import { configPath, missingConfigHint } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
 
+const USAGE = 'usage: outpost serve [--config FILE]     run the relay in the foreground until SIGTERM/SIGINT';
+
 export const serveCommand: CliCommand = async (args, io) => {
-  let values: { config?: string | undefined };
+  let values: { config?: string | undefined; help?: boolean | undefined };
   try {
-    ({ values } = parseArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: [...args], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
   } catch (error: unknown) {
-    writeLine(io.stderr, `outpost serve: ${errorMessage(error)}\nusage: outpost serve [--config FILE]`);
+    writeLine(io.stderr, `outpost serve: ${errorMessage(error)}\n${USAGE}`);
     return EXIT_USAGE;
   }
+  if (values.help === true) {
+    writeLine(io.stdout, USAGE);
+    return EXIT_OK;
+  }
   const file = configPath(values.config, io);
+  const missing = await missingConfigHint(file);
+  if (missing !== undefined) {
+    writeLine(io.stderr, `outpost serve: ${missing}`);
+    return EXIT_FAILURE;
+  }
   let config;
   try {
     config = await loadConfig(file, io.env, { checkDkimKeys: true });

@@ -7,7 +7,7 @@ import { ConfigError, ConfigErrors } from '../core/errors.js';
 import { assembleConfig } from './assemble.js';
 import { DOMAINS_KEY, readDomainsFile } from './domains-file.js';
 import { readRecipientsFile, RECIPIENTS_FILE_KEY } from './recipients-file.js';
-import { ENVIRONMENT_SOURCE, readEnvOverrides, type EnvOverrides } from './env.js';
+import { ENVIRONMENT_SOURCE, envProblem, readEnvOverrides, type EnvOverrides } from './env.js';
 import { readTextFile, unreadableReason } from './files.js';
 import type { Config } from './types.js';
 import { validateConfig, type Issue } from './validate.js';
@@ -17,7 +17,7 @@ import { loadDkimKeys } from '../dkim/keys.js';
 
 export { loadDomainsFile } from './domains-file.js';
 
-type Locate = (issue: Issue) => ConfigError;
+export type Locate = (issue: Issue) => ConfigError;
 
 /**
  * Files that must be readable when their key is set (TLS contents are judged
@@ -101,12 +101,10 @@ async function dkimKeyProblems(config: Config): Promise<ConfigError[]> {
 }
 
 /** Turns an issue at a key path into an error naming the environment variable, or the file and line. */
-function locator(configFile: string, lines: ReadonlyMap<string, number>, overrides: EnvOverrides): Locate {
+export function locator(configFile: string, lines: ReadonlyMap<string, number>, overrides: EnvOverrides): Locate {
   return ({ path, problem }) => {
-    for (const [overridePath, { variable }] of overrides) {
-      if (path === overridePath || path.startsWith(`${overridePath}.`) || path.startsWith(`${overridePath}[`)) {
-        return new ConfigError(ENVIRONMENT_SOURCE, problem, { key: variable });
-      }
+    for (const [overridePath, override] of overrides) {
+      if (path === overridePath || path.startsWith(`${overridePath}.`) || path.startsWith(`${overridePath}[`)) return envProblem(override, problem);
     }
     return new ConfigError(configFile, problem, { key: path === '' ? undefined : path, line: lineOf(path, lines) });
   };

@@ -42,7 +42,12 @@ test('check-config prints every problem, one per line, and exits 1', async () =>
 test('check-config reports a missing config file and a YAML syntax error with exit 1', async () => {
   const folder = await temp.write({ 'broken.yaml': 'hostname: [unclosed\n' });
   const missing = await runCliCaptured(['check-config', '--config', 'absent.yaml'], { cwd: folder });
-  assert.deepEqual(missing, { exitCode: 1, stdout: '', stderr: `${join(folder, 'absent.yaml')}: cannot read the config file: no such file\n` });
+  const absent = join(folder, 'absent.yaml');
+  assert.deepEqual(missing, {
+    exitCode: 1,
+    stdout: '',
+    stderr: `outpost check-config: no config file at ${absent}: put your config folder there (Docker: -v /srv/outpost:${folder}) or give --config FILE; \`outpost init ${folder}\` writes the samples to start from\n`,
+  });
   const broken = await runCliCaptured(['check-config', '--config', 'broken.yaml'], { cwd: folder });
   assert.equal(broken.exitCode, 1);
   assert.match(broken.stderr, new RegExp(`^${join(folder, 'broken.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: YAML syntax: `));

@@ -227,9 +227,10 @@ test('the shipped config/outpost.yaml is valid as-is and shows every default', a
   assert.deepEqual(shipped.listen, [{ address: '0.0.0.0', port: 25, mode: 'mta' }]);
   assert.equal(shipped.spoolDir, '/var/spool/outpost');
   const { config: defaults } = await loadFrom(minimalYaml());
-  const { configFile, domainsFile, hostname: shippedHostname, dkim, ...shippedRest } = shipped;
-  const { configFile: _file, domainsFile: _domains, hostname: _hostname, dkim: _dkim, ...defaultRest } = defaults;
+  const { configFile, domainsFile, hostname: shippedHostname, dkim, usersFile, ...shippedRest } = shipped;
+  const { configFile: _file, domainsFile: _domains, hostname: _hostname, dkim: _dkim, usersFile: _users, ...defaultRest } = defaults;
   assert.deepEqual(dkim, { keysFolder: join(repoRoot, 'config/dkim') });
+  assert.equal(usersFile, join(repoRoot, 'config/users'), 'AUTH users are configured by default (the file may not exist yet)');
   assert.equal(shippedHostname, 'mail.example.org');
   assert.equal(configFile, join(repoRoot, 'config/outpost.yaml'));
   assert.equal(domainsFile, join(repoRoot, 'config/domains'));
