@@ -63,6 +63,7 @@ it('keeps the layers pointing inward', () => {
     policy: ['policy', 'config'],
     dsn: ['dsn', 'core'],
     dkim: ['dkim', 'core', 'dns'],
+    mime: ['mime', 'core'],
   };
   const forbidden: Readonly<Record<string, readonly string[]>> = {
     server: ['delivery', 'scheduler', 'dns', 'dsn', 'doctor', 'main', 'cli'],
