@@ -54,18 +54,21 @@ export class LongLinePlanner implements StructureHandler {
   readonly #addMimeVersion = new Set<number>();
   #leaf: LeafStats | undefined;
   #problem: RewriteProblem | undefined;
+  #maxHeldBytes = 0;
 
   constructor() {
     this.#reader = new StructureReader(this);
   }
 
-  /** Bytes held for an unfinished line or header section. */
-  get heldBytes(): number {
-    return this.#reader.heldBytes;
+  /** The most bytes held between chunks (an unfinished line or header section). */
+  get maxHeldBytes(): number {
+    return this.#maxHeldBytes;
   }
 
   push(chunk: Buffer): void {
-    if (this.#problem === undefined) this.#reader.push(chunk);
+    if (this.#problem !== undefined) return;
+    this.#reader.push(chunk);
+    this.#maxHeldBytes = Math.max(this.#maxHeldBytes, this.#reader.heldBytes);
   }
 
   finish(): PlanResult {
