@@ -2,6 +2,7 @@
 // bytes, streams the canonical content into the spool with backpressure,
 // enforces the size, line-length and loop limits, and commits durably. When the
 // message is to be DKIM-signed, its body hash is computed as it streams by.
+// Lines over 998 octets are refused, or fixed by a rewrite before signing.
 
 import type { Writable } from 'node:stream';
 import { SpoolError, errnoCode, errorMessage } from '../core/errors.js';
@@ -12,6 +13,7 @@ import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../spool/types.
 import { HeaderScanner } from './header-scanner.js';
 import { MessageSplitter } from '../dkim/message-splitter.js';
 import type { MessageSigner, SignOutcome } from '../dkim/message-signer.js';
+import { repairLongLines, type LongLineSummary } from './long-line-repair.js';
 
 /** RFC 5321 §6.3: a message with this many Received fields is looping. */
 export const MAX_RECEIVED_HEADERS = 100;
@@ -25,8 +27,18 @@ export interface SubmissionFixes {
   readonly messageId: string;
 }
 
+/** Lines over 998 octets (RFC 5322 §2.1.1): refused, or re-encoded (authorized clients, RFC 6409 §8). */
+export type LongLinePolicy = 'refuse' | 'repair';
+
 export type DataResult =
-  | { readonly kind: 'queued'; readonly reply: Reply; readonly record: EnvelopeRecord; readonly dkim: SignOutcome | undefined }
+  | {
+      readonly kind: 'queued';
+      readonly reply: Reply;
+      readonly record: EnvelopeRecord;
+      readonly dkim: SignOutcome | undefined;
+      /** Set when lines over 998 octets were fixed. */
+      readonly longLines?: LongLineSummary;
+    }
   | { readonly kind: 'rejected'; readonly reply: Reply; readonly reason: string; readonly error?: unknown };
 
 export class DataReceiver {
@@ -45,6 +57,7 @@ export class DataReceiver {
     maxMessageBytes: number,
     private readonly fixes: ((id: string) => SubmissionFixes) | undefined = undefined,
     private readonly signer: MessageSigner | undefined = undefined,
+    private readonly longLines: LongLinePolicy = 'refuse',
   ) {
     this.held = fixes === undefined ? undefined : [];
     this.splitter = signer === undefined ? undefined : new MessageSplitter();
@@ -100,13 +113,20 @@ export class DataReceiver {
     }
     try {
       if (this.writeError !== undefined) throw spoolErrorFrom(this.writeError);
-      const dkim = await this.signature();
+      const repaired = this.decoder.lineTooLong ? await repairLongLines(this.writer, { hashForDkim: this.splitter !== undefined }) : undefined;
+      if (repaired?.kind === 'refused') {
+        await this.writer.abort();
+        return { kind: 'rejected', reply: repaired.reply, reason: repaired.reason };
+      }
+      const dkim = await this.signature(repaired === undefined ? this.splitter : repaired.splitter);
+      const has8bit = repaired === undefined ? this.decoder.has8bit : repaired.has8bit;
       const record = await this.writer.commit({
         ...envelope,
-        body: this.decoder.has8bit ? '8BITMIME' : '7BIT',
+        body: has8bit ? '8BITMIME' : '7BIT',
         ...(dkim?.kind === 'signed' ? { dkimSignature: dkim.fields } : {}),
       });
-      return { kind: 'queued', reply: withText(Replies.ok, `Ok: queued as ${record.id}`), record, dkim };
+      const reply = withText(Replies.ok, `Ok: queued as ${record.id}`);
+      return { kind: 'queued', reply, record, dkim, ...(repaired === undefined ? {} : { longLines: repaired.summary }) };
     } catch (error: unknown) {
       await this.writer.abort();
       const noSpace = error instanceof SpoolError && error.noSpace;
@@ -146,10 +166,10 @@ export class DataReceiver {
   }
 
   /** RFC 6376 §5: signed once, at acceptance; the fields are stored with the message. */
-  private async signature(): Promise<SignOutcome | undefined> {
-    if (this.signer === undefined || this.splitter === undefined) return undefined;
+  private async signature(splitter: MessageSplitter | undefined): Promise<SignOutcome | undefined> {
+    if (this.signer === undefined || splitter === undefined) return undefined;
     try {
-      return await this.signer.sign(this.splitter.headers, this.splitter.bodyHash());
+      return await this.signer.sign(splitter.headers, splitter.bodyHash());
     } catch (error: unknown) {
       // A signing failure (a bug, a broken key object) never costs the message: it goes unsigned.
       return { kind: 'unsigned', reason: `signing failed: ${errorMessage(error)}`, notable: true };
@@ -158,7 +178,7 @@ export class DataReceiver {
 
   private refusal(): { reply: Reply; reason: string } | undefined {
     if (this.decoder.oversized) return { reply: Replies.messageTooBig, reason: 'too-big' };
-    if (this.decoder.lineTooLong) return { reply: Replies.messageLineTooLong, reason: 'line-too-long' };
+    if (this.decoder.lineTooLong && this.longLines === 'refuse') return { reply: Replies.messageLineTooLong, reason: 'line-too-long' };
     if (this.headers.receivedCount >= MAX_RECEIVED_HEADERS) return { reply: Replies.mailLoop, reason: 'loop' };
     return undefined;
   }

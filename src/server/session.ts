@@ -386,7 +386,8 @@ export class SmtpSession {
     try {
       const authorized = this.options.clientTrusted || this.state.authenticatedUser !== null;
       const signer = authorized ? this.options.dkimSigner : undefined;
-      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes, this.submissionFixes(), signer);
+      const longLines = authorized ? 'repair' : 'refuse';
+      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes, this.submissionFixes(), signer, longLines);
       await receiver.prepend(
         buildReceivedHeader({
           helo: this.state.helo ?? 'unknown',
@@ -439,7 +440,14 @@ export class SmtpSession {
       this.options.observer?.messageAccepted(this.options.mode);
       const { record } = result;
       this.log.info(
-        { qid: record.id, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size, dkim: dkimLogField(result.dkim) },
+        {
+          qid: record.id,
+          from: formatPath(transaction.sender),
+          rcpts: record.recipients.map((r) => r.address),
+          size: record.size,
+          dkim: dkimLogField(result.dkim),
+          ...(result.longLines === undefined ? {} : { longLines: result.longLines }),
+        },
         'message queued',
       );
       if (result.dkim?.kind === 'unsigned' && result.dkim.notable) this.log.info({ qid: record.id, reason: result.dkim.reason }, 'message not signed');

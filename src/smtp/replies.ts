@@ -51,7 +51,11 @@ export const Replies = {
   unknownParameter: reply(555, '5.5.4', 'Unsupported MAIL FROM or RCPT TO parameter'),
   // 5xx policy and content
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
-  messageLineTooLong: reply(500, '5.6.0', 'Message line too long: at most 998 octets per line plus CRLF (RFC 5321 §4.5.3.1.6)'),
+  /** From a client that is not authorized: outpost does not rewrite mail it only passes on (README "Long lines"). */
+  messageLineTooLong: reply(554, '5.6.0', 'Message has lines longer than 998 octets (RFC 5322 §2.1.1): encode it as quoted-printable or base64'),
+  /** From an authorized client, when re-encoding cannot fix it (RFC 3463 X.6.3: conversion required but not possible). */
+  lineNotFixable: reply(554, '5.6.3', 'Message has lines longer than 998 octets that cannot be re-encoded'),
+  headerLineUnfoldable: reply(554, '5.6.3', 'Header line longer than 998 octets cannot be folded'),
   authFailed: reply(535, '5.7.8', 'Authentication credentials invalid'),
   authMalformed: reply(501, '5.5.2', 'Cannot decode the authentication exchange'),
   authCancelled: reply(501, '5.0.0', 'Authentication cancelled'),

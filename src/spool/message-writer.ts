@@ -1,9 +1,10 @@
 // One message being received: the body streams straight into body/<id>
-// (unreferenced until its state file lands); commit fsyncs it, writes the
-// state file via tmp/ and rename, and waits for the group folder fsync.
+// (unreferenced until its state file lands), or is rewritten into tmp/ and
+// renamed over it; commit fsyncs the body, writes the state file via tmp/ and
+// rename, and waits for the group folder fsync.
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -12,9 +13,9 @@ import type { Clock } from '../core/clock.js';
 import { SpoolError, errnoCode } from '../core/errors.js';
 import type { GroupCommitter } from './group-commit.js';
 import { closeFileStream, fsyncFd, openNewFile, toSpoolError, unlinkIfPresent, writeNewFileSynced } from './io.js';
-import { bodyFile, stateFile, tempFile, type SpoolPaths } from './paths.js';
+import { bodyFile, stateFile, tempBodyFile, tempFile, type SpoolPaths } from './paths.js';
 import { encodeRecord, newRecord } from './record.js';
-import type { EnvelopeRecord, MessageWriter, NewEnvelope } from './types.js';
+import type { BodyRewrite, EnvelopeRecord, MessageWriter, NewEnvelope } from './types.js';
 
 const BODY_HIGH_WATER_MARK_BYTES = 64 * 1024;
 
@@ -28,35 +29,66 @@ export interface WriterContext {
 /** Creates body/<id> exclusively; EEXIST (an id collision) surfaces as the raw error so the caller can retry. */
 export async function openMessageWriter(context: WriterContext, id: string): Promise<MessageWriter> {
   const path = bodyFile(context.paths, id);
-  const fd = await openNewFile(path);
-  const stream = createWriteStream(path, { fd, autoClose: false, highWaterMark: BODY_HIGH_WATER_MARK_BYTES });
-  return new BodyFileWriter(context, id, fd, stream);
+  return new BodyFileWriter(context, id, openTarget(path, await openNewFile(path)));
 }
 
 export function isIdCollision(error: unknown): boolean {
   return errnoCode(error) === 'EEXIST';
 }
 
+/** One body file being written: `stream` writes to `fd`; destroying the stream closes it (after any in-flight write). */
+interface BodyTarget {
+  readonly path: string;
+  readonly fd: number;
+  readonly stream: WriteStream;
+  error: unknown;
+}
+
+function openTarget(path: string, fd: number): BodyTarget {
+  const stream = createWriteStream(path, { fd, autoClose: false, highWaterMark: BODY_HIGH_WATER_MARK_BYTES });
+  const target: BodyTarget = { path, fd, stream, error: undefined };
+  // An unhandled 'error' would crash the process; keep it for commit() instead.
+  stream.on('error', (error: unknown) => {
+    target.error ??= error;
+  });
+  return target;
+}
+
+/** Ends the stream and waits until its bytes are handed to the file; rejects with its write error. */
+async function finishTarget(target: BodyTarget): Promise<void> {
+  if (target.error !== undefined) throw target.error;
+  if (!target.stream.writableEnded) target.stream.end();
+  await finished(target.stream);
+  if (target.error !== undefined) throw target.error;
+}
+
 class BodyFileWriter implements MessageWriter {
   readonly id: string;
   readonly body: Writable;
   private readonly context: WriterContext;
-  private readonly bodyStream: WriteStream;
-  private readonly fd: number;
-  private streamError: unknown = undefined;
+  private readonly original: BodyTarget;
+  /** The body written by a rewrite (tmp/), stored in the original's place at commit. */
+  private replacement: BodyTarget | undefined;
   private settled = false;
 
-  /** `bodyStream` writes to `fd`; destroying the stream closes it (after any in-flight write). */
-  constructor(context: WriterContext, id: string, fd: number, bodyStream: WriteStream) {
+  constructor(context: WriterContext, id: string, original: BodyTarget) {
     this.context = context;
     this.id = id;
-    this.fd = fd;
-    this.bodyStream = bodyStream;
-    // An unhandled 'error' would crash the process; keep it for commit() instead.
-    this.bodyStream.on('error', (error: unknown) => {
-      this.streamError ??= error;
-    });
-    this.body = this.bodyStream;
+    this.original = original;
+    this.body = original.stream;
+  }
+
+  async rewriteBody(): Promise<BodyRewrite> {
+    if (this.settled || this.replacement !== undefined) throw new SpoolError(`message ${this.id} was already rewritten, committed or aborted`);
+    try {
+      await finishTarget(this.original);
+      const path = tempBodyFile(this.context.paths, this.id, randomBytes(4).toString('hex'));
+      this.replacement = openTarget(path, await openNewFile(path));
+    } catch (error) {
+      throw toSpoolError(error, `cannot rewrite the body of message ${this.id}`);
+    }
+    const originalPath = this.original.path;
+    return { openOriginal: () => createReadStream(originalPath), body: this.replacement.stream };
   }
 
   async commit(envelope: NewEnvelope): Promise<EnvelopeRecord> {
@@ -65,12 +97,13 @@ class BodyFileWriter implements MessageWriter {
     const { paths, clock, committer } = this.context;
     const temp = tempFile(paths, this.id, randomBytes(4).toString('hex'));
     const target = stateFile(paths, this.id);
+    const body = this.replacement ?? this.original;
     let renamed = false;
     try {
-      await this.finishBody();
-      const record = newRecord(this.id, envelope, clock.now(), this.bodyStream.bytesWritten);
+      await finishTarget(body);
+      const record = newRecord(this.id, envelope, clock.now(), body.stream.bytesWritten);
       // The two file fsyncs are independent, so they run together; the rename waits for both.
-      await allOrFirstError([this.syncAndCloseBody(), writeNewFileSynced(temp, encodeRecord(record))]);
+      await allOrFirstError([this.syncAndPlaceBody(), writeNewFileSynced(temp, encodeRecord(record))]);
       await rename(temp, target);
       renamed = true;
       await committer.syncFolders([paths.stateFolder, paths.bodyFolder]);
@@ -87,16 +120,14 @@ class BodyFileWriter implements MessageWriter {
     await this.discard(undefined, false);
   }
 
-  private async syncAndCloseBody(): Promise<void> {
-    await fsyncFd(this.fd);
-    await closeFileStream(this.bodyStream);
-  }
-
-  private async finishBody(): Promise<void> {
-    if (this.streamError !== undefined) throw this.streamError;
-    if (!this.bodyStream.writableEnded) this.bodyStream.end();
-    await finished(this.bodyStream);
-    if (this.streamError !== undefined) throw this.streamError;
+  /** Fsyncs the body to be stored; a replacement then takes the original's name (its folder is synced with the state folder). */
+  private async syncAndPlaceBody(): Promise<void> {
+    const body = this.replacement ?? this.original;
+    await fsyncFd(body.fd);
+    await closeFileStream(body.stream);
+    if (body === this.original) return;
+    await closeFileStream(this.original.stream);
+    await rename(body.path, this.original.path);
   }
 
   /** Best effort: removes every file of this message; never throws. */
@@ -109,7 +140,12 @@ class BodyFileWriter implements MessageWriter {
         logger.warn({ qid: this.id, err: error, step }, 'spool cleanup failed');
       }
     };
-    await attempt('close', () => closeFileStream(this.bodyStream));
+    await attempt('close', () => closeFileStream(this.original.stream));
+    const replacement = this.replacement;
+    if (replacement !== undefined) {
+      await attempt('close replacement', () => closeFileStream(replacement.stream));
+      await attempt('unlink replacement', () => unlinkIfPresent(replacement.path));
+    }
     if (temp !== undefined) await attempt('unlink temp', () => unlinkIfPresent(temp));
     if (renamed) {
       await attempt('unlink state', () => unlinkIfPresent(stateFile(paths, this.id)));

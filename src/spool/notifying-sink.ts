@@ -12,6 +12,7 @@ export function notifyOnCommit(sink: MessageSink, onCommitted: (record: Envelope
         id: writer.id,
         body: writer.body,
         abort: () => writer.abort(),
+        rewriteBody: () => writer.rewriteBody(),
         async commit(envelope) {
           const record = await writer.commit(envelope);
           onCommitted(record);

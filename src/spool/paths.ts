@@ -33,3 +33,8 @@ export function stateFile(paths: SpoolPaths, id: string): string {
 export function tempFile(paths: SpoolPaths, id: string, tag: string): string {
   return join(paths.tempFolder, `${id}.${tag}${STATE_SUFFIX}`);
 }
+
+/** A replacement body being written (see MessageWriter.rewriteBody); renamed over body/<id> at commit. */
+export function tempBodyFile(paths: SpoolPaths, id: string, tag: string): string {
+  return join(paths.tempFolder, `${id}.${tag}.body`);
+}

@@ -1,7 +1,7 @@
 // The spool's data model: the versioned envelope/state record kept beside
 // each message body, and the interfaces the server and delivery side use.
 
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export type RecipientState = 'pending' | 'delivered' | 'failed';
 
@@ -66,11 +66,26 @@ export interface NewEnvelope {
   readonly dkimSignature?: string;
 }
 
+/** A replacement body for a message not yet committed (see MessageWriter.rewriteBody). */
+export interface BodyRewrite {
+  /** A new read of the body as first written (complete); may be called more than once. */
+  openOriginal(): Readable;
+  /** Receives the replacement; honour its backpressure. commit() stores it instead of the original. */
+  readonly body: Writable;
+}
+
 /** An open message being received: stream the body in, then commit or abort. */
 export interface MessageWriter {
   readonly id: string;
   /** The body file stream; honour its backpressure (write() false -> wait for 'drain'). */
   readonly body: Writable;
+  /**
+   * Ends `body` and opens a replacement body file beside it, for a second pass
+   * that rewrites the message before it is queued. Once only, before commit;
+   * commit then makes the replacement durable in the original's place (same
+   * fsync-before-return guarantee), abort removes both. Rejects with SpoolError.
+   */
+  rewriteBody(): Promise<BodyRewrite>;
   /**
    * Ends the body, makes body and envelope durable (fsync'd, renamed, folder
    * fsync'd, shared with concurrent commits) and resolves with the record.

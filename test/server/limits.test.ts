@@ -48,12 +48,28 @@ describe('message size', () => {
     client.close();
   });
 
-  it('refuses a text line over 1000 octets with 500 5.6.0 after the dot', async () => {
+  it('refuses a text line over 1000 octets from a client that is not authorized with 554 5.6.0 after the dot', async () => {
+    const h = await start({ trustedNetworks: ['192.0.2.0/24'] });
+    const client = await SmtpTestClient.connect(h.port);
+    await client.reply();
+    await client.command('EHLO mx.sender.example');
+    assert.equal((await client.command('MAIL FROM:<someone@sender.example>')).code, 250);
+    assert.equal((await client.command('RCPT TO:<r@example.org>')).code, 250);
+    assert.equal((await client.command('DATA')).code, 354);
+    client.write(`Subject: long\r\n\r\n${'x'.repeat(1001)}\r\n.\r\n`);
+    assert.match((await client.reply()).text, /^554 5\.6\.0/);
+    assert.equal((await h.spool.list()).length, 0);
+    client.close();
+  });
+
+  it('accepts a text line over 1000 octets from a trusted client, stored re-encoded (test/server/long-lines.test.ts)', async () => {
     const h = await start();
     const client = await openTransaction(h);
     client.write(`Subject: long\r\n\r\n${'x'.repeat(1001)}\r\n.\r\n`);
-    assert.match((await client.reply()).text, /^500 5\.6\.0/);
-    assert.equal((await h.spool.list()).length, 0);
+    assert.match((await client.reply()).text, /^250 2\.0\.0/);
+    const [record] = await h.spool.list();
+    assert.ok(record !== undefined);
+    assert.match(await bodyOf(h, record.id), new RegExp(`quoted-printable\r\n\r\n${'x'.repeat(75)}=\r\n`));
     client.close();
   });
 });
@@ -290,6 +306,9 @@ describe('spool failures', () => {
             throw new Error('commit after a failed write');
           },
           abort: async () => undefined,
+          rewriteBody: async () => {
+            throw new Error('rewrite after a failed write');
+          },
         };
       },
     });
