@@ -16,7 +16,7 @@ import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.
 import { formatPath } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import type { FreeSpaceReader } from '../spool/free-space.js';
-import { handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
+import { handleCommand, type CommandContext, type RelayDecision, type SessionState, type Transaction } from './commands.js';
 import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
 import { SessionDeadline } from './session-deadline.js';
 import { rejectionReason, type SessionObserver } from './session-observer.js';
@@ -110,6 +110,7 @@ export class SmtpSession {
       tlsOffered: () => this.tls === null && options.tlsContext() !== undefined,
       tlsActive: () => this.tls !== null,
       authConfigured: () => options.auth?.users() !== undefined,
+      relayDecision: (decision) => this.logRelayDecision(decision),
     };
   }
 
@@ -403,7 +404,7 @@ export class SmtpSession {
       this.options.observer?.messageAccepted(this.options.mode);
       const { record } = result;
       this.log.info(
-        { qid: record.id, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size, dkim: dkimLogField(result.dkim) },
+        { qid: record.id, client: this.options.clientAddress, from: formatPath(transaction.sender), rcpts: record.recipients.map((r) => r.address), size: record.size, dkim: dkimLogField(result.dkim) },
         'message queued',
       );
       if (result.dkim?.kind === 'unsigned' && result.dkim.notable) this.log.info({ qid: record.id, reason: result.dkim.reason }, 'message not signed');
@@ -469,6 +470,24 @@ export class SmtpSession {
       socket.on('drain', done);
       socket.on('close', done);
     });
+  }
+
+  /**
+   * Every relay-rule verdict with the client address it judged (behind a PROXY balancer, the proxied
+   * one; the balancer is the `proxy` field of the session's logger): refusals at info, accepts at debug.
+   */
+  private logRelayDecision({ command, sender, recipient, verdict }: RelayDecision): void {
+    const fields = {
+      client: this.options.clientAddress,
+      mode: this.options.mode,
+      trusted: this.options.clientTrusted,
+      user: this.state.authenticatedUser,
+      command,
+      from: formatPath(sender),
+      ...(recipient === undefined ? {} : { rcpt: formatPath(recipient) }),
+    };
+    if (verdict.accept) this.log.debug(fields, 'relay accepted');
+    else this.log.info({ ...fields, reason: verdict.reason }, 'relay refused');
   }
 
   private timeOut(r: Reply): void {
