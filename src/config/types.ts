@@ -7,6 +7,11 @@ export interface ListenerConfig {
   readonly address: string;
   readonly port: number;
   readonly mode: ListenerMode;
+  /**
+   * `proxyProtocol: true`: every connection must come from these networks (CIDR strings, the load
+   * balancers) and start with a PROXY protocol v1/v2 header. Absent: no PROXY protocol.
+   */
+  readonly proxyFrom?: readonly string[];
 }
 
 export interface HostPort {
