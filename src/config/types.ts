@@ -119,6 +119,8 @@ export interface Config {
   readonly listen: readonly ListenerConfig[];
   /** CIDR strings as validated ("127.0.0.0/8", "::1/128"). */
   readonly trustedNetworks: readonly string[];
+  /** A trustedNetworks entry may contain the machine's default gateway (refused otherwise: Docker open relay). */
+  readonly trustGateway: boolean;
   readonly usersFile: string | undefined;
   readonly tls: TlsFilesConfig | undefined;
   readonly spoolDir: string;
