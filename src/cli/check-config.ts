@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import { systemGatewayReader } from '../core/default-gateway.js';
 import { loadDkimKeys } from '../dkim/keys.js';
 import { ConfigErrors, errorMessage } from '../core/errors.js';
 import { configPath, missingConfigHint } from './config-path.js';
@@ -39,7 +40,7 @@ export const checkConfigCommand: CliCommand = async (args, io) => {
     return EXIT_FAILURE;
   }
   try {
-    const config = await loadConfig(file, io.env, { checkDkimKeys: true });
+    const config = await loadConfig(file, io.env, { checkDkimKeys: true, defaultGateways: io.defaultGateways ?? systemGatewayReader() });
     const keys = await loadDkimKeys(config.dkim.keysFolder, (domain) => config.domains.has(domain));
     for (const { file: keyFile, problem } of keys.warnings) writeLine(io.stderr, `warning: ${keyFile}: ${problem}`);
     writeLine(io.stdout, `config OK: ${file} (${plural(config.domains.size, 'local domain')}, ${plural(config.listen.length, 'listener')}, ${plural(keys.keys.length, 'DKIM key')})`);

@@ -2,6 +2,7 @@
 // environment, so commands run in-process in tests with captured output.
 
 import type { Writable } from 'node:stream';
+import type { GatewayReader } from '../core/default-gateway.js';
 
 export interface CliIo {
   readonly stdout: Writable;
@@ -10,6 +11,8 @@ export interface CliIo {
   readonly cwd: string;
   /** Input for commands that read it (`user add` reads the password); absent means none. */
   readonly stdin?: NodeJS.ReadableStream;
+  /** The machine's default gateways (serve and check-config judge trustedNetworks by them); absent: the route tables in /proc. */
+  readonly defaultGateways?: GatewayReader;
 }
 
 /** Exit codes (INTERFACE.md): 0 success, 1 operational failure, 2 usage. */

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.js';
 import { ConfigErrors, OutpostError, errorMessage } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
+import { systemGatewayReader } from '../core/default-gateway.js';
 import { startRelay } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { configPath, missingConfigHint } from './config-path.js';
@@ -32,7 +33,7 @@ export const serveCommand: CliCommand = async (args, io) => {
   }
   let config;
   try {
-    config = await loadConfig(file, io.env, { checkDkimKeys: true });
+    config = await loadConfig(file, io.env, { checkDkimKeys: true, defaultGateways: io.defaultGateways ?? systemGatewayReader() });
   } catch (error: unknown) {
     if (!(error instanceof ConfigErrors)) throw error;
     writeLine(io.stderr, `outpost serve: invalid configuration\n${error.message}`);

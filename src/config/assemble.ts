@@ -22,6 +22,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
     domains,
     listen: values.listen.map((listener) => ({ ...listener })),
     trustedNetworks: [...values.trustedNetworks],
+    trustGateway: values.trustGateway,
     usersFile: values.users,
     tls: values.tls === undefined ? undefined : { certFile: values.tls.cert, keyFile: values.tls.key },
     spoolDir: values.spoolDir,

@@ -14,6 +14,8 @@ import { validateConfig, type Issue } from './validate.js';
 import { loadTlsContext } from './tls-files.js';
 import { parseYamlSource } from './yaml-source.js';
 import { loadDkimKeys } from '../dkim/keys.js';
+import type { GatewayReader } from '../core/default-gateway.js';
+import { gatewayTrustIssues } from './gateway-trust.js';
 
 export { loadDomainsFile } from './domains-file.js';
 
@@ -29,6 +31,11 @@ const MAY_BE_MISSING: ReadonlySet<string> = new Set(['users']);
 export interface LoadOptions {
   /** Also judge every DKIM key file (serve and check-config); other commands must work while a key is broken. */
   readonly checkDkimKeys?: boolean;
+  /**
+   * The machine's default gateways (serve and check-config): a trustedNetworks entry containing one
+   * is refused unless trustGateway is set (config/gateway-trust.ts). Absent: no such check.
+   */
+  readonly defaultGateways?: GatewayReader;
 }
 
 /**
@@ -72,6 +79,9 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
   }
   const config = assembleConfig(validation.complete, configFile, domains);
   problems.push(...(await tlsProblems(config)).map(locate));
+  if (options.defaultGateways !== undefined) {
+    problems.push(...gatewayTrustIssues(config.trustedNetworks, await options.defaultGateways(), config.trustGateway).map(locate));
+  }
   if (options.checkDkimKeys === true) problems.push(...(await dkimKeyProblems(config)));
   if (problems.length > 0) throw new ConfigErrors(inReadingOrder(problems));
   return config;

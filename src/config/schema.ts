@@ -96,6 +96,7 @@ export const CONFIG_SCHEMA = section({
   domains: required(pathType),
   listen: withDefault(listenersType, [{ address: '0.0.0.0', port: 25, mode: 'mta' }]),
   trustedNetworks: withDefault(listType(cidrType, { nonEmpty: false }), ['127.0.0.0/8', '::1/128']),
+  trustGateway: withDefault(booleanType, false),
   users: optional(pathType),
   tls: optionalSection({ cert: required(pathType), key: required(pathType) }),
   spoolDir: withDefault(pathType, '/var/spool/outpost'),

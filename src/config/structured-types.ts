@@ -1,10 +1,10 @@
 // Value types made of several parts: `delivery.routes` (domain or "*" -> next
-// hop, a "host[:port]" or a route object) and `listen` (address, port, mode), with their environment forms.
+// hop, a "host[:port]" or a route object) and `listen` (address, port, mode, PROXY protocol), with their environment forms.
 
 import { canonicalDomain } from '../core/domain.js';
 import type { ListenerConfig, ListenerMode } from './types.js';
 import { splitHostPort } from './endpoints.js';
-import { addressType, choiceType, nextHopType, portType, type FieldContext, type LeafType } from './leaf-types.js';
+import { addressType, booleanType, choiceType, cidrType, listType, nextHopType, portType, type FieldContext, type LeafType } from './leaf-types.js';
 import { parseRouteObject, type ParsedRoute } from './route-type.js';
 import { closestName, describeValue, failure, isPlainObject, success, type Outcome } from './values.js';
 
@@ -54,8 +54,10 @@ export const routesType: LeafType<ReadonlyMap<string, ParsedRoute>> = {
   },
 };
 
-const LISTENER_FIELDS = ['address', 'port', 'mode'] as const;
+const REQUIRED_LISTENER_FIELDS = ['address', 'port', 'mode'] as const;
+const LISTENER_FIELDS = [...REQUIRED_LISTENER_FIELDS, 'proxyProtocol', 'proxyFrom'] as const;
 const modeType = choiceType(LISTENER_MODES);
+const proxyFromType = listType(cidrType, { nonEmpty: true });
 
 function parseListener(raw: unknown, field: FieldContext): ListenerConfig | undefined {
   if (!isPlainObject(raw)) {
@@ -64,9 +66,9 @@ function parseListener(raw: unknown, field: FieldContext): ListenerConfig | unde
   }
   for (const key of Object.keys(raw).filter((name) => !(LISTENER_FIELDS as readonly string[]).includes(name))) {
     const suggestion = closestName(key, LISTENER_FIELDS);
-    field.report(`${field.path}.${key}`, `unknown key${suggestion === undefined ? ' (a listener has address, port and mode)' : ` (did you mean ${suggestion}?)`}`);
+    field.report(`${field.path}.${key}`, `unknown key${suggestion === undefined ? ' (a listener has address, port, mode and optionally proxyProtocol, proxyFrom)' : ` (did you mean ${suggestion}?)`}`);
   }
-  const part = <T>(key: (typeof LISTENER_FIELDS)[number], type: LeafType<T>): T | undefined => {
+  const part = <T>(key: (typeof REQUIRED_LISTENER_FIELDS)[number], type: LeafType<T>): T | undefined => {
     const path = `${field.path}.${key}`;
     if (raw[key] !== undefined && raw[key] !== null) return type.parse(raw[key], { ...field, path });
     field.report(path, 'missing (a listener needs address, port and mode)');
@@ -75,7 +77,31 @@ function parseListener(raw: unknown, field: FieldContext): ListenerConfig | unde
   const address = part('address', addressType);
   const port = part('port', portType);
   const mode = part('mode', modeType);
-  return address === undefined || port === undefined || mode === undefined ? undefined : { address, port, mode };
+  const proxy = parseProxySetting(raw, field);
+  if (address === undefined || port === undefined || mode === undefined || proxy === 'invalid') return undefined;
+  return proxy === undefined ? { address, port, mode } : { address, port, mode, proxyFrom: proxy };
+}
+
+/**
+ * `proxyProtocol: true` with `proxyFrom: [CIDR...]` (the load balancers); one without the other is an
+ * error: PROXY headers from anyone would let any client choose its address, and proxyFrom alone
+ * would look like a restriction while doing nothing.
+ */
+function parseProxySetting(raw: Record<string, unknown>, field: FieldContext): readonly string[] | 'invalid' | undefined {
+  const given = (key: string): boolean => raw[key] !== undefined && raw[key] !== null;
+  const enabled = given('proxyProtocol') ? booleanType.parse(raw['proxyProtocol'], { ...field, path: `${field.path}.proxyProtocol` }) : false;
+  const fromPath = `${field.path}.proxyFrom`;
+  const from = given('proxyFrom') ? proxyFromType.parse(raw['proxyFrom'], { ...field, path: fromPath }) : undefined;
+  if (enabled === undefined || (given('proxyFrom') && from === undefined)) return 'invalid';
+  if (enabled && from === undefined) {
+    field.report(`${field.path}.proxyProtocol`, 'proxyProtocol: true needs proxyFrom: [CIDR...], the addresses of the load balancers allowed to send PROXY headers');
+    return 'invalid';
+  }
+  if (!enabled && from !== undefined) {
+    field.report(fromPath, 'proxyFrom is only used with proxyProtocol: true (add it, or remove proxyFrom)');
+    return 'invalid';
+  }
+  return enabled ? from : undefined;
 }
 
 /** The `listen` list: at least one listener, no address:port twice (port 0 excepted: ephemeral). */

@@ -7,6 +7,11 @@ export interface ListenerConfig {
   readonly address: string;
   readonly port: number;
   readonly mode: ListenerMode;
+  /**
+   * `proxyProtocol: true`: every connection must come from these networks (CIDR strings, the load
+   * balancers) and start with a PROXY protocol v1/v2 header. Absent: no PROXY protocol.
+   */
+  readonly proxyFrom?: readonly string[];
 }
 
 export interface HostPort {
@@ -145,6 +150,8 @@ export interface Config {
   readonly listen: readonly ListenerConfig[];
   /** CIDR strings as validated ("127.0.0.0/8", "::1/128"). */
   readonly trustedNetworks: readonly string[];
+  /** A trustedNetworks entry may contain the machine's default gateway (refused otherwise: Docker open relay). */
+  readonly trustGateway: boolean;
   readonly usersFile: string | undefined;
   readonly tls: TlsFilesConfig | undefined;
   readonly spoolDir: string;

@@ -1,5 +1,6 @@
 // IP address helpers: CIDR parsing and membership (via node:net BlockList),
-// and the unmapping of IPv4-mapped IPv6 addresses from dual-stack sockets.
+// the unmapping of IPv4-mapped IPv6 addresses from dual-stack sockets, and
+// IPv6 addresses from their 16 bytes as text (RFC 5952).
 
 import { BlockList, isIP } from 'node:net';
 
@@ -42,4 +43,22 @@ export class NetworkSet {
     if (version === 0) return false;
     return this.blockList.check(plain, version === 4 ? 'ipv4' : 'ipv6');
   }
+}
+
+/** 16 bytes (network order) -> RFC 5952 text: lowercase, the longest run of two or more zero groups as "::", IPv4-mapped as ::ffff:a.b.c.d. */
+export function formatIpv6Bytes(bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new RangeError(`an IPv6 address has 16 bytes, not ${bytes.length}`);
+  if (bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${[...bytes.subarray(12)].join('.')}`;
+  const groups = Array.from({ length: 8 }, (_, index) => ((bytes[index * 2] ?? 0) << 8) | (bytes[index * 2 + 1] ?? 0));
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8; ) {
+    let end = start;
+    while (end < 8 && groups[end] === 0) end += 1;
+    if (end - start > bestLength) [bestStart, bestLength] = [start, end - start];
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }

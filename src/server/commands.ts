@@ -30,6 +30,16 @@ export interface CommandContext {
   authConfigured(): boolean;
   /** A recipient verifier is configured: RCPT for a local recipient from an unauthorized `mta` client waits for it. */
   readonly verifiesRecipients: boolean;
+  /** Told each verdict of the relay rule at MAIL and RCPT, accepted or refused (for the log). */
+  relayDecision?(decision: RelayDecision): void;
+}
+
+/** One verdict of the relay rule (policy/relay.ts): the envelope it judged and why it refused. */
+export interface RelayDecision {
+  readonly command: 'MAIL' | 'RCPT';
+  readonly sender: Mailbox | null;
+  readonly recipient: Mailbox | undefined;
+  readonly verdict: SenderVerdict | RecipientVerdict;
 }
 
 export interface Transaction {
@@ -155,6 +165,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
   if (params.sizeBytes !== undefined && params.sizeBytes > context.maxMessageBytes) return replyWith(Replies.messageTooBig);
   if (belowDiskReserve(context, params.sizeBytes ?? 0)) return replyWith(Replies.diskReserveReached);
   const verdict = judgeSender(relayClient(state, context), relayDomain(sender), (domain) => context.isLocalDomain(domain));
+  context.relayDecision?.({ command: 'MAIL', sender, recipient: undefined, verdict });
   if (!verdict.accept) return replyWith(senderRefusal(verdict));
   state.transaction = {
     sender,
@@ -186,6 +197,7 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
     relayDomain(recipient),
     (domain) => context.isLocalDomain(domain),
   );
+  context.relayDecision?.({ command: 'RCPT', sender: transaction.sender, recipient, verdict });
   if (!verdict.accept) return replyWith(recipientRefusal(verdict));
   if (context.verifiesRecipients && needsRecipientVerification(relayClient(state, context), stored.localPart, relayDomain(stored), (domain) => context.isLocalDomain(domain))) {
     return { kind: 'verify-recipient', recipient: stored };

@@ -16,7 +16,7 @@ import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.
 import { formatPath, type Mailbox } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import type { FreeSpaceReader } from '../spool/free-space.js';
-import { addRecipient, handleCommand, type CommandContext, type SessionState, type Transaction } from './commands.js';
+import { addRecipient, handleCommand, type CommandContext, type RelayDecision, type SessionState, type Transaction } from './commands.js';
 import { recipientToVerify, verificationRefusal } from './recipient-verification.js';
 import type { RecipientVerifier } from '../verify/types.js';
 import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
@@ -115,6 +115,7 @@ export class SmtpSession {
       tlsActive: () => this.tls !== null,
       authConfigured: () => options.auth?.users() !== undefined,
       verifiesRecipients: options.recipientVerifier !== undefined,
+      relayDecision: (decision) => this.logRelayDecision(decision),
     };
   }
 
@@ -442,6 +443,7 @@ export class SmtpSession {
       this.log.info(
         {
           qid: record.id,
+          client: this.options.clientAddress,
           from: formatPath(transaction.sender),
           rcpts: record.recipients.map((r) => r.address),
           size: record.size,
@@ -513,6 +515,24 @@ export class SmtpSession {
       socket.on('drain', done);
       socket.on('close', done);
     });
+  }
+
+  /**
+   * Every relay-rule verdict with the client address it judged (behind a PROXY balancer, the proxied
+   * one; the balancer is the `proxy` field of the session's logger): refusals at info, accepts at debug.
+   */
+  private logRelayDecision({ command, sender, recipient, verdict }: RelayDecision): void {
+    const fields = {
+      client: this.options.clientAddress,
+      mode: this.options.mode,
+      trusted: this.options.clientTrusted,
+      user: this.state.authenticatedUser,
+      command,
+      from: formatPath(sender),
+      ...(recipient === undefined ? {} : { rcpt: formatPath(recipient) }),
+    };
+    if (verdict.accept) this.log.debug(fields, 'relay accepted');
+    else this.log.info({ ...fields, reason: verdict.reason }, 'relay refused');
   }
 
   private timeOut(r: Reply): void {

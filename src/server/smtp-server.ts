@@ -1,4 +1,5 @@
-// The inbound SMTP listeners: binds each configured address, applies the
+// The inbound SMTP listeners: binds each configured address, reads the PROXY
+// protocol header where a listener requires it (proxy-reader.ts), applies the
 // connection caps (all clients, one untrusted client address) and runs one
 // session per connection; stops gracefully (421 4.3.2) on shutdown.
 
@@ -7,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import type { Clock } from '../core/clock.js';
-import { unmapIpv4 } from '../core/network.js';
+import { NetworkSet, parseCidr, unmapIpv4, type Cidr } from '../core/network.js';
 import type { LimitsConfig, ListenerConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { formatReply, type Reply } from '../smtp/reply.js';
@@ -15,6 +16,7 @@ import { Replies } from '../smtp/replies.js';
 import type { MessageSink } from '../spool/types.js';
 import type { FreeSpaceReader } from '../spool/free-space.js';
 import { SmtpSession } from './session.js';
+import { readProxyHeader } from './proxy-reader.js';
 import type { SessionObserver } from './session-observer.js';
 import type { AuthServices } from './auth-exchange.js';
 import type { MessageSigner } from '../dkim/message-signer.js';
@@ -47,9 +49,17 @@ export interface BoundListener {
   readonly port: number;
 }
 
+/** A listener's PROXY protocol setting: the networks allowed to send the header (absent: no PROXY protocol). */
+function proxySources(config: ListenerConfig): NetworkSet | undefined {
+  if (config.proxyFrom === undefined) return undefined;
+  return new NetworkSet(config.proxyFrom.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== undefined));
+}
+
 export class SmtpServer {
   private readonly servers: { server: Server; config: ListenerConfig }[] = [];
   private readonly sessions = new Set<SmtpSession>();
+  /** Connections still sending their PROXY header (closed on shutdown). */
+  private readonly awaitingHeader = new Set<Socket>();
   private readonly running = new Set<Promise<void>>();
   private readonly perClient = new Map<string, number>();
   private readonly log: Logger;
@@ -65,7 +75,10 @@ export class SmtpServer {
   async start(): Promise<BoundListener[]> {
     try {
       for (const config of this.options.listeners) {
-        const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, config.mode));
+        const proxyFrom = proxySources(config);
+        const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) =>
+          proxyFrom === undefined ? this.accept(socket, config.mode, unmapIpv4(socket.remoteAddress ?? 'unknown')) : this.acceptProxied(socket, config, proxyFrom),
+        );
         this.servers.push({ server, config });
         await listenOn(server, config.address, config.port, config.mode);
       }
@@ -74,7 +87,10 @@ export class SmtpServer {
       throw error;
     }
     const bound = this.addresses();
-    for (const listener of bound) this.log.info(listener, 'listening');
+    bound.forEach((listener, index) => {
+      const proxyFrom = this.servers[index]?.config.proxyFrom;
+      this.log.info(proxyFrom === undefined ? listener : { ...listener, proxyFrom }, 'listening');
+    });
     return bound;
   }
 
@@ -106,6 +122,7 @@ export class SmtpServer {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     const closing = this.closeListeners();
+    for (const socket of this.awaitingHeader) socket.destroy();
     for (const session of this.sessions) session.shutdown();
     const everyoneDone = Promise.all([...this.running]);
     let timer: ReturnType<Clock['setTimer']> | undefined;
@@ -121,12 +138,54 @@ export class SmtpServer {
     await closing;
   }
 
-  private accept(socket: Socket, mode: ListenerMode): void {
-    const clientAddress = unmapIpv4(socket.remoteAddress ?? 'unknown');
+  /**
+   * A listener with `proxyProtocol`: only the balancers in `proxyFrom` may connect, and each connection
+   * starts with a PROXY header, read before anything is sent. The header's client address then stands
+   * for the socket's everywhere (relay rule, caps, logs, Received, AUTH limiter); the balancer's own
+   * address is logged as `proxy`. A client reaching the port directly is dropped, never served as
+   * itself: the port must not be shared between balancer and direct clients (spec §2, §5).
+   */
+  private acceptProxied(socket: Socket, config: ListenerConfig, proxyFrom: NetworkSet): void {
+    const proxyAddress = unmapIpv4(socket.remoteAddress ?? 'unknown');
+    const where = { listener: `${config.address}:${config.port}`, mode: config.mode };
     socket.on('error', () => undefined);
+    const refusal = this.stopping ? 'shutting down' : this.proxiedConnectionRefusal(proxyAddress, proxyFrom);
+    if (refusal !== undefined) {
+      // Nothing is sent: not even a 421 may come before the header is read.
+      if (!this.stopping) this.log.info({ client: proxyAddress, ...where, reason: refusal }, 'connection refused');
+      socket.destroy();
+      return;
+    }
+    this.awaitingHeader.add(socket);
+    void readProxyHeader(socket, this.options.clock).then((outcome) => {
+      this.awaitingHeader.delete(socket);
+      if (outcome.kind === 'failed') {
+        if (!this.stopping) this.log.info({ proxy: proxyAddress, ...where, reason: outcome.reason }, 'proxy header refused');
+        socket.destroy();
+        return;
+      }
+      if (socket.destroyed) return;
+      const { header } = outcome;
+      const clientAddress = header.kind === 'proxied' ? unmapIpv4(header.source.address) : proxyAddress;
+      this.log.debug({ client: clientAddress, proxy: proxyAddress, version: header.version, header: header.kind === 'local' ? header.why : 'proxied' }, 'proxy header');
+      this.accept(socket, config.mode, clientAddress, proxyAddress);
+    });
+  }
+
+  /** Why a connection to a PROXY listener is closed before its header is read, or undefined. */
+  private proxiedConnectionRefusal(proxyAddress: string, proxyFrom: NetworkSet): string | undefined {
+    if (!proxyFrom.contains(proxyAddress)) return 'not in proxyFrom (the listener takes only PROXY protocol connections from its load balancers)';
+    // Connections still sending their header count toward the global cap; the per-client cap waits for the header.
+    if (this.sessions.size + this.awaitingHeader.size >= this.options.limits.maxConnections) return 'maxConnections reached';
+    return undefined;
+  }
+
+  private accept(socket: Socket, mode: ListenerMode, clientAddress: string, proxyAddress?: string): void {
+    socket.on('error', () => undefined);
+    const log = proxyAddress === undefined ? this.log : this.log.child({ proxy: proxyAddress });
     const refusal = this.admissionRefusal(clientAddress);
     if (refusal !== undefined) {
-      this.log.info({ client: clientAddress, reply: refusal.lines[0] }, 'connection refused');
+      log.info({ client: clientAddress, reply: refusal.lines[0] }, 'connection refused');
       socket.end(formatReply(refusal), () => socket.destroy());
       return;
     }
@@ -144,7 +203,7 @@ export class SmtpServer {
       spool: this.options.spool,
       freeSpaceBytes: this.options.freeSpaceBytes,
       clock: this.options.clock,
-      logger: this.log,
+      logger: log,
       observer: this.options.observer,
       auth: this.options.auth,
       dkimSigner: this.options.dkimSigner,

@@ -6,6 +6,7 @@ const NAMES: ReadonlyArray<readonly [string, string]> = [
   ['hostname', 'OUTPOST_HOSTNAME'],
   ['spoolDir', 'OUTPOST_SPOOL_DIR'],
   ['trustedNetworks', 'OUTPOST_TRUSTED_NETWORKS'],
+  ['trustGateway', 'OUTPOST_TRUST_GATEWAY'],
   ['dns.servers', 'OUTPOST_DNS_SERVERS'],
   ['dns.ipv6', 'OUTPOST_DNS_IPV6'],
   ['delivery.maxQueueLifetime', 'OUTPOST_DELIVERY_MAX_QUEUE_LIFETIME'],
@@ -25,7 +26,7 @@ for (const [path, variable] of NAMES) {
 
 test('env: every configuration key has its own variable', () => {
   const keys = envKeys();
-  assert.equal(keys.size, 47);
+  assert.equal(keys.size, 48);
   assert.equal(new Set([...keys.values()].map((key) => key.path)).size, keys.size);
   assert.ok(!keys.has('OUTPOST_CONFIG'));
 });

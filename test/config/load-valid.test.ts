@@ -29,6 +29,7 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
   assert.deepEqual([...config.domains], ['example.org']);
   assert.deepEqual(config.listen, [{ address: '0.0.0.0', port: 25, mode: 'mta' }]);
   assert.deepEqual(config.trustedNetworks, ['127.0.0.0/8', '::1/128']);
+  assert.equal(config.trustGateway, false);
   assert.equal(config.usersFile, undefined);
   assert.equal(config.tls, undefined);
   assert.equal(config.spoolDir, '/var/spool/outpost');

@@ -52,6 +52,8 @@ export interface HarnessOptions {
   readonly spoolParent?: string;
   /** Verifies local recipients of unauthorized mta clients at RCPT (absent: none). */
   readonly recipientVerifier?: RecipientVerifier;
+  /** The listener requires the PROXY protocol from these networks (`proxyProtocol: true, proxyFrom`). */
+  readonly proxyFrom?: readonly string[];
 }
 
 export interface Harness {
@@ -90,7 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const readFreeSpace = options.freeSpaceBytes;
   const server = new SmtpServer({
     hostname: 'mx.example.org',
-    listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta' }],
+    listeners: [{ address: '127.0.0.1', port: 0, mode: options.mode ?? 'mta', ...(options.proxyFrom === undefined ? {} : { proxyFrom: options.proxyFrom }) }],
     limits: { ...TEST_LIMITS, ...options.limits },
     tlsContext: (mode) => (mode === 'mta' ? context : strictContext),
     auth: { users: () => users, limiter, clock },

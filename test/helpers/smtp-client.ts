@@ -3,6 +3,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { Duplex } from 'node:stream';
 
 export interface ParsedReply {
   readonly code: number;
@@ -16,10 +17,12 @@ export class SmtpTestClient {
   private readonly replies: ParsedReply[] = [];
   private waiters: (() => void)[] = [];
   private ended = false;
+  private receivedText = 0;
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
+      this.receivedText += text.length;
       this.buffer += text;
       this.parse();
     });
@@ -35,6 +38,50 @@ export class SmtpTestClient {
     return new Promise((resolve, reject) => {
       const options = localAddress === undefined ? { port, host: '127.0.0.1' } : { port, host: '127.0.0.1', localAddress };
       const socket = connect(options, () => resolve(new SmtpTestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /**
+   * Connects to 127.0.0.1:port from `localAddress` and writes `prefix` (a PROXY protocol header, maybe
+   * with pipelined commands) before anything else. `tls`: then implicit TLS over the same connection,
+   * its ClientHello written after the prefix ('after-prefix') or in the same write ('same-write').
+   */
+  static connectWithPrefix(
+    port: number,
+    prefix: Buffer,
+    options: { readonly localAddress: string; readonly tls?: 'after-prefix' | 'same-write' },
+  ): Promise<SmtpTestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress: options.localAddress, noDelay: true }, () => {
+        if (options.tls === undefined) {
+          socket.write(prefix);
+          resolve(new SmtpTestClient(socket));
+          return;
+        }
+        if (options.tls === 'after-prefix') socket.write(prefix);
+        let pending: Buffer | undefined = options.tls === 'same-write' ? prefix : undefined;
+        // The TLS client writes through this pipe, so its first record can share one write with the prefix.
+        const pipe = new Duplex({
+          write(chunk: Buffer, _encoding, done) {
+            socket.write(pending === undefined ? chunk : Buffer.concat([pending, chunk]), done);
+            pending = undefined;
+          },
+          read() {},
+          final(done) {
+            socket.end(done);
+          },
+          destroy(error, done) {
+            socket.destroy();
+            done(error);
+          },
+        });
+        socket.on('data', (data: Buffer) => pipe.push(data));
+        socket.on('end', () => pipe.push(null));
+        socket.on('close', () => pipe.destroy());
+        const secure: TLSSocket = tlsConnect({ socket: pipe, rejectUnauthorized: false }, () => resolve(new SmtpTestClient(secure)));
+        secure.once('error', reject);
+      });
       socket.once('error', reject);
     });
   }
@@ -59,6 +106,11 @@ export class SmtpTestClient {
   /** The negotiated TLS protocol, e.g. "TLSv1.3", or null on a plaintext connection. */
   get tlsProtocol(): string | null {
     return 'getProtocol' in this.socket ? (this.socket as TLSSocket).getProtocol() : null;
+  }
+
+  /** Characters received from the server so far (0: not even a greeting). */
+  get receivedChars(): number {
+    return this.receivedText;
   }
 
   /** True once the server closed the connection. */
