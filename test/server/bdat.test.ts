@@ -8,6 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { SmtpTestClient, type ParsedReply } from '../helpers/smtp-client.js';
 import { startHarness, type Harness, type HarnessOptions } from '../helpers/relay-harness.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
@@ -375,6 +376,36 @@ describe('BDAT misuse', () => {
     const answers = await replies(client, 15);
     assert.deepEqual(answers.map((reply) => reply.code), [552, ...new Array<number>(13).fill(552), 250]);
     assert.equal(client.closed, false);
+    client.close();
+  });
+});
+
+describe('BDAT and spool failures', () => {
+  it('answers 451 4.3.0 after the first chunk when no spool file can be opened, and refuses the rest in step', async () => {
+    const h = await start({ sink: () => ({ begin: async () => Promise.reject(new Error('simulated EMFILE')) }) });
+    const client = await openTransaction(h);
+    client.write(Buffer.concat([chunk('Subject: x\r\n\r\n'), chunk('QUIT\r\n', true), Buffer.from('NOOP\r\n')]));
+    const [first, last, noop] = await replies(client, 3);
+    assert.equal(first?.text, '451 4.3.0 Local error in processing, try again later');
+    assert.match(last?.text ?? '', /^451 4\.3\.0 .*\(chunk of 6 octets discarded\)$/);
+    assert.equal(noop?.code, 250);
+    client.close();
+  });
+
+  it('answers 452 4.3.1 at LAST when the disk fills while chunks are written', async () => {
+    const h = await start({
+      sink: () => ({
+        async begin() {
+          const body = new Writable({ write: (_chunk, _encoding, callback) => callback(Object.assign(new Error('simulated ENOSPC'), { code: 'ENOSPC' })) });
+          return { id: 'FULL', body, commit: async () => Promise.reject(new Error('commit after a failed write')), abort: async () => undefined };
+        },
+      }),
+    });
+    const client = await openTransaction(h);
+    client.write(Buffer.concat([chunk('Subject: x\r\n\r\n'), chunk('body\r\n', true)]));
+    assert.equal((await client.reply()).code, 250);
+    assert.match((await client.reply()).text, /^452 4\.3\.1/);
+    assert.equal((await client.command('NOOP')).code, 250);
     client.close();
   });
 });
