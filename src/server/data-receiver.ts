@@ -1,12 +1,14 @@
-// The DATA phase of one transaction (RFC 5321 §4.1.1.4): decodes the client's
-// bytes, streams the canonical content into the spool with backpressure,
+// The DATA phase of one transaction (RFC 5321 §4.1.1.4), or its BDAT chunks
+// (RFC 3030): decodes the client's bytes with the decoder it is given,
+// streams the canonical content into the spool with backpressure,
 // enforces the size, line-length and loop limits, and commits durably. When the
 // message is to be DKIM-signed, its body hash is computed as it streams by.
 // Lines over 998 octets are refused, or fixed by a rewrite before signing.
 
 import type { Writable } from 'node:stream';
 import { SpoolError, errnoCode, errorMessage } from '../core/errors.js';
-import { DataDecoder } from '../smtp/data-decoder.js';
+import type { ContentDecoder } from '../smtp/content-decoder.js';
+import type { DecodeStep } from '../smtp/data-decoder.js';
 import { withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../spool/types.js';
@@ -42,7 +44,6 @@ export type DataResult =
   | { readonly kind: 'rejected'; readonly reply: Reply; readonly reason: string; readonly error?: unknown };
 
 export class DataReceiver {
-  private readonly decoder: DataDecoder;
   private readonly headers = new HeaderScanner();
   private writeError: unknown = undefined;
   private receivedBytes = 0;
@@ -54,14 +55,14 @@ export class DataReceiver {
 
   constructor(
     private readonly writer: MessageWriter,
-    maxMessageBytes: number,
+    /** DATA's DataDecoder or BDAT's ChunkDecoder, with the size and line limits. */
+    private readonly decoder: ContentDecoder,
     private readonly fixes: ((id: string) => SubmissionFixes) | undefined = undefined,
     private readonly signer: MessageSigner | undefined = undefined,
     private readonly longLines: LongLinePolicy = 'refuse',
   ) {
     this.held = fixes === undefined ? undefined : [];
     this.splitter = signer === undefined ? undefined : new MessageSplitter();
-    this.decoder = new DataDecoder({ maxMessageBytes });
     writer.body.on('error', (error: unknown) => {
       this.writeError ??= error;
     });
@@ -88,7 +89,15 @@ export class DataReceiver {
   /** Feeds client bytes; when the end-of-data marker is seen, returns the bytes after it. */
   async push(chunk: Buffer): Promise<{ done: false } | { done: true; rest: Buffer }> {
     this.receivedBytes += chunk.length;
-    const step = this.decoder.push(chunk);
+    return this.store(this.decoder.push(chunk));
+  }
+
+  /** BDAT LAST: the client says the content is complete; what the decoder held is stored. */
+  async end(): Promise<void> {
+    await this.store(this.decoder.end());
+  }
+
+  private async store(step: DecodeStep): Promise<{ done: false } | { done: true; rest: Buffer }> {
     for (const piece of step.output) {
       this.headers.push(piece);
       if (this.held === undefined) {
