@@ -36,6 +36,10 @@ interface QueueArgs {
 }
 
 export const queueCommand: CliCommand = async (args, io) => {
+  if (args.includes('--help') || args.includes('-h')) {
+    writeLine(io.stdout, USAGE);
+    return EXIT_OK;
+  }
   const parsed = parseQueueArgs(args);
   if (typeof parsed === 'string') {
     writeLine(io.stderr, `outpost queue: ${parsed}\n${USAGE}`);
