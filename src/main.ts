@@ -15,6 +15,7 @@ import { loadTlsContexts, type TlsContexts } from './config/tls-files.js';
 import type { TlsFilesConfig } from './config/types.js';
 import { OpsHttpServer } from './observability/http-server.js';
 import { Metrics, type QueueSnapshot } from './observability/metrics.js';
+import { ProcessMetrics } from './observability/process-metrics.js';
 import type { DeliveryObserver } from './scheduler/types.js';
 import type { EnvelopeRecord } from './spool/types.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -167,6 +168,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   };
   const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog, reloadKeys });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
+  const processMetrics = new ProcessMetrics(metrics.registry, { logger });
   const doctor = new DoctorMonitor({
     run: () => runDoctorFromConfig({ ...config, domains }, resolver),
     clock,
@@ -216,6 +218,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     isTrusted: (address) => trusted.contains(address),
   });
   metrics.setQueueGauges(async () => queueSnapshot(await spool.list(), clock.now()));
+  metrics.setSpoolFreeSpace(freeSpaceBytes, config.limits.minFreeBytes);
   const http = new OpsHttpServer({
     http: config.http,
     metrics,
@@ -234,10 +237,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
     await queue.start();
+    processMetrics.start();
     await http.start();
     keyWatch.start();
     doctor.start();
   } catch (error: unknown) {
+    processMetrics.stop();
     verifier?.close();
     await smtp.stop(0);
     await queue.stop(0);
@@ -298,6 +303,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       await queue.stop(SHUTDOWN_GRACE_MS);
       await outbound.policies?.close();
       await http.close();
+      processMetrics.stop();
       await control.close();
       await spool.close();
     },
@@ -326,7 +332,9 @@ async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
 }
 
 function queueSnapshot(records: readonly EnvelopeRecord[], nowMs: number): QueueSnapshot {
-  const oldestMs = Math.min(...records.map((record) => Date.parse(record.arrival)));
+  // A loop, not Math.min(...spread): a spread of ~125,000 arguments throws a RangeError.
+  let oldestMs = Infinity;
+  for (const record of records) oldestMs = Math.min(oldestMs, Date.parse(record.arrival));
   return { messages: records.length, oldestAgeSeconds: records.length === 0 ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
 }
 

@@ -187,7 +187,8 @@ function formatTable(records: readonly EnvelopeRecord[]): string {
       rows.push([...envelope, recipientSummary(recipient)]);
     });
   }
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  // reduce, not Math.max(...spread): a queue of ~125,000 recipients would overflow the argument list.
+  const widths = rows[0]?.map((_, column) => rows.reduce((width, row) => Math.max(width, (row[column] ?? '').length), 0)) ?? [];
   const lines = rows.map((row) =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))

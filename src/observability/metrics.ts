@@ -52,6 +52,8 @@ export interface MetricsOptions {
  *   delivery.tlsPolicy, reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed).
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
+ * - `outpost_spool_free_bytes` / `outpost_spool_min_free_bytes` gauges: free space on the spool's file system and the
+ *   reserve below which mail is refused (`limits.minFreeSpace`); exported once `setSpoolFreeSpace` wires them.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -182,6 +184,24 @@ export class Metrics {
   /** Sets the source of the queue gauges, called once per scrape; replaces any earlier one. */
   setQueueGauges(collect: () => QueueSnapshot | Promise<QueueSnapshot>): void {
     this.queueSnapshot = collect;
+  }
+
+  /**
+   * Exports `outpost_spool_free_bytes` (read at each scrape through `readFreeBytes`, meant to be the cached
+   * reader the SMTP server uses; NaN when it fails) and `outpost_spool_min_free_bytes`. Call once.
+   */
+  setSpoolFreeSpace(readFreeBytes: () => Promise<number>, minFreeBytes: number): void {
+    const free = this.registry.gauge({ name: 'outpost_spool_free_bytes', help: 'Bytes free for new files on the spool file system.' });
+    const reserve = this.registry.gauge({ name: 'outpost_spool_min_free_bytes', help: 'Free bytes below which new mail is refused (limits.minFreeSpace).' });
+    reserve.set({}, minFreeBytes);
+    this.registry.addCollector(async () => {
+      try {
+        free.set({}, await readFreeBytes());
+      } catch (error: unknown) {
+        free.set({}, NaN);
+        this.options.logger?.warn({ err: error }, 'spool free space metric failed');
+      }
+    });
   }
 
   /** The exposition text (format 0.0.4). */
