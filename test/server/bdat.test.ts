@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { SmtpTestClient, type ParsedReply } from '../helpers/smtp-client.js';
-import { startHarness, type Harness, type HarnessOptions } from '../helpers/relay-harness.js';
+import { startHarness, writeAndWaitConsumed, type Harness, type HarnessOptions } from '../helpers/relay-harness.js';
 import { makeSelfSignedCertificate } from '../helpers/tls-cert.js';
 import { generateKeyPem, parsePrivateKey, type DkimKey } from '../../src/dkim/keys.js';
 import { keyringSigner } from '../../src/dkim/message-signer.js';
@@ -83,23 +83,7 @@ async function spoolFiles(h: Harness): Promise<string[]> {
   return [...(await readdir(join(h.spoolDir, 'body'))), ...(await readdir(join(h.spoolDir, 'tmp')))];
 }
 
-/** Waits until the one message being received has `tail` at the end of its spool file (its octets were read). */
-async function storedSoFar(h: Harness, tail: string): Promise<void> {
-  const ends = async (): Promise<boolean> => {
-    const [name] = await readdir(join(h.spoolDir, 'body'));
-    return name !== undefined && (await readFile(join(h.spoolDir, 'body', name), 'latin1')).endsWith(tail);
-  };
-  for (let k = 0; k < 400 && !(await ends()); k++) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(await ends(), `never stored: ${tail}`);
-}
 
-/** Waits until the server has logged a command (sessions trace each one); polls the in-memory log. */
-async function commandSeen(h: Harness, line: string): Promise<void> {
-  for (let k = 0; k < 400 && !h.log.messages('command').some((entry) => entry['line'] === line); k++) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.ok(h.log.messages('command').some((entry) => entry['line'] === line), `the server never saw ${line}`);
-}
 
 describe('BDAT transactions', () => {
   it('queues a message sent as one BDAT LAST and answers with the queue id after the commit', async () => {
@@ -155,8 +139,7 @@ describe('BDAT transactions', () => {
   it('reads chunk octets that arrive after the command, in another segment', async () => {
     const h = await start();
     const client = await openTransaction(h);
-    client.write('BDAT 23 LAST\r\nSubject: late');
-    await commandSeen(h, 'BDAT 23 LAST');
+    await writeAndWaitConsumed(h, client, 'BDAT 23 LAST\r\nSubject: late');
     client.write('\r\n\r\nbody\r\nNOOP\r\n');
     const id = queuedId(await client.reply());
     assert.equal((await client.reply()).code, 250, 'NOOP after the chunk is a command again');
@@ -435,8 +418,8 @@ describe('BDAT deadlines and shutdown', () => {
   it('cuts off a chunk that trickles below minDataRate with 421 4.4.2, queueing nothing', async () => {
     const h = await start({ limits: { idleTimeoutMs: 60_000, minDataRateBytesPerSecond: 100 } });
     const client = await openTransaction(h);
-    client.write('BDAT 1000 LAST\r\nSubject: slow\r\n');
-    await commandSeen(h, 'BDAT 1000 LAST');
+    // Consumed: the chunk has started, so its data-rate deadline runs (the spool file opens first).
+    await writeAndWaitConsumed(h, client, 'BDAT 1000 LAST\r\nSubject: slow\r\n');
     h.clock.advance(59_000);
     assert.equal(client.closed, false, 'within the grace period plus allowance');
     h.clock.advance(2_000);
@@ -448,11 +431,9 @@ describe('BDAT deadlines and shutdown', () => {
   it('lets a chunk above minDataRate run past idleTimeout', async () => {
     const h = await start({ limits: { idleTimeoutMs: 10_000, minDataRateBytesPerSecond: 10 } });
     const client = await openTransaction(h);
-    client.write('BDAT 600 LAST\r\n');
+    await writeAndWaitConsumed(h, client, 'BDAT 600 LAST\r\n');
     for (let i = 0; i < 5; i++) {
-      const line = `X-Line-${i}: ${'a'.repeat(88)}\r\n`;
-      client.write(line);
-      await storedSoFar(h, line);
+      await writeAndWaitConsumed(h, client, `X-Line-${i}: ${'a'.repeat(88)}\r\n`);
       h.clock.advance(5_000);
     }
     assert.equal(client.closed, false, '25 s in, past idleTimeout, above the rate');
@@ -477,8 +458,7 @@ describe('BDAT deadlines and shutdown', () => {
     const client = await openTransaction(h);
     client.write(chunk('Subject: late\r\n\r\n'));
     assert.equal((await client.reply()).code, 250);
-    client.write('BDAT 12 LAST\r\nbody');
-    await commandSeen(h, 'BDAT 12 LAST');
+    await writeAndWaitConsumed(h, client, 'BDAT 12 LAST\r\nbody');
     const stopping = h.server.stop(60_000);
     client.write(' text\r\n\r\nNOOP\r\n');
     assert.match((await client.reply()).text, /^250 2\.0\.0 Ok: queued as/);
