@@ -25,6 +25,8 @@ import { ControlServer } from './control/control-server.js';
 import { controlSocketPath, type QueueController } from './control/protocol.js';
 import { NetConnector } from './delivery/connector.js';
 import { SmtpTransport } from './delivery/transport.js';
+import { providerNamingOf } from './delivery/provider-key.js';
+import { ProviderLimits } from './scheduler/provider-limits.js';
 import { createOutboundTls, type OutboundTlsParts } from './delivery/outbound-tls-setup.js';
 import type { Transport } from './delivery/types.js';
 import { planDelivery, type DeliveryPlan } from './dns/next-hop.js';
@@ -80,6 +82,7 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     hostname: config.hostname,
     routes: config.delivery.routes,
     outboundTls: outbound.outboundTls,
+    providerNaming: providerNamingOf(config.delivery),
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
       tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
@@ -132,9 +135,23 @@ function recipientVerifier(
   });
 }
 
-function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver): DeliveryScheduler {
+/** Limits per mail provider (delivery.concurrencyPerProvider, delivery.providers), counted in `metrics`. */
+function providerLimits(config: Config, deps: RelayDependencies, metrics: Metrics): ProviderLimits {
+  const limits = new ProviderLimits({
+    defaultMaxConnections: config.delivery.concurrencyPerProvider,
+    providers: config.delivery.providers,
+    clock: deps.clock,
+    logger: deps.logger,
+    observer: { throttled: (provider) => metrics.providerThrottled(provider) },
+  });
+  metrics.setProviderGauges(() => limits.states());
+  return limits;
+}
+
+function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver, providers?: ProviderLimits): DeliveryScheduler {
   return new DeliveryScheduler({
     ...(observer === undefined ? {} : { observer }),
+    ...(providers === undefined ? {} : { providers }),
     spool,
     transport,
     buildDsn,
@@ -191,7 +208,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       if (overTls) metrics.tlsSession('out');
     },
     dsnQueued: (action) => metrics.dsnSent(action),
-  });
+  }, providerLimits(config, deps, metrics));
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
   const smtp = new SmtpServer({

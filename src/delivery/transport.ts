@@ -2,7 +2,8 @@
 // (RFC 5321 §5.1: hosts by preference, each address, at most 5 addresses),
 // reuses one session for a job's messages and reports each message's outcomes;
 // routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses;
-// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461).
+// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461); a provider's throttling
+// reply ends the walk over that provider's hosts (the scheduler pauses the provider).
 
 import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -15,6 +16,8 @@ import type { Credentials } from './credentials.js';
 import { abortedOutcome, allRecipients, connectFailureOutcome, localOutcome, planFailureOutcome, type Peer } from './outcomes.js';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';
 import { isThrottling, prepareRoute, waitForLane } from './route-attempt.js';
+import { providerOfHost, providerOfPlan, type ProviderNaming } from './provider-key.js';
+import { throttleAmong, throttleOf } from './throttle-reply.js';
 import { authenticateRoute, type TransportObserver as RouteAuthObserver } from './route-auth.js';
 import { RoutePolicies, type RouteRuntime } from './route-policy.js';
 import { NO_TLS, openSession, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
@@ -63,6 +66,8 @@ export interface SmtpTransportOptions {
   readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
   /** delivery.tlsPolicy and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
   readonly outboundTls?: Pick<OutboundTls, 'forDestination'>;
+  /** How MX hosts name their provider (delivery.providers MX patterns, delivery.publicSuffixes); default: registrable domains, built-in suffixes. */
+  readonly providerNaming?: ProviderNaming;
 }
 
 /** One job's walk over the plan: what every session of it shares. */
@@ -96,6 +101,8 @@ interface SessionRun {
   readonly tlsFailed: boolean;
   /** Stop the attempt: the credentials were refused or the route is throttled; the rest get `failure`. */
   readonly final: boolean;
+  /** An MX host throttled us: other hosts of its provider are not tried in this attempt. */
+  readonly providerThrottled?: boolean;
 }
 
 export function describeTls(tls: TlsResult | undefined): string | null {
@@ -139,6 +146,13 @@ export class SmtpTransport implements Transport {
     return this.#routes.forDestination(destination)?.lane;
   }
 
+  /** The provider of the destination's MX hosts; none for routes, literals and failed plans. */
+  async provider(destination: string, signal: AbortSignal): Promise<string | undefined> {
+    if (this.#routes.forDestination(destination) !== undefined) return undefined;
+    const plan = await this.#plan(destination, signal);
+    return plan.ok ? providerOfPlan(plan, this.#options.providerNaming) : undefined;
+  }
+
   async run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void> {
     const queue = [...job.messages];
     if (queue.length === 0) return;
@@ -179,6 +193,13 @@ export class SmtpTransport implements Transport {
       const run = await this.#session(peer, attempt, plaintextHosts.has(peer.host));
       last = run.failure ?? last;
       if (run.final) break;
+      if (run.providerThrottled === true) {
+        // Its other hosts would say the same (a provider limits by sender, not by host): only other providers' hosts are tried.
+        const throttledBy = providerOfHost(peer.host, this.#options.providerNaming);
+        peers = peers.slice(index + 1).filter((other) => providerOfHost(other.host, this.#options.providerNaming) !== throttledBy);
+        index = 0;
+        continue;
+      }
       if (run.ipv6Refused !== undefined) {
         const ipv4 = candidates(usable, this.#options.maxAddressesPerAttempt ?? DEFAULT_MAX_ADDRESSES_PER_ATTEMPT, 4);
         this.#log.warn({ mx: peer.host, address: peer.address, ipv4Addresses: ipv4.length }, 'ipv6 address refused, trying ipv4');
@@ -249,7 +270,8 @@ export class SmtpTransport implements Transport {
       if (attempt.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
       const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
-      return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
+      const skipped = this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
+      return route === undefined && throttleOf(opened.outcome) !== undefined ? { ...skipped, providerThrottled: true } : skipped;
     }
     if (route !== undefined && credentials !== undefined) {
       const context = { route, credentials, commandTimeoutMs: this.#timeouts.commandTimeoutMs, log: this.#log, observer: this.#options.observer };
@@ -271,6 +293,7 @@ export class SmtpTransport implements Transport {
     let progressed = false;
     let failure: HostFailure | undefined;
     let throttled = false;
+    let providerThrottled = false;
     try {
       for (let sent = 0; sent < maxMessages && usable && !signal.aborted && (await attempt.hasNext()); sent += 1) {
         const messageStartMs = sent === 0 ? startMs : this.#options.clock.now();
@@ -283,6 +306,7 @@ export class SmtpTransport implements Transport {
           failure = { outcome: result.outcome, info: timing };
           this.#log.info({ qid: message.id, mx: peer.host, address: peer.address, tls: timing.tls, reply: result.outcome.reply, durationMs: timing.durationMs }, 'host skipped');
           throttled = route?.isObject === true && isThrottling(result.outcome) && this.#pause(route, peer, result.outcome);
+          providerThrottled = route === undefined && throttleOf(result.outcome) !== undefined;
           break;
         }
         const blamed = retryOverIpv4(peer.address, result.outcomes);
@@ -294,7 +318,15 @@ export class SmtpTransport implements Transport {
         progressed = true;
         this.#logAttempt(message, result.outcomes, result.summary, timing);
         await attempt.report(message.id, result.outcomes, timing);
-        if (route?.isObject !== true) continue;
+        if (route === undefined) {
+          const slowDown = throttleAmong(result.outcomes.values());
+          if (slowDown === undefined) continue;
+          // The rest of the job is deferred with the provider's words; the scheduler pauses the provider.
+          failure = { outcome: slowDown.outcome, info: timing };
+          providerThrottled = true;
+          break;
+        }
+        if (route.isObject !== true) continue;
         if ([...result.outcomes.values()].some((outcome) => outcome.kind === 'delivered')) route.lane.recordDelivered();
         const slowDown = [...result.outcomes.values()].find(isThrottling);
         if (slowDown !== undefined) {
@@ -307,7 +339,7 @@ export class SmtpTransport implements Transport {
     } finally {
       await this.#end(session, usable);
     }
-    return { progressed, failure, tlsFailed: false, final: throttled };
+    return { progressed, failure, tlsFailed: false, final: throttled, providerThrottled };
   }
 
   /** QUIT on a healthy session, else close it. */

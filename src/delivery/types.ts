@@ -92,4 +92,9 @@ export interface Transport {
   run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void>;
   /** The lane a destination's sessions go through (its route), if it shares one; stable per destination. */
   lane?(destination: string): DeliveryLane | undefined;
+  /**
+   * The provider a destination's MX hosts belong to (their registrable domain, or a
+   * configured name), from its delivery plan; undefined for routes, literals and failed plans.
+   */
+  provider?(destination: string, signal: AbortSignal): Promise<string | undefined>;
 }

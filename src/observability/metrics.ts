@@ -16,6 +16,14 @@ export interface DoctorMetricRow {
   readonly status: 'ok' | 'warn' | 'fail';
 }
 
+/** One provider's row in the provider gauges (structurally a scheduler ProviderState). */
+export interface ProviderMetricRow {
+  readonly provider: string;
+  readonly running: number;
+  /** Undefined when the provider is not paused now. */
+  readonly pausedUntilMs: number | undefined;
+}
+
 /** What the queue gauges show; read at every scrape. */
 export interface QueueSnapshot {
   readonly messages: number;
@@ -54,6 +62,11 @@ export interface MetricsOptions {
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  * - `outpost_spool_free_bytes` / `outpost_spool_min_free_bytes` gauges: free space on the spool's file system and the
  *   reserve below which mail is refused (`limits.minFreeSpace`); exported once `setSpoolFreeSpace` wires them.
+  }
+
+ * - `outpost_provider_sessions{provider}` gauge: outbound sessions open to a provider (MX hosts' registrable domain), from memory at scrape time.
+ * - `outpost_provider_paused{provider}` gauge: 1 while a provider is paused after throttling us, else 0.
+ * - `outpost_provider_throttled_total{provider}` counter: throttling replies from a provider (421 4.7.0, 4.7.28, 4.7.650...).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -73,7 +86,11 @@ export class Metrics {
   private readonly stsFetchFailures: Counter;
   private readonly tlsPolicySkips: Counter<'policy' | 'reason'>;
   private readonly stsTestingFailures: Counter;
+  private readonly providerSessions: Gauge<'provider'>;
+  private readonly providerPaused: Gauge<'provider'>;
+  private readonly providerThrottles: Counter<'provider'>;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
+  private providerRows: (() => readonly ProviderMetricRow[]) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
     const r = this.registry;
@@ -99,6 +116,9 @@ export class Metrics {
     this.stsFetchFailures = r.counter({ name: 'outpost_mta_sts_fetch_failures_total', help: 'MTA-STS policy fetches that failed.' });
     this.tlsPolicySkips = r.counter({ name: 'outpost_tls_policy_skips_total', help: 'MX hosts passed over because of MTA-STS or delivery.tlsPolicy, by policy and reason.', labelNames: ['policy', 'reason'] });
     this.stsTestingFailures = r.counter({ name: 'outpost_mta_sts_testing_failures_total', help: 'MX hosts an MTA-STS policy in testing mode would have refused.' });
+    this.providerSessions = r.gauge({ name: 'outpost_provider_sessions', help: 'Outbound sessions open to a mail provider.', labelNames: ['provider'] });
+    this.providerPaused = r.gauge({ name: 'outpost_provider_paused', help: '1 while a mail provider is paused after throttling us, else 0.', labelNames: ['provider'] });
+    this.providerThrottles = r.counter({ name: 'outpost_provider_throttled_total', help: 'Throttling replies from a mail provider.', labelNames: ['provider'] });
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
     for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) this.tlsPolicySkips.touch({ policy, reason });
@@ -111,6 +131,7 @@ export class Metrics {
     for (const action of ['failed', 'delayed'] as const) this.dsns.touch({ action });
     for (const direction of ['in', 'out'] as const) this.tlsSessions.touch({ direction });
     r.addCollector(() => this.collectQueue());
+    r.addCollector(() => this.collectProviders());
   }
 
   sessionStarted(listener: string): void {
@@ -204,9 +225,27 @@ export class Metrics {
     });
   }
 
+  /** `provider` comes from MX host names (bounded by the scheduler's memory of providers). */
+  providerThrottled(provider: string): void {
+    this.providerThrottles.inc({ provider });
+  }
+
+  /** Sets the source of the provider gauges (the scheduler's memory), called once per scrape. */
+  setProviderGauges(collect: () => readonly ProviderMetricRow[]): void {
+    this.providerRows = collect;
+  }
+
   /** The exposition text (format 0.0.4). */
   render(): Promise<string> {
     return this.registry.render();
+  }
+
+  private collectProviders(): void {
+    if (this.providerRows === undefined) return;
+    for (const row of this.providerRows()) {
+      this.providerSessions.set({ provider: row.provider }, row.running);
+      this.providerPaused.set({ provider: row.provider }, row.pausedUntilMs === undefined ? 0 : 1);
+    }
   }
 
   /** A failing snapshot shows as NaN (unknown) rather than failing the whole scrape. */
