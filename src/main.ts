@@ -81,7 +81,7 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     outboundTls: outbound.outboundTls,
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
-      tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
+      tlsPolicyFailure: (policy, result) => metrics.tlsPolicyFailure(policy, result),
       stsTestingFailure: () => metrics.mtaStsTestingFailure(),
     },
     planner,
