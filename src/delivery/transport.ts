@@ -414,7 +414,7 @@ export class SmtpTransport implements Transport {
     const routeFields = route === undefined ? {} : { route: route.key, tlsMode: route.policy.tls };
     const requiredBy = sessionTls.requiredBy === undefined ? {} : { tlsRequiredBy: sessionTls.requiredBy };
     const tlsFields = { tls: describeTls(tls), tlsVerifyError: tls?.verifyError, plaintextRetry: plaintext, tlsSkipped: session.tlsSkipped };
-    this.#log.info({ mx: peer.host, address: peer.address, ...routeFields, ...requiredBy, ...tlsFields, pipelining: session.extensions.pipelining, requireTls: session.extensions.requireTls }, 'session open');
+    this.#log.info({ mx: peer.host, address: peer.address, ...routeFields, ...requiredBy, ...tlsFields, pipelining: session.extensions.pipelining, offersRequireTls: session.extensions.requireTls }, 'session open');
   }
 
   #logAttempt(message: OutboundMessage, outcomes: ReadonlyMap<string, RecipientOutcome>, summary: string, attempt: AttemptInfo): void {
