@@ -34,6 +34,7 @@ import type { Resolver } from './dns/resolver.js';
 import { interfaceAddresses, selfIdentity, type ListenEndpoint } from './dns/self-identity.js';
 import { createResolver } from './dns/setup.js';
 import { buildDsn } from './dsn/build.js';
+import { MX_NOT_AUTHENTICATED } from './delivery/message-tls-screen.js';
 import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
@@ -83,9 +84,11 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     routes: config.delivery.routes,
     outboundTls: outbound.outboundTls,
     providerNaming: providerNamingOf(config.delivery),
+    // REQUIRETLS trusts an MX name only from MTA-STS (enforce) until DNSSEC is wired here (dns.dnssec, with DANE).
+    mxAuthenticated: MX_NOT_AUTHENTICATED,
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
-      tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
+      tlsPolicyFailure: (policy, result) => metrics.tlsPolicyFailure(policy, result),
       stsTestingFailure: () => metrics.mtaStsTestingFailure(),
     },
     planner,

@@ -212,6 +212,7 @@ function formatDetails(record: EnvelopeRecord, headers: string): string {
     `arrival:       ${record.arrival}`,
     `size:          ${record.size}`,
     `body:          ${record.body}${record.smtputf8 ? ', SMTPUTF8' : ''}`,
+    ...(record.tlsRequirement === undefined ? [] : [`tls required:  ${TLS_REQUIREMENT_TEXT[record.tlsRequirement]}`]),
     `attempts:      ${record.attempts}`,
     `next attempt:  ${record.nextAttempt}`,
     `delay warning: ${record.delayWarningSent ? 'sent' : 'not sent'}`,
@@ -231,6 +232,12 @@ function formatDetails(record: EnvelopeRecord, headers: string): string {
   }
   return lines.join('\n');
 }
+
+/** RFC 8689 handling of the message, as `queue show` says it. */
+const TLS_REQUIREMENT_TEXT = {
+  requiretls: 'REQUIRETLS (verified TLS to servers offering REQUIRETLS only, else bounced 5.7.x)',
+  'tls-required-no': 'no (TLS-Required: No header: MTA-STS, DANE and delivery.tlsPolicy ignored)',
+} as const;
 
 function senderText(from: string): string {
   return from === '' ? '<>' : from;

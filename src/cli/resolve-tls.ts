@@ -1,8 +1,10 @@
 // The TLS part of `outpost resolve`: for an MX plan, the delivery.tlsPolicy
 // level or the MTA-STS policy (RFC 8461: mode, mx patterns, cached or fetched)
-// and what it means for each MX host; routes keep their own TLS.
+// and what it means for each MX host; routes keep their own TLS. For any plan,
+// what a REQUIRETLS message (RFC 8689 §4.2.1) would do: which hosts, or the bounce.
 
 import type { PlanSuccess } from '../dns/next-hop.js';
+import { basisText, type RequireTlsHosts } from '../delivery/requiretls.js';
 import { judgeHosts, levelOf, type DestinationTls } from '../delivery/tls-policy.js';
 
 /** The `tls` field of `resolve --json` (an extra field, INTERFACE.md). */
@@ -58,4 +60,16 @@ export function tlsToText(decided: DestinationTls, plan: PlanSuccess): string[] 
     else lines.push(`    ${host}: ${LEVEL_TEXT[level]}${verdict === 'mismatch' ? ' (not in the testing policy: enforce would skip it)' : ''}`);
   }
   return lines;
+}
+
+/** The `requiretls` field of `resolve --json` (an extra field, INTERFACE.md). */
+export function requireTlsToJson(judged: RequireTlsHosts): Record<string, unknown> {
+  if (!judged.ok) return { deliverable: false, status: '5.7.10', result: judged.result, reason: judged.reason };
+  return { deliverable: true, basis: judged.basis, hosts: judged.hosts };
+}
+
+/** The REQUIRETLS line of `resolve`'s text output. */
+export function requireTlsToText(judged: RequireTlsHosts): string {
+  if (!judged.ok) return `  REQUIRETLS: would bounce 5.7.10: ${judged.reason}`;
+  return `  REQUIRETLS: deliverable via ${judged.hosts.join(', ')} (${basisText(judged.basis)}) if ${judged.hosts.length === 1 ? 'it offers' : 'one offers'} REQUIRETLS after STARTTLS with a certificate valid for its name; else bounced 5.7.10 / 5.7.30`;
 }

@@ -1,18 +1,23 @@
 // `outpost resolve DOMAIN [--json] [--config FILE]` (INTERFACE.md "Command line",
 // "Machine-readable output"): prints the delivery plan and the route it takes (TLS,
-// AUTH user, limits; never a secret) or the MX hosts' TLS (tlsPolicy, MTA-STS); exit 0 ok, 1 failure, 2 usage.
+// AUTH user, limits; never a secret) or the MX hosts' TLS (tlsPolicy, MTA-STS), and what a
+// REQUIRETLS message would do (RFC 8689); exit 0 ok, 1 failure, 2 usage.
 
 import { parseArgs } from 'node:util';
 import type { Config, DeliveryConfig, RouteAuthConfig } from '../config/types.js';
 import { systemClock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
-import type { DeliveryPlan } from '../dns/next-hop.js';
+import type { DeliveryPlan, PlanSuccess } from '../dns/next-hop.js';
 import { deliveryPlanner } from '../main.js';
 import { createResolver } from '../dns/setup.js';
 import { createOutboundTls } from '../delivery/outbound-tls-setup.js';
 import type { DestinationTls } from '../delivery/tls-policy.js';
+import { requireTlsHosts, type RequireTlsHosts } from '../delivery/requiretls.js';
+import type { SessionTls } from '../delivery/session-setup.js';
+import type { StsLookup } from '../mtasts/policies.js';
+import { routePolicyOf } from '../config/route-type.js';
 import { silentLogger } from '../observability/logger.js';
-import { tlsToJson, tlsToText } from './resolve-tls.js';
+import { requireTlsToJson, requireTlsToText, tlsToJson, tlsToText } from './resolve-tls.js';
 import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
 import { loadConfigOrReport } from './config-load.js';
 
@@ -78,7 +83,7 @@ export function routeToJson(key: string, delivery: Pick<DeliveryConfig, 'routes'
 }
 
 /** The INTERFACE.md JSON shape, with the extra fields source, route, port and ttl. */
-export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: DestinationTls): Record<string, unknown> {
+export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: DestinationTls, requireTls?: RequireTlsHosts): Record<string, unknown> {
   if (!plan.ok) return { domain: plan.domain, ok: false, permanent: plan.permanent, status: plan.status, reason: plan.reason };
   const route = plan.route === undefined || delivery === undefined ? undefined : routeToJson(plan.route, delivery);
   return {
@@ -88,6 +93,7 @@ export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, '
     ...(route === undefined ? {} : { route }),
     hosts: plan.hosts.map((host) => ({ host: host.host, preference: host.preference, addresses: host.addresses, port: host.port, ...finiteTtl(host.ttlSeconds) })),
     ...(tls === undefined ? {} : { tls: tlsToJson(tls, plan) }),
+    ...(requireTls === undefined ? {} : { requiretls: requireTlsToJson(requireTls) }),
   };
 }
 
@@ -102,7 +108,7 @@ function routeText(route: Record<string, unknown>): string {
   return `  route ${String(route['name'])}: ${parts.join(', ')}`;
 }
 
-export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: DestinationTls): string {
+export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: DestinationTls, requireTls?: RequireTlsHosts): string {
   if (!plan.ok) return `${plan.domain}: ${plan.permanent ? 'permanent' : 'temporary'} failure ${plan.status}: ${plan.reason}`;
   const lines = [`${plan.domain}: ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'} (${plan.source})`];
   const route = plan.route === undefined || delivery === undefined ? undefined : routeToJson(plan.route, delivery);
@@ -114,16 +120,50 @@ export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, '
   }
   if (plan.source === 'route') lines.push('  TLS: the route\'s own (delivery.routes bypass MTA-STS and delivery.tlsPolicy)');
   if (tls !== undefined) lines.push(...tlsToText(tls, plan));
+  if (requireTls !== undefined) lines.push(requireTlsToText(requireTls));
   return lines.join('\n');
 }
 
+interface Resolved {
+  readonly plan: DeliveryPlan;
+  /** An MX plan's TLS. */
+  readonly tls: DestinationTls | undefined;
+  /** Where a REQUIRETLS message would go, for any plan that succeeded. */
+  readonly requireTls: RequireTlsHosts | undefined;
+}
+
+/** The TLS a route's sessions use, as REQUIRETLS judges it (verified or not). */
+function routeTls(config: Config, plan: PlanSuccess): SessionTls | undefined {
+  const route = plan.route === undefined ? undefined : config.delivery.routes.get(plan.route);
+  if (route === undefined) return undefined;
+  const policy = routePolicyOf(route);
+  return { mode: policy.tls, verify: policy.verify, ca: undefined };
+}
+
 /** The plan and, for an MX plan, its TLS as a delivery would use it now (the spool's MTA-STS cache read, never written). */
-async function plan(config: Config, domain: string): Promise<{ plan: DeliveryPlan; tls: DestinationTls | undefined }> {
+async function plan(config: Config, domain: string): Promise<Resolved> {
   const resolver = await createResolver(config.dns, { clock: systemClock });
   const planned = await deliveryPlanner(config, resolver, config.listen)(domain);
-  if (!planned.ok || (planned.source !== 'mx' && planned.source !== 'implicit')) return { plan: planned, tls: undefined };
-  const outbound = await createOutboundTls(config.delivery, { spoolDir: config.spoolDir, resolver, ipv6: config.dns.ipv6, clock: systemClock, logger: silentLogger(), readOnly: true });
-  return { plan: planned, tls: await outbound.outboundTls.forDestination(planned.domain, new AbortController().signal) };
+  if (!planned.ok) return { plan: planned, tls: undefined, requireTls: undefined };
+  const viaMx = planned.source === 'mx' || planned.source === 'implicit';
+  let tls: DestinationTls | undefined;
+  let sts: StsLookup | undefined;
+  if (viaMx) {
+    const outbound = await createOutboundTls(config.delivery, { spoolDir: config.spoolDir, resolver, ipv6: config.dns.ipv6, clock: systemClock, logger: silentLogger(), readOnly: true });
+    const signal = new AbortController().signal;
+    tls = await outbound.outboundTls.forDestination(planned.domain, signal);
+    // A delivery.tlsPolicy entry hides MTA-STS from ordinary mail, not from REQUIRETLS.
+    sts = tls.source === 'tlsPolicy' ? (planned.source === 'mx' ? await outbound.outboundTls.stsPolicy(planned.domain, signal) : undefined) : tls.sts;
+  }
+  const requireTls = requireTlsHosts({
+    plan: planned,
+    routeTls: planned.source === 'route' ? routeTls(config, planned) : undefined,
+    level: viaMx ? config.delivery.tlsPolicy.get(planned.domain) : undefined,
+    sts: planned.source === 'mx' ? sts : undefined,
+    // Seam: DNSSEC-secure MX answers (dns.dnssec, with DANE) are not known here yet.
+    mxSecure: false,
+  });
+  return { plan: planned, tls, requireTls };
 }
 
 export const resolveCommand: CliCommand = async (args: readonly string[], io: CliIo) => {
@@ -131,7 +171,7 @@ export const resolveCommand: CliCommand = async (args: readonly string[], io: Cl
   if (typeof options === 'string') return answerUsage(options, 'resolve', USAGE, io);
   const config = await loadConfigOrReport(options.config, io);
   if (config === undefined) return EXIT_FAILURE;
-  const { plan: result, tls } = await plan(config, options.domain);
-  writeLine(io.stdout, options.json ? JSON.stringify(planToJson(result, config.delivery, tls)) : planToText(result, config.delivery, tls));
+  const { plan: result, tls, requireTls } = await plan(config, options.domain);
+  writeLine(io.stdout, options.json ? JSON.stringify(planToJson(result, config.delivery, tls, requireTls)) : planToText(result, config.delivery, tls, requireTls));
   return result.ok ? EXIT_OK : EXIT_FAILURE;
 };

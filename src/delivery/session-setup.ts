@@ -13,6 +13,7 @@ import { describePeer, sessionFailureOutcome, skippedHostOutcome, tlsRequiredOut
 import type { ReplyLimits } from './reply-reader.js';
 import { SessionError } from './session-error.js';
 import { SmtpConnection, type TlsResult } from './smtp-connection.js';
+import { certificateFailure, type TlsFailure } from './tls-failure.js';
 import type { RecipientOutcome } from './types.js';
 
 const SERVICE_READY = 220;
@@ -58,7 +59,13 @@ export interface OpenSession {
 
 export type OpenResult =
   | { readonly ok: true; readonly session: OpenSession }
-  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean };
+  | {
+      readonly ok: false;
+      readonly outcome: RecipientOutcome;
+      readonly tlsFailed: boolean;
+      /** TLS was not to be had as `tls` asks (no STARTTLS, refused, failed handshake, unverified certificate). */
+      readonly tlsFailure?: TlsFailure;
+    };
 
 type Hello = { readonly ok: true; readonly extensions: Extensions } | { readonly ok: false; readonly reply: Reply };
 
@@ -83,7 +90,8 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
 async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false };
+  const text = `${tlsRequiredWith(peer, tls)}, but ${why}`;
+  return { ok: false, outcome: tlsRequiredOutcome(peer, text), tlsFailed: false, tlsFailure: { result: 'starttls-not-supported', text } };
 }
 
 function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
@@ -103,9 +111,10 @@ function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): Connectio
 }
 
 /** Why a handshake does not satisfy `tls`, or undefined when it does. */
-function unverified(result: TlsResult, peer: Peer, tls: SessionTls): string | undefined {
+function unverified(result: TlsResult, peer: Peer, tls: SessionTls): TlsFailure | undefined {
   if (!tlsRequired(tls) || !tls.verify || result.verified) return undefined;
-  return `its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+  const text = `${tlsRequiredWith(peer, tls)}, but its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+  return { result: certificateFailure(result.verifyError), text };
 }
 
 /**
@@ -132,14 +141,16 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     }
     const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
     const problem = unverified(secured, peer, tls);
-    if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
+    if (problem !== undefined) return closeUnverified(connection, peer, problem);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
     return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
   } catch (error) {
     connection.close();
     if (!(error instanceof SessionError)) throw error;
-    return { ok: false, outcome: sessionFailureOutcome(error, peer), tlsFailed: error.failure === 'tls' };
+    const outcome = sessionFailureOutcome(error, peer);
+    if (error.failure !== 'tls') return { ok: false, outcome, tlsFailed: false };
+    return { ok: false, outcome, tlsFailed: true, tlsFailure: { result: 'validation-failure', text: `TLS with ${describePeer(peer)} failed: ${error.message}` } };
   }
 }
 
@@ -147,7 +158,7 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
   const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
   const problem = unverified(secured, peer, tls);
-  if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
+  if (problem !== undefined) return closeUnverified(connection, peer, problem);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
@@ -156,7 +167,7 @@ async function openImplicit(connection: SmtpConnection, peer: Peer, setup: Sessi
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, problem: string): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, problem: TlsFailure): OpenResult {
   connection.close();
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${problem}`), tlsFailed: true };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, problem.text), tlsFailed: true, tlsFailure: problem };
 }

@@ -7,7 +7,7 @@ import type { TlsPolicyLevel } from '../config/types.js';
 import type { PlanSuccess } from '../dns/next-hop.js';
 import type { StsLookup } from '../mtasts/policies.js';
 import { mxMatches } from '../mtasts/policy.js';
-import { NO_TLS, type SessionTls } from './session-setup.js';
+import { NO_TLS, OPPORTUNISTIC_TLS, type SessionTls } from './session-setup.js';
 
 /** Where a destination's MTA-STS policy comes from (MtaStsPolicies in main). */
 export interface StsPolicySource {
@@ -58,6 +58,32 @@ export class OutboundTls {
       return { source: 'mta-sts', sts, tls: this.#tls({ mode: 'opportunistic', verify: true }) };
     }
     return { source: 'mta-sts', sts, tls: this.#tls({ mode: 'starttls', verify: true, requiredBy: `the MTA-STS policy of ${domain}` }) };
+  }
+
+  /** The destination's delivery.tlsPolicy level, if it has an entry. */
+  levelFor(domain: string): TlsPolicyLevel | undefined {
+    return this.#options.levels.get(domain);
+  }
+
+  /**
+   * The destination's MTA-STS policy whatever delivery.tlsPolicy says (REQUIRETLS, RFC 8689
+   * §4.2.1, authenticates MX names with it); undefined when delivery.mtaSts is off.
+   */
+  async stsPolicy(domain: string, signal: AbortSignal): Promise<StsLookup | undefined> {
+    return this.#options.mtaSts?.lookup(domain, signal);
+  }
+
+  /** TLS required and the certificate verified for the host name against the trusted CAs (Node's and delivery.caFile). */
+  verifiedTls(requiredBy: string): SessionTls {
+    return this.#tls({ mode: 'starttls', verify: true, requiredBy });
+  }
+
+  /**
+   * A "TLS-Required: No" message (RFC 8689 §4.2.2): MTA-STS, DANE and verify/encrypt levels are
+   * ignored; STARTTLS when offered, unless delivery.tlsPolicy says none.
+   */
+  optionalTls(domain: string): SessionTls {
+    return this.#options.levels.get(domain) === 'none' ? NO_TLS : OPPORTUNISTIC_TLS;
   }
 
   #levelTls(level: TlsPolicyLevel, domain: string): SessionTls {

@@ -6,15 +6,18 @@ import type { Logger } from 'pino';
 import type { PlanSuccess } from '../dns/next-hop.js';
 import { localOutcome } from './outcomes.js';
 import type { SessionTls } from './session-setup.js';
+import type { TlsFailureResult, TlsPolicyName } from './tls-failure.js';
 import { judgeHosts, levelOf, type DestinationTls, type OutboundTls } from './tls-policy.js';
 import type { RecipientOutcome } from './types.js';
 
-/** Which policy made TLS required or checked, as metrics and logs name it. */
-export type TlsPolicyName = 'mta-sts' | 'tlsPolicy';
+export type { TlsPolicyName } from './tls-failure.js';
 
 export interface TlsPolicyObserver {
-  /** An MX host was passed over because of a policy: not in the MTA-STS policy, or TLS the policy requires failed. */
-  tlsPolicyHostSkipped?(policy: TlsPolicyName, reason: 'mx-mismatch' | 'tls'): void;
+  /**
+   * A policy refused a host or a destination: an MX host not in the MTA-STS policy, TLS the policy
+   * requires that failed (per attempt), a REQUIRETLS message with no authenticated MX or a host without REQUIRETLS.
+   */
+  tlsPolicyFailure?(policy: TlsPolicyName, result: TlsFailureResult): void;
   /** An MTA-STS policy in testing mode would have refused a host (delivery went on). */
   stsTestingFailure?(): void;
 }
@@ -47,7 +50,7 @@ export async function screenPlan(outboundTls: Pick<OutboundTls, 'forDestination'
     if (verdict === 'use' || sts === undefined) continue;
     const fields = { destination, mx: host, mtaStsId: sts.id, mtaStsMx: sts.policy.mx };
     if (verdict === 'skip') {
-      observer?.tlsPolicyHostSkipped?.('mta-sts', 'mx-mismatch');
+      observer?.tlsPolicyFailure?.('mta-sts', 'mx-mismatch');
       log.warn(fields, 'mx skipped: not in the mta-sts policy');
     } else {
       observer?.stsTestingFailure?.();

@@ -2,8 +2,9 @@
 // (RFC 5321 §5.1: hosts by preference, each address, at most 5 addresses),
 // reuses one session for a job's messages and reports each message's outcomes;
 // routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses;
-// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461); a provider's throttling
-// reply ends the walk over that provider's hosts (the scheduler pauses the provider).
+// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461); messages with REQUIRETLS
+// or "TLS-Required: No" (RFC 8689) go in sessions of their own, screened for that; a
+// provider's throttling reply ends the walk over that provider's hosts (the scheduler pauses it).
 
 import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -13,20 +14,21 @@ import type { RouteConfig } from '../config/types.js';
 import type { DeliveryPlan, PlanSuccess } from '../dns/next-hop.js';
 import { ConnectError, type Connector } from './connector.js';
 import type { Credentials } from './credentials.js';
-import { abortedOutcome, allRecipients, connectFailureOutcome, localOutcome, planFailureOutcome, type Peer } from './outcomes.js';
+import { abortedOutcome, allRecipients, connectFailureOutcome, localOutcome, planFailureOutcome, requireTlsNotOfferedOutcome, requireTlsRefusedOutcome, type Peer } from './outcomes.js';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';
 import { isThrottling, prepareRoute, waitForLane } from './route-attempt.js';
 import { providerOfHost, providerOfPlan, type ProviderNaming } from './provider-key.js';
 import { throttleAmong, throttleOf } from './throttle-reply.js';
 import { authenticateRoute, type TransportObserver as RouteAuthObserver } from './route-auth.js';
 import { RoutePolicies, type RouteRuntime } from './route-policy.js';
-import { NO_TLS, openSession, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
+import { MX_NOT_AUTHENTICATED, screenForMessages, type MxAuthentication, type OutboundTlsPolicies } from './message-tls-screen.js';
+import { NO_TLS, openSession, type OpenResult, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
 import type { TlsResult } from './smtp-connection.js';
 import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
-import type { OutboundTls } from './tls-policy.js';
-import { screenPlan, type ScreenedPlan, type TlsPolicyName, type TlsPolicyObserver } from './tls-screen.js';
+import type { TlsPolicyName, TlsPolicyObserver } from './tls-screen.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
+import type { TlsRequirement } from '../spool/types.js';
 
 export interface TransportObserver extends RouteAuthObserver, TlsPolicyObserver {}
 
@@ -65,7 +67,9 @@ export interface SmtpTransportOptions {
   /** OAuth2 token endpoints (client-credentials routes): CA certificates trusted instead of the default ones, request timeout. */
   readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
   /** delivery.tlsPolicy and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
-  readonly outboundTls?: Pick<OutboundTls, 'forDestination'>;
+  readonly outboundTls?: OutboundTlsPolicies;
+  /** Whether an MX answer was DNSSEC-secure (REQUIRETLS trusts its names); default: never. */
+  readonly mxAuthenticated?: MxAuthentication;
   /** How MX hosts name their provider (delivery.providers MX patterns, delivery.publicSuffixes); default: registrable domains, built-in suffixes. */
   readonly providerNaming?: ProviderNaming;
 }
@@ -74,8 +78,10 @@ export interface SmtpTransportOptions {
 interface Attempt {
   readonly route: RouteRuntime | undefined;
   readonly tls: SessionTls;
-  /** The policy that requires this TLS (MTA-STS enforce, delivery.tlsPolicy), if one does. */
+  /** The policy that requires this TLS (MTA-STS enforce, delivery.tlsPolicy, REQUIRETLS), if one does. */
   readonly enforcedBy: TlsPolicyName | undefined;
+  /** The messages carry REQUIRETLS: hosts must offer it after STARTTLS, failures to get verified TLS bounce. */
+  readonly requireTls: boolean;
   /** An MTA-STS policy in testing mode: hosts that would fail it are logged. */
   readonly testing: { readonly domain: string; readonly id: string } | undefined;
   readonly credentials: Credentials | undefined;
@@ -86,10 +92,21 @@ interface Attempt {
   readonly hasNext: () => Promise<boolean>;
 }
 
+/** The messages of one TLS requirement (RFC 8689) walking the plan's hosts together. */
+interface Walk {
+  readonly requirement: TlsRequirement | undefined;
+  readonly queue: OutboundMessage[];
+  /** Messages of other requirements that `more` handed over meanwhile: the next walks'. */
+  readonly later: OutboundMessage[];
+  readonly startMs: number;
+}
+
 /** Why a host was left, with what to tell the messages if no other host does better. */
 interface HostFailure {
   readonly outcome: RecipientOutcome;
   readonly info: AttemptInfo;
+  /** A REQUIRETLS message was refused by this host's TLS or missing REQUIRETLS (not a temporary condition). */
+  readonly requireTlsRefusal?: boolean;
 }
 
 interface SessionRun {
@@ -103,6 +120,16 @@ interface SessionRun {
   readonly final: boolean;
   /** An MX host throttled us: other hosts of its provider are not tried in this attempt. */
   readonly providerThrottled?: boolean;
+}
+
+/**
+ * The failure the messages get if no host does better: the latest, except that a REQUIRETLS
+ * refusal (permanent) never hides another host's temporary failure: that host may do better later.
+ */
+function keptFailure(last: HostFailure | undefined, next: HostFailure | undefined): HostFailure | undefined {
+  if (next === undefined) return last;
+  if (next.requireTlsRefusal === true && last !== undefined && last.outcome.kind === 'transient') return last;
+  return next;
 }
 
 export function describeTls(tls: TlsResult | undefined): string | null {
@@ -169,7 +196,26 @@ export class SmtpTransport implements Transport {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : prepared.outcome, info: this.#noSession(startMs) });
       return;
     }
-    const screened = await this.#screen(plan, route, prepared.tls, signal);
+    // Messages that ask for other TLS handling (RFC 8689) take sessions of their own, one walk each.
+    let pending = queue;
+    for (let walkStartMs = startMs; pending.length > 0; walkStartMs = this.#options.clock.now()) {
+      const requirement = pending[0]?.tlsRequirement;
+      const later = pending.filter((message) => message.tlsRequirement !== requirement);
+      const walk = { requirement, queue: pending.filter((message) => message.tlsRequirement === requirement), later, startMs: walkStartMs };
+      await this.#walk(job, plan, route, prepared, walk, report, signal);
+      pending = later;
+    }
+  }
+
+  /** Tries the plan's hosts for the messages of one TLS requirement; a message of another one `more` hands over goes to `walk.later`. */
+  async #walk(job: DeliveryJob, plan: PlanSuccess, route: RouteRuntime | undefined, prepared: { readonly tls: SessionTls; readonly credentials: Credentials | undefined }, walk: Walk, report: ReportOutcomes, signal: AbortSignal): Promise<void> {
+    const { requirement, queue, startMs } = walk;
+    const screened = await screenForMessages(requirement, plan, prepared.tls, signal, {
+      outboundTls: this.#options.outboundTls,
+      mxAuthenticated: this.#options.mxAuthenticated ?? MX_NOT_AUTHENTICATED,
+      log: this.#log,
+      observer: this.#options.observer,
+    });
     if (!screened.ok) {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : screened.outcome, info: this.#noSession(startMs) });
       return;
@@ -181,17 +227,18 @@ export class SmtpTransport implements Transport {
       if (queue.length > 0 || more === undefined) return queue.length > 0;
       if (route !== undefined && job.queued?.() === true) await waitForLane(route.lane, this.#options.clock, signal);
       const next = signal.aborted ? undefined : more();
-      if (next !== undefined) queue.push(next);
+      if (next !== undefined && next.tlsRequirement !== requirement) walk.later.push(next);
+      else if (next !== undefined) queue.push(next);
       return queue.length > 0;
     };
     const { tls, enforcedBy, testing } = screened;
-    const attempt: Attempt = { route, tls, enforcedBy, testing, credentials: prepared.credentials, queue, report, signal, hasNext };
+    const attempt: Attempt = { route, tls, enforcedBy, requireTls: requirement === 'requiretls', testing, credentials: prepared.credentials, queue, report, signal, hasNext };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
       const peer = peers[index] as Peer;
       const run = await this.#session(peer, attempt, plaintextHosts.has(peer.host));
-      last = run.failure ?? last;
+      last = keptFailure(last, run.failure);
       if (run.final) break;
       if (run.providerThrottled === true) {
         // Its other hosts would say the same (a provider limits by sender, not by host): only other providers' hosts are tried.
@@ -222,13 +269,6 @@ export class SmtpTransport implements Transport {
     const fallback = this.#noSession(startMs);
     if (signal.aborted) await this.#reportAll(queue, report, { outcome: abortedOutcome(), info: last?.info ?? fallback });
     else await this.#reportAll(queue, report, last ?? { outcome: localOutcome('transient', 451, '4.4.3', `${job.destination}: no usable mail server address`), info: fallback });
-  }
-
-  /** The destination's TLS policy applied to an MX plan; a route's or an address literal's plan keeps `tls`. */
-  async #screen(plan: PlanSuccess, route: RouteRuntime | undefined, tls: SessionTls, signal: AbortSignal): Promise<ScreenedPlan> {
-    const outboundTls = this.#options.outboundTls;
-    if (outboundTls === undefined || route !== undefined || plan.source === 'route' || plan.source === 'literal') return { ok: true, plan, tls, enforcedBy: undefined, testing: undefined };
-    return screenPlan(outboundTls, plan, signal, this.#log, this.#options.observer);
   }
 
   #noSession(startMs: number): AttemptInfo {
@@ -267,11 +307,18 @@ export class SmtpTransport implements Transport {
     const { route, credentials } = attempt;
     if (attempt.testing !== undefined && !plaintext) this.#checkTesting(peer, attempt.testing, opened);
     if (!opened.ok) {
-      if (attempt.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
+      const failure = this.#tlsPolicyFailure(peer, attempt, opened, queue[0]);
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
       const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
-      const skipped = this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
+      const skipped = this.#skip(peer, queue, { ...failure, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
       return route === undefined && throttleOf(opened.outcome) !== undefined ? { ...skipped, providerThrottled: true } : skipped;
+    }
+    if (attempt.requireTls && !opened.session.extensions.requireTls) {
+      // RFC 8689 §4.2.1 step 4: the next hop must relay REQUIRETLS itself; leave before any transaction.
+      this.#options.observer?.tlsPolicyFailure?.('requiretls', 'requiretls-not-supported');
+      this.#log.warn({ qid: queue[0]?.id, mx: peer.host, address: peer.address, policy: 'requiretls', result: 'requiretls-not-supported', tls: describeTls(opened.session.tls) }, 'tls policy failure');
+      await this.#end(opened.session, true);
+      return this.#skip(peer, queue, { outcome: requireTlsNotOfferedOutcome(peer), info: info(opened.session.tls, startMs), requireTlsRefusal: true }, false, false);
     }
     if (route !== undefined && credentials !== undefined) {
       const context = { route, credentials, commandTimeoutMs: this.#timeouts.commandTimeoutMs, log: this.#log, observer: this.#options.observer };
@@ -370,6 +417,18 @@ export class SmtpTransport implements Transport {
     return { progressed: false, failure, tlsFailed, final };
   }
 
+  /**
+   * A session that did not open: TLS a policy requires that failed is counted and logged, and
+   * for a REQUIRETLS message it is final (RFC 8689 §4.2.1: 5.7.10, never sent without it).
+   */
+  #tlsPolicyFailure(peer: Peer, attempt: Attempt, opened: Extract<OpenResult, { ok: false }>, head: OutboundMessage | undefined): Omit<HostFailure, 'info'> {
+    const problem = opened.tlsFailure;
+    if (problem === undefined || attempt.enforcedBy === undefined) return { outcome: opened.outcome };
+    this.#options.observer?.tlsPolicyFailure?.(attempt.enforcedBy, problem.result);
+    this.#log.warn({ qid: head?.id, mx: peer.host, address: peer.address, policy: attempt.enforcedBy, result: problem.result, problem: problem.text }, 'tls policy failure');
+    return attempt.requireTls ? { outcome: requireTlsRefusedOutcome(problem.text, peer.host), requireTlsRefusal: true } : { outcome: opened.outcome };
+  }
+
   /** MTA-STS testing mode (RFC 8461 §5): a host without STARTTLS or a certificate valid for its name is logged, and used. */
   #checkTesting(peer: Peer, testing: { readonly domain: string; readonly id: string }, opened: Awaited<ReturnType<typeof openSession>>): void {
     let problem: string | undefined;
@@ -384,14 +443,16 @@ export class SmtpTransport implements Transport {
   #logSession(peer: Peer, session: OpenSession, plaintext: boolean, route: RouteRuntime | undefined, sessionTls: SessionTls): void {
     const { tls, connection } = session;
     if (connection.discardedBytes > 0) this.#log.warn({ mx: peer.host, address: peer.address, discardedBytes: connection.discardedBytes }, 'discarded data sent with the STARTTLS reply');
-    const routeFields = route === undefined ? (sessionTls.requiredBy === undefined ? {} : { tlsRequiredBy: sessionTls.requiredBy }) : { route: route.key, tlsMode: route.policy.tls };
+    const routeFields = route === undefined ? {} : { route: route.key, tlsMode: route.policy.tls };
+    const requiredBy = sessionTls.requiredBy === undefined ? {} : { tlsRequiredBy: sessionTls.requiredBy };
     const tlsFields = { tls: describeTls(tls), tlsVerifyError: tls?.verifyError, plaintextRetry: plaintext, tlsSkipped: session.tlsSkipped };
-    this.#log.info({ mx: peer.host, address: peer.address, ...routeFields, ...tlsFields, pipelining: session.extensions.pipelining }, 'session open');
+    this.#log.info({ mx: peer.host, address: peer.address, ...routeFields, ...requiredBy, ...tlsFields, pipelining: session.extensions.pipelining, offersRequireTls: session.extensions.requireTls }, 'session open');
   }
 
   #logAttempt(message: OutboundMessage, outcomes: ReadonlyMap<string, RecipientOutcome>, summary: string, attempt: AttemptInfo): void {
     const counts = { delivered: 0, transient: 0, permanent: 0 };
     for (const outcome of outcomes.values()) counts[outcome.kind] += 1;
-    this.#log.info({ qid: message.id, mx: attempt.mx, address: attempt.address, tls: attempt.tls, reply: summary, durationMs: attempt.durationMs, ...counts }, 'delivery attempt');
+    const requirement = message.tlsRequirement === undefined ? {} : { tlsRequirement: message.tlsRequirement };
+    this.#log.info({ qid: message.id, mx: attempt.mx, address: attempt.address, tls: attempt.tls, ...requirement, reply: summary, durationMs: attempt.durationMs, ...counts }, 'delivery attempt');
   }
 }

@@ -3,6 +3,7 @@
 // message's per-recipient outcome as soon as it is known (STYLE.md §4).
 
 import type { Readable } from 'node:stream';
+import type { TlsRequirement } from '../spool/types.js';
 
 export type OutcomeKind = 'delivered' | 'transient' | 'permanent';
 
@@ -31,6 +32,8 @@ export interface OutboundMessage {
   readonly smtputf8: boolean;
   /** Header fields sent in front of the body (the stored DKIM-Signature fields), CRLF-terminated; counted in sizeBytes. */
   readonly headerPrefix?: Buffer;
+  /** RFC 8689: REQUIRETLS (verified TLS to REQUIRETLS servers only, else a 5.7.x bounce) or TLS-Required: No (TLS policies ignored). */
+  readonly tlsRequirement?: TlsRequirement;
   /** The stored body: canonical CRLF lines, not dot-stuffed. */
   openBody(): Readable;
 }

@@ -40,6 +40,18 @@ export interface MetricsOptions {
   readonly logger?: Logger;
 }
 
+const CERTIFICATE_RESULTS = ['starttls-not-supported', 'certificate-host-mismatch', 'certificate-expired', 'certificate-not-trusted', 'validation-failure'] as const;
+
+/** The (policy, result) pairs of `outpost_tls_policy_failures_total` exported at 0 before their first failure. */
+const TLS_POLICY_FAILURES_AT_START: readonly (readonly [string, string])[] = [
+  ...CERTIFICATE_RESULTS.map((result) => ['mta-sts', result] as const),
+  ['mta-sts', 'mx-mismatch'],
+  ...CERTIFICATE_RESULTS.map((result) => ['tlsPolicy', result] as const),
+  ...CERTIFICATE_RESULTS.map((result) => ['requiretls', result] as const),
+  ['requiretls', 'mx-not-authenticated'],
+  ['requiretls', 'requiretls-not-supported'],
+];
+
 /**
  * The metrics:
  * - `outpost_smtp_sessions_total{listener}` counter: SMTP sessions accepted, by listener.
@@ -56,8 +68,10 @@ export interface MetricsOptions {
  * - `outpost_recipient_verifications_total{result,source}` counter: RCPT verifications of local recipients,
  *   result valid|invalid|unavailable|unverifiable, source list|cache|probe|none.
  * - `outpost_mta_sts_fetch_failures_total` counter: MTA-STS policy fetches that failed (network, TLS, HTTP, size, type, syntax).
- * - `outpost_tls_policy_skips_total{policy,reason}` counter: MX hosts passed over because of MTA-STS (enforce) or
- *   delivery.tlsPolicy, reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed).
+ * - `outpost_tls_policy_failures_total{policy,result}` counter: outbound TLS a policy requires that was not to be had,
+ *   per host attempt (or per destination when no host qualifies); policy mta-sts|dane|tlsPolicy|requiretls, result an
+ *   RFC 8460 result type (starttls-not-supported, certificate-host-mismatch, certificate-expired,
+ *   certificate-not-trusted, validation-failure, ...) or mx-mismatch, mx-not-authenticated, requiretls-not-supported.
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  * - `outpost_spool_free_bytes` / `outpost_spool_min_free_bytes` gauges: free space on the spool's file system and the
@@ -84,7 +98,7 @@ export class Metrics {
   private readonly doctorChecks: Gauge<'domain' | 'check'>;
   private readonly verifications: Counter<'result' | 'source'>;
   private readonly stsFetchFailures: Counter;
-  private readonly tlsPolicySkips: Counter<'policy' | 'reason'>;
+  private readonly tlsPolicyFailures: Counter<'policy' | 'result'>;
   private readonly stsTestingFailures: Counter;
   private readonly providerSessions: Gauge<'provider'>;
   private readonly providerPaused: Gauge<'provider'>;
@@ -114,14 +128,18 @@ export class Metrics {
     for (const source of ['cache', 'probe'] as const) for (const result of ['valid', 'invalid'] as const) this.verifications.touch({ result, source });
     this.verifications.touch({ result: 'unavailable', source: 'probe' });
     this.stsFetchFailures = r.counter({ name: 'outpost_mta_sts_fetch_failures_total', help: 'MTA-STS policy fetches that failed.' });
-    this.tlsPolicySkips = r.counter({ name: 'outpost_tls_policy_skips_total', help: 'MX hosts passed over because of MTA-STS or delivery.tlsPolicy, by policy and reason.', labelNames: ['policy', 'reason'] });
+    this.tlsPolicyFailures = r.counter({
+      name: 'outpost_tls_policy_failures_total',
+      help: 'Outbound TLS required by a policy (MTA-STS, DANE, delivery.tlsPolicy, REQUIRETLS) and not had, by policy and RFC 8460 result.',
+      labelNames: ['policy', 'result'],
+    });
     this.stsTestingFailures = r.counter({ name: 'outpost_mta_sts_testing_failures_total', help: 'MX hosts an MTA-STS policy in testing mode would have refused.' });
     this.providerSessions = r.gauge({ name: 'outpost_provider_sessions', help: 'Outbound sessions open to a mail provider.', labelNames: ['provider'] });
     this.providerPaused = r.gauge({ name: 'outpost_provider_paused', help: '1 while a mail provider is paused after throttling us, else 0.', labelNames: ['provider'] });
     this.providerThrottles = r.counter({ name: 'outpost_provider_throttled_total', help: 'Throttling replies from a mail provider.', labelNames: ['provider'] });
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
-    for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) this.tlsPolicySkips.touch({ policy, reason });
+    for (const [policy, result] of TLS_POLICY_FAILURES_AT_START) this.tlsPolicyFailures.touch({ policy, result });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -182,9 +200,9 @@ export class Metrics {
     this.stsFetchFailures.inc({});
   }
 
-  /** `policy` is mta-sts or tlsPolicy, `reason` mx-mismatch or tls: fixed names. */
-  tlsPolicyHostSkipped(policy: string, reason: string): void {
-    this.tlsPolicySkips.inc({ policy, reason });
+  /** `policy` and `result` are fixed names (delivery/tls-failure.ts), never remote input. */
+  tlsPolicyFailure(policy: string, result: string): void {
+    this.tlsPolicyFailures.inc({ policy, result });
   }
 
   mtaStsTestingFailure(): void {

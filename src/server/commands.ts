@@ -1,6 +1,6 @@
 // The SMTP command handlers of one session (RFC 5321 §4.1.1, §4.1.4 sequencing,
 // RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8, RFC 2920 PIPELINING,
-// RFC 3030 CHUNKING: BDAT is planned in chunking.ts).
+// RFC 3030 CHUNKING: BDAT is planned in chunking.ts; RFC 8689 REQUIRETLS: offered and accepted only inside TLS).
 // Each handler takes the session state and returns a Reply; no I/O happens here.
 
 import type { ListenerMode } from '../config/types.js';
@@ -48,6 +48,8 @@ export interface Transaction {
   readonly sender: Mailbox | null;
   readonly declaredSizeBytes: number | undefined;
   readonly smtputf8: boolean;
+  /** MAIL FROM carried REQUIRETLS (RFC 8689 §4.1): the message is tagged so and relayed only over verified TLS. */
+  readonly requireTls: boolean;
   readonly recipients: Mailbox[];
   /** `mailboxKey` of each accepted recipient: a repeated RCPT is answered 250 but stored and counted once. */
   readonly recipientKeys: Set<string>;
@@ -84,6 +86,8 @@ export function ehloReply(context: CommandContext, helo: string): Reply {
   if (context.tlsOffered()) extensions.push('STARTTLS');
   // RFC 4954 §4 / RFC 8314: AUTH only inside TLS, never in clear.
   if (context.authConfigured() && context.tlsActive()) extensions.push('AUTH PLAIN LOGIN');
+  // RFC 8689 §2: the MAIL option is only valid in a TLS session, where the server advertises it.
+  if (context.tlsActive()) extensions.push('REQUIRETLS');
   return reply(250, undefined, `${context.hostname} Hello ${helo}`, ...extensions);
 }
 
@@ -167,6 +171,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
     return replyWith(params.error === 'unknown-param' ? Replies.unknownParameter : withText(Replies.syntaxError, `Bad ${params.keyword} parameter`));
   }
   if (!state.esmtp && parsed.params.length > 0) return replyWith(Replies.unknownParameter);
+  if (params.requireTls && !context.tlsActive()) return replyWith(Replies.requireTlsNeedsTls);
   const sender = parsed.path;
   if (sender !== null && sender.isUtf8 && !params.smtputf8) return replyWith(Replies.utf8NotDeclared);
   if (params.sizeBytes !== undefined && params.sizeBytes > context.maxMessageBytes) return replyWith(Replies.messageTooBig);
@@ -178,6 +183,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
     sender,
     declaredSizeBytes: params.sizeBytes,
     smtputf8: params.smtputf8,
+    requireTls: params.requireTls,
     recipients: [],
     recipientKeys: new Set(),
   };

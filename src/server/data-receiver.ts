@@ -4,6 +4,7 @@
 // enforces the size, line-length and loop limits, and commits durably. When the
 // message is to be DKIM-signed, its body hash is computed as it streams by.
 // Lines over 998 octets are refused, or fixed by a rewrite before signing.
+// A "TLS-Required: No" header field tags the message (RFC 8689 §4.1) unless it came with REQUIRETLS.
 
 import type { Writable } from 'node:stream';
 import { SpoolError, errnoCode, errorMessage } from '../core/errors.js';
@@ -113,7 +114,11 @@ export class DataReceiver {
     return step.done ? { done: true, rest: step.rest ?? Buffer.alloc(0) } : { done: false };
   }
 
-  /** After the end-of-data marker: checks the limits, then commits or discards. */
+  /**
+   * After the end-of-data marker: checks the limits, then commits or discards. The envelope's
+   * `tlsRequirement` is "requiretls" when MAIL carried REQUIRETLS; otherwise a "TLS-Required: No"
+   * header field sets it (RFC 8689 §4.1: with REQUIRETLS the field is ignored).
+   */
   async finish(envelope: Omit<NewEnvelope, 'body'>): Promise<DataResult> {
     const refusal = this.refusal();
     if (refusal !== undefined) {
@@ -129,8 +134,10 @@ export class DataReceiver {
       }
       const dkim = await this.signature(repaired === undefined ? this.splitter : repaired.splitter);
       const has8bit = repaired === undefined ? this.decoder.has8bit : repaired.has8bit;
+      const tlsOptional = envelope.tlsRequirement === undefined && this.headers.tlsRequired === 'no';
       const record = await this.writer.commit({
         ...envelope,
+        ...(tlsOptional ? { tlsRequirement: 'tls-required-no' as const } : {}),
         body: has8bit ? '8BITMIME' : '7BIT',
         ...(dkim?.kind === 'signed' ? { dkimSignature: dkim.fields } : {}),
       });

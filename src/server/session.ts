@@ -471,6 +471,7 @@ export class SmtpSession {
       from: transaction.sender?.address ?? '',
       recipients: transaction.recipients.map((recipient) => recipient.address),
       smtputf8: transaction.smtputf8,
+      ...(transaction.requireTls ? { tlsRequirement: 'requiretls' as const } : {}),
       client: {
         address: this.options.clientAddress,
         helo: this.state.helo ?? '',
@@ -491,6 +492,7 @@ export class SmtpSession {
           rcpts: record.recipients.map((r) => r.address),
           size: record.size,
           dkim: dkimLogField(result.dkim),
+          ...(record.tlsRequirement === undefined ? {} : { tlsRequirement: record.tlsRequirement }),
           ...(result.longLines === undefined ? {} : { longLines: result.longLines }),
         },
         'message queued',

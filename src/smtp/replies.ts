@@ -75,6 +75,8 @@ export const Replies = {
   spoofedSender: reply(550, '5.7.1', 'Sender address in a local domain: authenticate on the submission port'),
   senderNotOwned: reply(553, '5.7.1', 'Sender address not owned by the authenticated user: use an address in a local domain'),
   authRequired: reply(530, '5.7.0', 'Authentication required'),
+  /** RFC 8689 §2, RFC 5248 X.7.10 (encryption needed): the REQUIRETLS option outside TLS. */
+  requireTlsNeedsTls: reply(530, '5.7.10', 'REQUIRETLS needs TLS: use STARTTLS first'),
   mailLoop: reply(554, '5.4.6', 'Too many Received headers: mail loop detected'),
   noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
   recipientUnknown: reply(550, '5.1.1', 'Recipient address rejected: User unknown (verified with the next hop)'),

@@ -25,12 +25,6 @@ const DASHBOARD = join(REPO, 'contrib', 'grafana', 'outpost.json');
 const SCRAPE_SERIES = new Set(['up']);
 /** Labels Prometheus attaches at scrape time. */
 const TARGET_LABELS = new Set(['instance', 'job']);
-/**
- * Names the files already use for a metric being renamed, with the name exported until then:
- * the check passes while either is exported. Drop an entry once the new name is exported.
- */
-const PENDING_RENAMES: ReadonlyMap<string, string> = new Map([['outpost_tls_policy_failures_total', 'outpost_tls_policy_skips_total']]);
-
 const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
 
 interface Selector {
@@ -73,8 +67,7 @@ function unknownSelectors(exprs: readonly string[], exported: Map<string, Set<st
       if (SCRAPE_SERIES.has(metric)) continue;
       const labelNames = exported.get(metric);
       if (labelNames === undefined) {
-        const predecessor = PENDING_RENAMES.get(metric);
-        if (predecessor === undefined || !exported.has(predecessor)) problems.push(`${metric} is not exported (in ${expr})`);
+        problems.push(`${metric} is not exported (in ${expr})`);
         continue;
       }
       for (const label of labels) if (!TARGET_LABELS.has(label) && !labelNames.has(label)) problems.push(`${metric} has no label ${label} (in ${expr})`);

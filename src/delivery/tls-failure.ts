@@ -1,0 +1,51 @@
+// The names outbound TLS failures are counted and logged under: the policy that
+// required the TLS and the result, in the RFC 8460 §4.3 result types where one
+// fits (starttls-not-supported, certificate-*, validation-failure, DANE's
+// tlsa-invalid, dnssec-invalid, dane-required) and outpost's own otherwise.
+
+/** Which policy made TLS required or checked, as metrics and logs name it. */
+export type TlsPolicyName = 'mta-sts' | 'dane' | 'tlsPolicy' | 'requiretls';
+
+export type TlsFailureResult =
+  // RFC 8460 §4.3.2.1, §4.3.2.2 (DANE)
+  | 'starttls-not-supported'
+  | 'certificate-host-mismatch'
+  | 'certificate-expired'
+  | 'certificate-not-trusted'
+  | 'validation-failure'
+  | 'tlsa-invalid'
+  | 'dnssec-invalid'
+  | 'dane-required'
+  // outpost's: the MX host is not in the MTA-STS policy (TLS-RPT reports it as validation-failure)
+  | 'mx-mismatch'
+  // REQUIRETLS (RFC 8689 §4.2.1): no MX name authenticated by DNSSEC or MTA-STS; the host does not offer REQUIRETLS
+  | 'mx-not-authenticated'
+  | 'requiretls-not-supported';
+
+/** Why TLS could not be had as required with one host: the result to count and the text for the outcome. */
+export interface TlsFailure {
+  readonly result: TlsFailureResult;
+  /** "TLS is required by ... with mx[192.0.2.1], but it does not offer STARTTLS". */
+  readonly text: string;
+}
+
+/** Node's (OpenSSL's) verification error codes that say the chain does not lead to a trusted CA. */
+const NOT_TRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** The RFC 8460 result type of a certificate that did not verify, from Node's `authorizationError` code. */
+export function certificateFailure(verifyError: string | undefined): TlsFailureResult {
+  if (verifyError === 'ERR_TLS_CERT_ALTNAME_INVALID' || verifyError === 'HOSTNAME_MISMATCH') return 'certificate-host-mismatch';
+  if (verifyError === 'CERT_HAS_EXPIRED' || verifyError === 'CERT_NOT_YET_VALID') return 'certificate-expired';
+  if (verifyError !== undefined && NOT_TRUSTED.has(verifyError)) return 'certificate-not-trusted';
+  return 'validation-failure';
+}
