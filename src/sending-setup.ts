@@ -36,7 +36,7 @@ export interface SendingDependencies {
   readonly events?: SendingEvents;
 }
 
-export function sendingParts(config: Config, deps: SendingDependencies): SendingParts {
+export function sendingParts(config: Pick<Config, 'spoolDir' | 'suppression' | 'quotas'>, deps: SendingDependencies): SendingParts {
   const { clock, logger, events } = deps;
   let metrics: SendingMetrics | undefined;
   const suppressions = new Suppressions({

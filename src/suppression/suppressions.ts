@@ -92,6 +92,11 @@ export class Suppressions {
     return removed;
   }
 
+  /** Resolves once every change made so far is written (or failed). */
+  idle(): Promise<void> {
+    return this.enqueue(() => undefined).catch(() => undefined);
+  }
+
   /** Every entry, suppressed or counting, with expired ones left out. */
   entries(): SuppressionEntry[] {
     const nowMs = this.options.clock.now();
