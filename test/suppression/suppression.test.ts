@@ -79,6 +79,12 @@ describe('suppression after one permanent failure (after: 1)', () => {
     assert.ok(rig.harness.log.entries.some((entry) => entry['msg'] === 'recipient refused: suppressed' && entry['rcpt'] === 'dead@remote.test'));
   });
 
+  it('quotes at most 80 characters of a long remote reply, printable only', async () => {
+    await fail(rig, 'long@remote.test', '5.1.1', `550 5.1.1 \u0007${'x'.repeat(400)}`);
+    const [refused] = await rcptReplies(rig.harness, ['long@remote.test']);
+    assert.equal(refused, `550 5.1.1 <long@remote.test>: Recipient address rejected: suppressed after a permanent failure on 2026-11-26 10:00 UTC (550 5.1.1 ${'x'.repeat(67)}...); see outpost suppress`);
+  });
+
   it('matches the address without regard to case', async () => {
     const [refused] = await rcptReplies(rig.harness, ['DEAD@Remote.TEST']);
     assert.match(refused ?? '', /^550 5\.1\.1 <DEAD@Remote\.TEST>: Recipient address rejected: suppressed/);
@@ -117,8 +123,8 @@ describe('suppression after one permanent failure (after: 1)', () => {
   it('exports the refusals and the list size as metrics', async () => {
     const text = await rig.registry.render();
     assert.match(text, /^outpost_suppressed_rcpt_total [1-9]\d*$/m);
-    assert.match(text, /^outpost_suppression_list_size 4$/m);
-    assert.match(text, /^outpost_suppressions_total\{source="delivery"\} 3$/m);
+    assert.match(text, /^outpost_suppression_list_size 5$/m);
+    assert.match(text, /^outpost_suppressions_total\{source="delivery"\} 4$/m);
   });
 
   it('is refused for swaks too (an independent client)', async () => {
