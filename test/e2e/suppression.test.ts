@@ -98,11 +98,17 @@ describe('suppression list end to end', () => {
     running.signal('SIGTERM');
     assert.equal(await running.exit(), 0);
     serve = undefined;
-    assert.equal((await suppress('add', 'offline@remote.test')).code, 0);
-    const removed = await suppress('remove', 'manual@remote.test');
-    assert.equal(removed.code, 0, removed.stderr);
+    // Four commands at once: the lock file orders their read-change-writes, none is lost.
+    const results = await Promise.all([
+      suppress('add', 'offline@remote.test'),
+      suppress('add', 'second@remote.test'),
+      suppress('add', 'third@remote.test'),
+      suppress('remove', 'manual@remote.test'),
+    ]);
+    assert.deepEqual(results.map((result) => result.code), [0, 0, 0, 0], results.map((result) => result.stderr).join(''));
+    assert.equal((await suppress('remove', 'second@remote.test')).code, 0);
     const listed = JSON.parse((await suppress('list', '--json')).stdout) as ListedEntry[];
-    assert.deepEqual(listed.map((entry) => entry.address), ['offline@remote.test']);
+    assert.deepEqual(listed.map((entry) => entry.address), ['offline@remote.test', 'third@remote.test']);
 
     serve = await ServeProcess.start(installation.configFile);
     const replies = await rcptReplies(serve.port(), ['offline@remote.test', 'manual@remote.test']);
