@@ -37,6 +37,7 @@ import { buildDsn } from './dsn/build.js';
 import { MX_NOT_AUTHENTICATED } from './delivery/message-tls-screen.js';
 import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
+import { sendingParts } from './sending-setup.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
 import { notifyOnCommit } from './spool/notifying-sink.js';
 import { Spool } from './spool/spool.js';
@@ -205,12 +206,15 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     logger,
     observer: { policyFetchFailed: () => metrics.mtaStsFetchFailed() },
   });
+  const sending = sendingParts(config, { clock, logger, registry: metrics.registry, isLocalDomain: (domain) => domains.has(domain) });
+  await sending.suppressions.load();
   const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound), deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
       if (overTls) metrics.tlsSession('out');
     },
     dsnQueued: (action) => metrics.dsnSent(action),
+    permanentFailure: (rcpt, status, reply) => sending.permanentFailure(rcpt, status, reply),
   }, providerLimits(config, deps, metrics));
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
@@ -234,6 +238,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
     dkimSigner: keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock }),
     ...(verifier === undefined ? {} : { recipientVerifier: verifier }),
+    guards: sending.guards,
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
@@ -250,12 +255,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     clock,
     logger,
   });
-  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger);
+  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller);
   try {
     listeners = await smtp.start();
     // The loop guard must know the ports actually bound (port 0 picks one).
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
+    // Again now that `outpost suppress` talks to this server: a change it made offline meanwhile is in the file.
+    await sending.suppressions.load();
     await queue.start();
     processMetrics.start();
     await http.start();
@@ -304,6 +311,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
         } catch (error: unknown) {
           logger.error({ file: recipientsFile, err: error }, 'recipients reload failed, keeping the old list');
         }
+      }
+      try {
+        await sending.suppressions.load();
+        reloaded.push('suppression');
+      } catch (error: unknown) {
+        logger.error({ spoolDir: config.spoolDir, err: error }, 'suppression list reload failed, keeping the old list');
       }
       try {
         await reloadKeys();

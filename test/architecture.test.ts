@@ -67,6 +67,8 @@ it('keeps the layers pointing inward', () => {
     verify: ['verify', 'core', 'config', 'observability'],
     mtasts: ['mtasts', 'core', 'dns'],
     mime: ['mime', 'core'],
+    suppression: ['suppression', 'core', 'smtp'],
+    quota: ['quota', 'core', 'smtp'],
   };
   const forbidden: Readonly<Record<string, readonly string[]>> = {
     server: ['delivery', 'scheduler', 'dns', 'dsn', 'doctor', 'main', 'cli'],

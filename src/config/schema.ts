@@ -11,6 +11,7 @@ import {
   dnsServerType,
   durationType,
   hostnameType,
+  integerType,
   ipAddressType,
   optionalAddressType,
   listType,
@@ -90,6 +91,8 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export const UNAVAILABLE_ACTIONS: readonly UnavailableAction[] = ['defer', 'accept'];
 
 const allowZero = durationType({ allowZero: true });
+/** A count where 0 means unlimited. */
+const countType = integerType(0, Number.MAX_SAFE_INTEGER, 'a whole number (0 = unlimited)');
 const positiveDuration = durationType({ allowZero: false });
 
 export const CONFIG_SCHEMA = section({
@@ -149,6 +152,15 @@ export const CONFIG_SCHEMA = section({
     probeTimeout: withDefault(positiveDuration, '30s'),
     maxProbes: withDefault(positiveIntegerType, 20),
     cacheSize: withDefault(positiveIntegerType, 100_000),
+  }),
+  suppression: section({
+    enabled: withDefault(booleanType, true),
+    after: withDefault(positiveIntegerType, 1),
+    ttl: withDefault(positiveDuration, '30d'),
+  }),
+  quotas: section({
+    perHour: withDefault(countType, 0),
+    perDay: withDefault(countType, 0),
   }),
   http: disableableSection({ address: withDefault(addressType, '127.0.0.1'), port: withDefault(portType, 8025) }),
   log: section({ level: withDefault(choiceType(LOG_LEVELS), 'info') }),

@@ -154,6 +154,21 @@ export interface VerifyRecipientsConfig {
   readonly cacheSize: number;
 }
 
+/** The suppression list (README "Suppression list"). */
+export interface SuppressionConfig {
+  readonly enabled: boolean;
+  /** Permanent mailbox failures (5.1.1, 5.1.6, 5.1.10) within `ttlMs` that suppress an address. */
+  readonly after: number;
+  /** How long a failure counts and a suppression lasts. */
+  readonly ttlMs: number;
+}
+
+/** Sender quotas per AUTH user and trusted client address (README "Sender quotas"); 0 = unlimited. */
+export interface QuotasConfig {
+  readonly perHour: number;
+  readonly perDay: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -180,6 +195,8 @@ export interface Config {
   /** DKIM (RFC 6376): absolute path of the folder of <domain>/<selector>.pem private keys. */
   readonly dkim: { readonly keysFolder: string };
   readonly verifyRecipients: VerifyRecipientsConfig;
+  readonly suppression: SuppressionConfig;
+  readonly quotas: QuotasConfig;
   readonly http: HttpConfig | undefined;
   readonly log: { readonly level: LogLevel };
 }

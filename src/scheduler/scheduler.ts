@@ -269,8 +269,9 @@ export class DeliveryScheduler {
       if (anyTransient) round.plannedNextAttemptMs ??= plannedNextAttemptMs(this.settlement, record, nowMs);
     }
     logOutcomes(this.logger, record, outcomes, info, round?.plannedNextAttemptMs);
-    for (const outcome of outcomes.values()) {
+    for (const [rcpt, outcome] of outcomes) {
       this.options.observer?.recipientOutcome(outcome.kind === 'transient' ? 'deferred' : outcome.kind === 'permanent' ? 'failed' : 'delivered', info.tls !== null);
+      if (outcome.kind === 'permanent') this.options.observer?.permanentFailure?.(rcpt, outcome.status, outcome.reply);
     }
   }
 

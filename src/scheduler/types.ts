@@ -46,6 +46,8 @@ export type SchedulerSettings = Pick<
 export interface DeliveryObserver {
   recipientOutcome(kind: 'delivered' | 'deferred' | 'failed', overTls: boolean): void;
   dsnQueued(action: 'failed' | 'delayed'): void;
+  /** A recipient failed permanently at delivery, with the outcome's enhanced status and reply (the suppression list counts these). */
+  permanentFailure?(recipient: string, status: string, reply: string): void;
 }
 
 export interface SchedulerOptions {

@@ -34,6 +34,10 @@ export interface CommandContext {
   readonly verifiesRecipients: boolean;
   /** Told each verdict of the relay rule at MAIL and RCPT, accepted or refused (for the log). */
   relayDecision?(decision: RelayDecision): void;
+  /** Sending policy at MAIL once the relay rule accepted (sender quotas): a refusal or undefined. */
+  senderRefusal?(authenticatedUser: string | null): Reply | undefined;
+  /** Sending policy at RCPT for an accepted recipient outside the local domains (suppression list): a refusal or undefined. */
+  recipientRefusal?(recipient: Mailbox, authenticatedUser: string | null): Reply | undefined;
 }
 
 /** One verdict of the relay rule (policy/relay.ts): the envelope it judged and why it refused. */
@@ -179,6 +183,8 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
   const verdict = judgeSender(relayClient(state, context), relayDomain(sender), (domain) => context.isLocalDomain(domain));
   context.relayDecision?.({ command: 'MAIL', sender, recipient: undefined, verdict });
   if (!verdict.accept) return replyWith(senderRefusal(verdict));
+  const policyRefusal = context.senderRefusal?.(state.authenticatedUser);
+  if (policyRefusal !== undefined) return replyWith(policyRefusal);
   state.transaction = {
     sender,
     declaredSizeBytes: params.sizeBytes,
@@ -213,6 +219,9 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
   );
   context.relayDecision?.({ command: 'RCPT', sender: transaction.sender, recipient, verdict });
   if (!verdict.accept) return replyWith(recipientRefusal(verdict));
+  const storedDomain = relayDomain(stored);
+  const policyRefusal = storedDomain === null || context.isLocalDomain(storedDomain) ? undefined : context.recipientRefusal?.(stored, state.authenticatedUser);
+  if (policyRefusal !== undefined) return replyWith(policyRefusal);
   if (context.verifiesRecipients && needsRecipientVerification(relayClient(state, context), stored.localPart, relayDomain(stored), (domain) => context.isLocalDomain(domain))) {
     return { kind: 'verify-recipient', recipient: stored };
   }

@@ -17,6 +17,7 @@ import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.
 import { formatPath, type Mailbox } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import type { FreeSpaceReader } from '../spool/free-space.js';
+import type { SenderIdentity, SendingGuards } from './sending-guards.js';
 import { addRecipient, handleCommand, type CommandContext, type RelayDecision, type SessionState, type Transaction } from './commands.js';
 import { recipientToVerify, verificationRefusal } from './recipient-verification.js';
 import type { RecipientVerifier } from '../verify/types.js';
@@ -59,6 +60,8 @@ export interface SessionOptions {
   readonly dkimSigner?: MessageSigner | undefined;
   /** Verifies local-domain recipients of unauthorized `mta` clients at RCPT (no backscatter). Absent: no verification. */
   readonly recipientVerifier?: RecipientVerifier | undefined;
+  /** Sender quotas and the suppression list (sending-guards.ts). Absent: none. */
+  readonly guards?: SendingGuards | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
 
@@ -126,7 +129,13 @@ export class SmtpSession {
       authConfigured: () => options.auth?.users() !== undefined,
       verifiesRecipients: options.recipientVerifier !== undefined,
       relayDecision: (decision) => this.logRelayDecision(decision),
+      senderRefusal: (user) => options.guards?.senderRefusal?.(this.sender(user)),
+      recipientRefusal: (recipient, user) => options.guards?.recipientRefusal?.(recipient, this.sender(user)),
     };
+  }
+
+  private sender(user: string | null): SenderIdentity {
+    return { user, clientAddress: this.options.clientAddress, trusted: this.options.clientTrusted };
   }
 
   /** Reply bytes written but not yet taken by the client's TCP stack. */
@@ -483,6 +492,7 @@ export class SmtpSession {
     if (result.kind === 'queued') {
       this.messagesQueued += 1;
       this.options.observer?.messageAccepted(this.options.mode);
+      this.options.guards?.messageQueued?.(this.sender(this.state.authenticatedUser));
       const { record } = result;
       this.log.info(
         {

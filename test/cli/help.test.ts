@@ -26,6 +26,10 @@ const COMMANDS: readonly (readonly string[])[] = [
   ['dkim', 'records'],
   ['dkim', 'rotate'],
   ['doctor'],
+  ['suppress'],
+  ['suppress', 'list'],
+  ['suppress', 'add'],
+  ['suppress', 'remove'],
 ];
 
 for (const command of COMMANDS) {
@@ -41,8 +45,9 @@ it('outpost --help lists every command', async () => {
   const { stdout, exitCode } = await runCliCaptured(['--help'], { cwd: '/' });
   assert.equal(exitCode, 0);
   for (const name of new Set(COMMANDS.map((command) => command.join(' ')))) {
-    if (name === 'user' || name === 'dkim' || name === 'queue' || name.startsWith('user ')) continue;
+    if (name === 'user' || name === 'dkim' || name === 'queue' || name === 'suppress' || name.startsWith('user ') || /^suppress (add|remove)$/.test(name)) continue;
     assert.match(stdout, new RegExp(`\\n  ${name}[ \\[]`), name);
   }
   assert.match(stdout, /\n {2}user add\|remove ADDRESS, user list/);
+  assert.match(stdout, /\n {2}suppress add\|remove ADDRESS/);
 });

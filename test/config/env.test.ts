@@ -15,6 +15,8 @@ const NAMES: ReadonlyArray<readonly [string, string]> = [
   ['tls.cert', 'OUTPOST_TLS_CERT'],
   ['http.port', 'OUTPOST_HTTP_PORT'],
   ['log.level', 'OUTPOST_LOG_LEVEL'],
+  ['suppression.ttl', 'OUTPOST_SUPPRESSION_TTL'],
+  ['quotas.perHour', 'OUTPOST_QUOTAS_PER_HOUR'],
 ];
 
 for (const [path, variable] of NAMES) {
@@ -26,7 +28,7 @@ for (const [path, variable] of NAMES) {
 
 test('env: every configuration key has its own variable', () => {
   const keys = envKeys();
-  assert.equal(keys.size, 51);
+  assert.equal(keys.size, 56);
   assert.equal(new Set([...keys.values()].map((key) => key.path)).size, keys.size);
   assert.ok(!keys.has('OUTPOST_CONFIG'));
 });

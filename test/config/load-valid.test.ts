@@ -66,6 +66,8 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     minDataRateBytesPerSecond: 500,
     minFreeBytes: 100 * 1024 * 1024,
   });
+  assert.deepEqual(config.suppression, { enabled: true, after: 1, ttlMs: 30 * 24 * 60 * minute });
+  assert.deepEqual(config.quotas, { perHour: 0, perDay: 0 });
   assert.deepEqual(config.http, { address: '127.0.0.1', port: 8025 });
   assert.deepEqual(config.log, { level: 'info' });
 });
