@@ -113,7 +113,9 @@ describe('REQUIRETLS end to end (smtplib -> outpost serve -> aiosmtpd)', { skip:
     const shown = await runOutpost(['queue', 'show', heldId, '--config', installation.configFile]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /^tls required: {2}REQUIRETLS \(verified TLS to servers offering REQUIRETLS only, else bounced 5\.7\.x\)$/m);
-    const json = JSON.parse((await runOutpost(['queue', 'show', heldId, '--json', '--config', installation.configFile])).stdout) as { record: { tlsRequirement?: string } };
+    const shownJson = await runOutpost(['queue', 'show', heldId, '--json', '--config', installation.configFile]);
+    assert.equal(shownJson.code, 0, shownJson.stderr);
+    const json = JSON.parse(shownJson.stdout) as { record: { tlsRequirement?: string } };
     assert.equal(json.record.tlsRequirement, 'requiretls');
   });
 });
