@@ -82,6 +82,7 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
       tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
+      daneHostStatus: (status) => metrics.daneHostStatus(status),
       stsTestingFailure: () => metrics.mtaStsTestingFailure(),
     },
     planner,
@@ -145,6 +146,13 @@ function scheduler(config: Config, spool: Spool, transport: Transport, deps: Rel
   });
 }
 
+/** Once at startup: whether DANE (RFC 7672) is on, and why not. */
+function logDnssec(config: Config, logger: Logger): void {
+  const servers = config.dns.servers.map((server) => `${server.host}:${server.port}`);
+  if (config.dns.dnssec) logger.info({ component: 'delivery', dnsServers: servers }, 'dane on: dns.dnssec trusts the AD bit of the dns.servers, which must validate DNSSEC');
+  else logger.info({ component: 'delivery' }, 'dane off: dns.dnssec is false (DNSSEC-secure TLSA records need a validating resolver such as a local unbound)');
+}
+
 export async function startRelay(config: Config, deps: RelayDependencies): Promise<RunningRelay> {
   const { logger, clock } = deps;
   const spool = await Spool.open({ dir: config.spoolDir, clock, logger, recover: true });
@@ -175,10 +183,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
+  logDnssec(config, logger);
   const outbound = await createOutboundTls(config.delivery, {
     spoolDir: config.spoolDir,
     resolver,
     ipv6: config.dns.ipv6,
+    dnssec: config.dns.dnssec,
     clock,
     logger,
     observer: { policyFetchFailed: () => metrics.mtaStsFetchFailed() },

@@ -1,13 +1,60 @@
 // The TLS part of `outpost resolve`: for an MX plan, the delivery.tlsPolicy
-// level or the MTA-STS policy (RFC 8461: mode, mx patterns, cached or fetched)
-// and what it means for each MX host; routes keep their own TLS.
+// level or the MTA-STS policy (RFC 8461: mode, mx patterns, cached or fetched),
+// each MX host's TLSA records with their DNSSEC status (RFC 7672 §2.2), and what
+// it all means for each MX host; routes keep their own TLS.
 
-import type { PlanSuccess } from '../dns/next-hop.js';
-import { judgeHosts, levelOf, type DestinationTls } from '../delivery/tls-policy.js';
+import type { DaneHostStatus } from '../dane/host-status.js';
+import { isUsableTlsa, tlsaText } from '../dane/tlsa.js';
+import { levelOf, type DestinationTls, type HostTls, type PlanTls } from '../delivery/tls-policy.js';
+import type { TlsPolicyLevel } from '../config/types.js';
+import { mxMatches } from '../mtasts/policy.js';
+
+function destinationLevel(decided: DestinationTls): TlsPolicyLevel {
+  return decided.source === 'tlsPolicy' ? decided.level : levelOf(decided.tls);
+}
+
+/** DANE on, off (dns.dnssec), or not consulted (a delivery.tlsPolicy level other than dane). */
+function daneState(planTls: PlanTls): { readonly on: boolean; readonly reason?: string } {
+  if (!planTls.daneOn) return { on: false, reason: 'dns.dnssec is false: no DNSSEC validation, no TLSA lookups' };
+  const decided = planTls.destination;
+  if (decided.source === 'tlsPolicy' && decided.level !== 'dane') return { on: false, reason: `delivery.tlsPolicy ${decided.level} applies instead` };
+  return { on: true };
+}
+
+function dnssecOf(status: DaneHostStatus): 'secure' | 'insecure' | 'failed' {
+  if (status.status === 'failed') return 'failed';
+  return status.status === 'insecure' ? 'insecure' : 'secure';
+}
+
+function daneToJson(status: DaneHostStatus): Record<string, unknown> {
+  const records =
+    status.status === 'usable' || status.status === 'unusable'
+      ? {
+          records: status.records.map((record) => ({
+            usage: record.usage,
+            selector: record.selector,
+            matchingType: record.matchingType,
+            data: Buffer.from(record.certificateData).toString('hex'),
+            usable: isUsableTlsa(record),
+          })),
+        }
+      : { reason: status.reason };
+  return { status: status.status, name: status.name, dnssec: dnssecOf(status), ...records };
+}
+
+function hostToJson(host: HostTls, decided: DestinationTls): Record<string, unknown> {
+  return {
+    host: host.host,
+    tls: host.verdict === 'skip' ? 'skip' : levelOf(host.tls),
+    ...(decided.source === 'mta-sts' ? { inPolicy: mxMatches(decided.sts.policy, host.host) } : {}),
+    ...(host.dane === undefined ? {} : { dane: daneToJson(host.dane) }),
+    ...(host.skipped === undefined || host.skipped.policy === 'mta-sts' ? {} : { skipped: { resultType: host.skipped.resultType, reason: host.skipped.reason } }),
+  };
+}
 
 /** The `tls` field of `resolve --json` (an extra field, INTERFACE.md). */
-export function tlsToJson(decided: DestinationTls, plan: PlanSuccess): Record<string, unknown> {
-  const level = levelOf(decided.tls);
+export function tlsToJson(planTls: PlanTls): Record<string, unknown> {
+  const decided = planTls.destination;
   const sts = decided.source === 'tlsPolicy' ? undefined : decided.sts;
   const mtaSts =
     sts === undefined
@@ -24,15 +71,12 @@ export function tlsToJson(decided: DestinationTls, plan: PlanSuccess): Record<st
             fetchedAt: new Date(sts.fetchedAtMs).toISOString(),
             expires: new Date(sts.expiresAtMs).toISOString(),
           };
-  const hosts = judgeHosts(decided, plan).map(({ host, verdict }) => ({
-    host,
-    tls: verdict === 'skip' ? 'skip' : level,
-    ...(decided.source === 'mta-sts' ? { inPolicy: verdict === 'use' } : {}),
-  }));
-  return { policy: decided.source, level, ...(mtaSts === undefined ? {} : { mtaSts }), hosts };
+  const hosts = planTls.hosts.map((host) => hostToJson(host, decided));
+  return { policy: decided.source, level: destinationLevel(decided), ...(mtaSts === undefined ? {} : { mtaSts }), dane: daneState(planTls), hosts };
 }
 
 const LEVEL_TEXT = {
+  dane: 'DANE: TLS required, the certificate must match a TLSA record',
   verify: 'TLS required, certificate verified for the MX name',
   encrypt: 'TLS required, certificate not checked',
   may: 'STARTTLS when offered (opportunistic)',
@@ -49,13 +93,40 @@ function headline(decided: DestinationTls): string {
   return `MTA-STS ${mode} (id ${sts.id}, ${age})${mx.length === 0 ? '' : `; mx: ${mx.join(', ')}`}`;
 }
 
+function skippedText(host: HostTls): string {
+  const skipped = host.skipped;
+  if (skipped === undefined || skipped.policy === 'mta-sts') return 'skipped (not in the MTA-STS policy)';
+  return `skipped (${skipped.resultType}: ${skipped.reason})`;
+}
+
+/** What DANE found for a host, after its requirement; records on lines of their own. */
+function daneText(status: DaneHostStatus): { readonly note: string; readonly records: string[] } {
+  switch (status.status) {
+    case 'usable':
+    case 'unusable':
+      return {
+        note: ` [TLSA at ${status.name}, DNSSEC-secure${status.status === 'unusable' ? ', none usable' : ''}]`,
+        records: status.records.map((record) => `      TLSA ${tlsaText(record)}${isUsableTlsa(record) ? '' : ' (unusable for SMTP)'}`),
+      };
+    case 'absent':
+      return { note: ` [no DANE: ${status.reason} (DNSSEC-secure)]`, records: [] };
+    case 'insecure':
+      return { note: ` [no DANE: ${status.reason}]`, records: [] };
+    case 'failed':
+      return { note: '', records: [] };
+  }
+}
+
 /** Lines added after the hosts of `resolve`'s text output. */
-export function tlsToText(decided: DestinationTls, plan: PlanSuccess): string[] {
-  const lines = [`  TLS: ${headline(decided)}`];
-  const level = levelOf(decided.tls);
-  for (const { host, verdict } of judgeHosts(decided, plan)) {
-    if (verdict === 'skip') lines.push(`    ${host}: skipped (not in the MTA-STS policy)`);
-    else lines.push(`    ${host}: ${LEVEL_TEXT[level]}${verdict === 'mismatch' ? ' (not in the testing policy: enforce would skip it)' : ''}`);
+export function tlsToText(planTls: PlanTls): string[] {
+  const decided = planTls.destination;
+  const dane = daneState(planTls);
+  const lines = [`  DANE: ${dane.on ? 'on (TLSA records of DNSSEC-secure MX hosts)' : `off (${dane.reason ?? ''})`}`, `  TLS: ${headline(decided)}`];
+  for (const host of planTls.hosts) {
+    const found = host.dane === undefined ? { note: '', records: [] } : daneText(host.dane);
+    if (host.verdict === 'skip') lines.push(`    ${host.host}: ${skippedText(host)}`);
+    else lines.push(`    ${host.host}: ${LEVEL_TEXT[levelOf(host.tls)]}${host.verdict === 'mismatch' ? ' (not in the testing policy: enforce would skip it)' : ''}${found.note}`);
+    lines.push(...found.records);
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 // `outpost resolve DOMAIN [--json] [--config FILE]` (INTERFACE.md "Command line",
 // "Machine-readable output"): prints the delivery plan and the route it takes (TLS,
-// AUTH user, limits; never a secret) or the MX hosts' TLS (tlsPolicy, MTA-STS); exit 0 ok, 1 failure, 2 usage.
+// AUTH user, limits; never a secret) or the MX hosts' TLS (tlsPolicy, DANE, MTA-STS); exit 0 ok, 1 failure, 2 usage.
 
 import { parseArgs } from 'node:util';
 import type { Config, DeliveryConfig, RouteAuthConfig } from '../config/types.js';
@@ -10,7 +10,7 @@ import type { DeliveryPlan } from '../dns/next-hop.js';
 import { deliveryPlanner } from '../main.js';
 import { createResolver } from '../dns/setup.js';
 import { createOutboundTls } from '../delivery/outbound-tls-setup.js';
-import type { DestinationTls } from '../delivery/tls-policy.js';
+import type { PlanTls } from '../delivery/tls-policy.js';
 import { silentLogger } from '../observability/logger.js';
 import { tlsToJson, tlsToText } from './resolve-tls.js';
 import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
@@ -78,7 +78,7 @@ export function routeToJson(key: string, delivery: Pick<DeliveryConfig, 'routes'
 }
 
 /** The INTERFACE.md JSON shape, with the extra fields source, route, port and ttl. */
-export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: DestinationTls): Record<string, unknown> {
+export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: PlanTls): Record<string, unknown> {
   if (!plan.ok) return { domain: plan.domain, ok: false, permanent: plan.permanent, status: plan.status, reason: plan.reason };
   const route = plan.route === undefined || delivery === undefined ? undefined : routeToJson(plan.route, delivery);
   return {
@@ -87,7 +87,7 @@ export function planToJson(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, '
     source: plan.source,
     ...(route === undefined ? {} : { route }),
     hosts: plan.hosts.map((host) => ({ host: host.host, preference: host.preference, addresses: host.addresses, port: host.port, ...finiteTtl(host.ttlSeconds) })),
-    ...(tls === undefined ? {} : { tls: tlsToJson(tls, plan) }),
+    ...(tls === undefined ? {} : { tls: tlsToJson(tls) }),
   };
 }
 
@@ -102,7 +102,7 @@ function routeText(route: Record<string, unknown>): string {
   return `  route ${String(route['name'])}: ${parts.join(', ')}`;
 }
 
-export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: DestinationTls): string {
+export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, 'routes' | 'concurrencyPerDomain'>, tls?: PlanTls): string {
   if (!plan.ok) return `${plan.domain}: ${plan.permanent ? 'permanent' : 'temporary'} failure ${plan.status}: ${plan.reason}`;
   const lines = [`${plan.domain}: ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'} (${plan.source})`];
   const route = plan.route === undefined || delivery === undefined ? undefined : routeToJson(plan.route, delivery);
@@ -113,17 +113,17 @@ export function planToText(plan: DeliveryPlan, delivery?: Pick<DeliveryConfig, '
     for (const address of host.addresses) lines.push(`    ${address}`);
   }
   if (plan.source === 'route') lines.push('  TLS: the route\'s own (delivery.routes bypass MTA-STS and delivery.tlsPolicy)');
-  if (tls !== undefined) lines.push(...tlsToText(tls, plan));
+  if (tls !== undefined) lines.push(...tlsToText(tls));
   return lines.join('\n');
 }
 
-/** The plan and, for an MX plan, its TLS as a delivery would use it now (the spool's MTA-STS cache read, never written). */
-async function plan(config: Config, domain: string): Promise<{ plan: DeliveryPlan; tls: DestinationTls | undefined }> {
+/** The plan and, for an MX plan, its TLS as a delivery would use it now (the spool's MTA-STS cache read, never written; TLSA records looked up). */
+async function plan(config: Config, domain: string): Promise<{ plan: DeliveryPlan; tls: PlanTls | undefined }> {
   const resolver = await createResolver(config.dns, { clock: systemClock });
   const planned = await deliveryPlanner(config, resolver, config.listen)(domain);
   if (!planned.ok || (planned.source !== 'mx' && planned.source !== 'implicit')) return { plan: planned, tls: undefined };
-  const outbound = await createOutboundTls(config.delivery, { spoolDir: config.spoolDir, resolver, ipv6: config.dns.ipv6, clock: systemClock, logger: silentLogger(), readOnly: true });
-  return { plan: planned, tls: await outbound.outboundTls.forDestination(planned.domain, new AbortController().signal) };
+  const outbound = await createOutboundTls(config.delivery, { spoolDir: config.spoolDir, resolver, ipv6: config.dns.ipv6, dnssec: config.dns.dnssec, clock: systemClock, logger: silentLogger(), readOnly: true });
+  return { plan: planned, tls: await outbound.outboundTls.forPlan(planned, new AbortController().signal) };
 }
 
 export const resolveCommand: CliCommand = async (args: readonly string[], io: CliIo) => {

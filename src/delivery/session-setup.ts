@@ -1,18 +1,21 @@
 // Opening an outbound SMTP session on a connected socket: greeting, EHLO with
 // HELO fallback (RFC 5321 §4.1.1.1, §3.2), STARTTLS (RFC 3207) opportunistic
-// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), and the fresh EHLO after TLS (§4.2).
+// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), the certificate checked
+// against CAs or DANE TLSA records (RFC 7672 §3), and the fresh EHLO after TLS (§4.2).
 
 import type { Socket } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import type { RouteTlsMode } from '../config/types.js';
+import { verifyDane, type DaneCheck } from '../dane/verify.js';
 import { replyText, type Reply } from '../smtp/reply.js';
 import { NO_EXTENSIONS, parseExtensions, type Extensions } from './extensions.js';
 import { describePeer, sessionFailureOutcome, skippedHostOutcome, tlsRequiredOutcome, type Peer } from './outcomes.js';
 import type { ReplyLimits } from './reply-reader.js';
 import { SessionError } from './session-error.js';
 import { SmtpConnection, type TlsResult } from './smtp-connection.js';
+import { pkixResultType, type TlsResultType } from './tls-failure.js';
 import type { RecipientOutcome } from './types.js';
 
 const SERVICE_READY = 220;
@@ -39,6 +42,11 @@ export interface SessionTls {
   readonly secureContext?: SecureContext;
   /** What requires the TLS, named in deferrals ("the MTA-STS policy of example.net"); a route's TLS names nothing. */
   readonly requiredBy?: string;
+  /**
+   * DANE (RFC 7672 §3): the certificate must match one of these TLSA records; CAs and `verify`
+   * play no part. Goes with `mode: 'starttls'` and a context trusting no CA (the chain as sent).
+   */
+  readonly dane?: DaneCheck;
 }
 
 export const OPPORTUNISTIC_TLS: SessionTls = Object.freeze({ mode: 'opportunistic', verify: false, ca: undefined });
@@ -56,9 +64,15 @@ export interface OpenSession {
   readonly tlsSkipped: boolean;
 }
 
+/** Why TLS that was required failed, in RFC 8460 terms. */
+export interface TlsFailureDetail {
+  readonly resultType: TlsResultType;
+  readonly reason: string;
+}
+
 export type OpenResult =
   | { readonly ok: true; readonly session: OpenSession }
-  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean };
+  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean; readonly tlsFailure?: TlsFailureDetail };
 
 type Hello = { readonly ok: true; readonly extensions: Extensions } | { readonly ok: false; readonly reply: Reply };
 
@@ -83,7 +97,7 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
 async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false, tlsFailure: { resultType: 'starttls-not-supported', reason: why } };
 }
 
 function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
@@ -102,10 +116,18 @@ function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): Connectio
   };
 }
 
-/** Why a handshake does not satisfy `tls`, or undefined when it does. */
-function unverified(result: TlsResult, peer: Peer, tls: SessionTls): string | undefined {
-  if (!tlsRequired(tls) || !tls.verify || result.verified) return undefined;
-  return `its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+type Checked = { readonly ok: true; readonly tls: TlsResult } | { readonly ok: false; readonly failure: TlsFailureDetail };
+
+/** Whether a handshake satisfies `tls`: the certificate against the TLSA records (DANE), or against CAs and the host name when verified. */
+function checkCertificate(connection: SmtpConnection, result: TlsResult, peer: Peer, tls: SessionTls, setup: SessionSetup): Checked {
+  if (tls.dane !== undefined) {
+    const verdict = verifyDane(connection.peerCertificateChain(), tls.dane, setup.clock.now());
+    if (verdict.ok) return { ok: true, tls: { ...result, verified: true, verifyError: undefined, dane: verdict.matched } };
+    return { ok: false, failure: { resultType: 'validation-failure', reason: `its certificate matches none of the TLSA records (${verdict.reason})` } };
+  }
+  if (!tlsRequired(tls) || !tls.verify || result.verified) return { ok: true, tls: result };
+  const reason = `its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+  return { ok: false, failure: { resultType: pkixResultType(result.verifyError), reason } };
 }
 
 /**
@@ -130,33 +152,34 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
       // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
-    const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
-    const problem = unverified(secured, peer, tls);
-    if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
+    const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
+    if (!checked.ok) return closeUnverified(connection, peer, tls, checked.failure);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+    return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
   } catch (error) {
     connection.close();
     if (!(error instanceof SessionError)) throw error;
-    return { ok: false, outcome: sessionFailureOutcome(error, peer), tlsFailed: error.failure === 'tls' };
+    const outcome = sessionFailureOutcome(error, peer);
+    // A handshake that fails where TLS is required (RFC 8460 has no better type for it).
+    const tlsFailure = error.failure === 'tls' && tlsRequired(tls) ? { tlsFailure: { resultType: 'validation-failure' as const, reason: error.message } } : {};
+    return { ok: false, outcome, tlsFailed: error.failure === 'tls', ...tlsFailure };
   }
 }
 
 /** Implicit TLS (RFC 8314 §3.3): the handshake first, then the greeting over TLS. */
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
-  const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
-  const problem = unverified(secured, peer, tls);
-  if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
+  const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
+  if (!checked.ok) return closeUnverified(connection, peer, tls, checked.failure);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
   if (!said.ok) return refused(connection, said.reply, peer, setup);
-  return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+  return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, problem: string): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, failure: TlsFailureDetail): OpenResult {
   connection.close();
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${problem}`), tlsFailed: true };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${failure.reason}`), tlsFailed: true, tlsFailure: failure };
 }

@@ -2,7 +2,7 @@
 // (RFC 5321 §5.1: hosts by preference, each address, at most 5 addresses),
 // reuses one session for a job's messages and reports each message's outcomes;
 // routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses;
-// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461).
+// MX plans follow delivery.tlsPolicy, DANE (RFC 7672) and MTA-STS (RFC 8461), TLS per host.
 
 import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -17,12 +17,12 @@ import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-reader.js';
 import { isThrottling, prepareRoute, waitForLane } from './route-attempt.js';
 import { authenticateRoute, type TransportObserver as RouteAuthObserver } from './route-auth.js';
 import { RoutePolicies, type RouteRuntime } from './route-policy.js';
-import { NO_TLS, openSession, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
+import { NO_TLS, openSession, type OpenResult, type OpenSession, type SessionSetup, type SessionTls } from './session-setup.js';
 import type { TlsResult } from './smtp-connection.js';
 import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
 import type { OutboundTls } from './tls-policy.js';
-import { screenPlan, type ScreenedPlan, type TlsPolicyName, type TlsPolicyObserver } from './tls-screen.js';
+import { screenPlan, type HostSessionTls, type ScreenedPlan, type TlsPolicyObserver } from './tls-screen.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
 
 export interface TransportObserver extends RouteAuthObserver, TlsPolicyObserver {}
@@ -61,18 +61,16 @@ export interface SmtpTransportOptions {
   readonly observer?: TransportObserver;
   /** OAuth2 token endpoints (client-credentials routes): CA certificates trusted instead of the default ones, request timeout. */
   readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
-  /** delivery.tlsPolicy and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
-  readonly outboundTls?: Pick<OutboundTls, 'forDestination'>;
+  /** delivery.tlsPolicy, DANE and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
+  readonly outboundTls?: Pick<OutboundTls, 'forPlan'>;
 }
 
 /** One job's walk over the plan: what every session of it shares. */
 interface Attempt {
+  readonly destination: string;
   readonly route: RouteRuntime | undefined;
-  readonly tls: SessionTls;
-  /** The policy that requires this TLS (MTA-STS enforce, delivery.tlsPolicy), if one does. */
-  readonly enforcedBy: TlsPolicyName | undefined;
-  /** An MTA-STS policy in testing mode: hosts that would fail it are logged. */
-  readonly testing: { readonly domain: string; readonly id: string } | undefined;
+  /** Each host's TLS: the route's for all, or per host under tlsPolicy, DANE and MTA-STS. */
+  readonly tlsOf: (host: string) => HostSessionTls;
   readonly credentials: Credentials | undefined;
   readonly queue: OutboundMessage[];
   readonly report: ReportOutcomes;
@@ -99,7 +97,9 @@ interface SessionRun {
 }
 
 export function describeTls(tls: TlsResult | undefined): string | null {
-  return tls === undefined ? null : `${tls.protocol} ${tls.cipher} (${tls.verified ? 'verified' : 'unverified'})`;
+  if (tls === undefined) return null;
+  const check = tls.dane !== undefined ? `verified by ${tls.dane}` : tls.verified ? 'verified' : 'unverified';
+  return `${tls.protocol} ${tls.cipher} (${check})`;
 }
 
 /** The plan's addresses in order (only one family's, when given), at most `limit`. */
@@ -155,7 +155,7 @@ export class SmtpTransport implements Transport {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : prepared.outcome, info: this.#noSession(startMs) });
       return;
     }
-    const screened = await this.#screen(plan, route, prepared.tls, signal);
+    const screened = await this.#screen(plan, route, signal);
     if (!screened.ok) {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : screened.outcome, info: this.#noSession(startMs) });
       return;
@@ -170,8 +170,10 @@ export class SmtpTransport implements Transport {
       if (next !== undefined) queue.push(next);
       return queue.length > 0;
     };
-    const { tls, enforcedBy, testing } = screened;
-    const attempt: Attempt = { route, tls, enforcedBy, testing, credentials: prepared.credentials, queue, report, signal, hasNext };
+    const { hosts } = screened;
+    const fallbackTls: HostSessionTls = { tls: prepared.tls, enforcedBy: undefined, testing: undefined };
+    const tlsOf = (host: string): HostSessionTls => hosts?.get(host) ?? fallbackTls;
+    const attempt: Attempt = { destination: job.destination, route, tlsOf, credentials: prepared.credentials, queue, report, signal, hasNext };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
@@ -191,7 +193,7 @@ export class SmtpTransport implements Transport {
         await attempt.report(message.id, run.ipv6Refused.outcomes, run.ipv6Refused.info);
       }
       // Only opportunistic TLS falls back: a route that requires TLS never sends in clear.
-      if (run.tlsFailed && attempt.tls.mode === 'opportunistic' && !plaintextHosts.has(peer.host)) {
+      if (run.tlsFailed && attempt.tlsOf(peer.host).tls.mode === 'opportunistic' && !plaintextHosts.has(peer.host)) {
         // Like Postfix's "may": a failed handshake retries this host once in plaintext.
         plaintextHosts.add(peer.host);
         continue;
@@ -203,10 +205,10 @@ export class SmtpTransport implements Transport {
     else await this.#reportAll(queue, report, last ?? { outcome: localOutcome('transient', 451, '4.4.3', `${job.destination}: no usable mail server address`), info: fallback });
   }
 
-  /** The destination's TLS policy applied to an MX plan; a route's or an address literal's plan keeps `tls`. */
-  async #screen(plan: PlanSuccess, route: RouteRuntime | undefined, tls: SessionTls, signal: AbortSignal): Promise<ScreenedPlan> {
+  /** The destination's TLS policy applied to an MX plan; a route's or an address literal's plan keeps the route's TLS (`hosts` undefined). */
+  async #screen(plan: PlanSuccess, route: RouteRuntime | undefined, signal: AbortSignal): Promise<ScreenedPlan | { readonly ok: true; readonly plan: PlanSuccess; readonly hosts: undefined }> {
     const outboundTls = this.#options.outboundTls;
-    if (outboundTls === undefined || route !== undefined || plan.source === 'route' || plan.source === 'literal') return { ok: true, plan, tls, enforcedBy: undefined, testing: undefined };
+    if (outboundTls === undefined || route !== undefined || plan.source === 'route' || plan.source === 'literal') return { ok: true, plan, hosts: undefined };
     return screenPlan(outboundTls, plan, signal, this.#log, this.#options.observer);
   }
 
@@ -242,11 +244,12 @@ export class SmtpTransport implements Transport {
       if (!(error instanceof ConnectError)) throw error;
       return this.#skip(peer, queue, { outcome: connectFailureOutcome(error, peer), info: info(undefined, startMs) }, false, false);
     }
-    const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : attempt.tls);
+    const hostTls = attempt.tlsOf(peer.host);
+    const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : hostTls.tls);
     const { route, credentials } = attempt;
-    if (attempt.testing !== undefined && !plaintext) this.#checkTesting(peer, attempt.testing, opened);
+    if (hostTls.testing !== undefined && !plaintext) this.#checkTesting(peer, hostTls.testing, opened);
     if (!opened.ok) {
-      if (attempt.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
+      if (hostTls.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#tlsPolicyFailed(peer, attempt.destination, hostTls, opened);
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
       const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
       return this.#skip(peer, queue, { outcome: opened.outcome, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
@@ -259,7 +262,7 @@ export class SmtpTransport implements Transport {
         return this.#skip(peer, queue, { outcome: authed.outcome, info: info(opened.session.tls, startMs) }, false, authed.final);
       }
     }
-    this.#logSession(peer, opened.session, plaintext, route, attempt.tls);
+    this.#logSession(peer, opened.session, plaintext, route, hostTls.tls);
     return this.#carry(peer, opened.session, attempt, startMs, info);
   }
 
@@ -336,6 +339,17 @@ export class SmtpTransport implements Transport {
   #skip(peer: Peer, queue: readonly OutboundMessage[], failure: HostFailure, tlsFailed: boolean, final: boolean): SessionRun {
     this.#log.info({ qid: queue[0]?.id, mx: peer.host, address: peer.address, reply: failure.outcome.reply, durationMs: failure.info.durationMs, tlsFailed }, 'host skipped');
     return { progressed: false, failure, tlsFailed, final };
+  }
+
+  /** TLS a policy requires failed with this host: counted, logged, and handed on for TLS reporting. */
+  #tlsPolicyFailed(peer: Peer, destination: string, hostTls: HostSessionTls, opened: Extract<OpenResult, { ok: false }>): void {
+    const policy = hostTls.enforcedBy;
+    if (policy === undefined) return;
+    const detail = opened.tlsFailure;
+    this.#options.observer?.tlsPolicyHostSkipped?.(policy, policy === 'dane' ? (detail?.resultType ?? 'validation-failure') : 'tls');
+    if (detail === undefined) return;
+    this.#options.observer?.tlsFailure?.({ resultType: detail.resultType, policy, domain: destination, mx: peer.host, address: peer.address, reason: detail.reason });
+    if (policy === 'dane') this.#log.warn({ destination, mx: peer.host, address: peer.address, resultType: detail.resultType, reason: detail.reason }, 'dane: host failed');
   }
 
   /** MTA-STS testing mode (RFC 8461 §5): a host without STARTTLS or a certificate valid for its name is logged, and used. */

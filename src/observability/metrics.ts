@@ -48,8 +48,12 @@ export interface MetricsOptions {
  * - `outpost_recipient_verifications_total{result,source}` counter: RCPT verifications of local recipients,
  *   result valid|invalid|unavailable|unverifiable, source list|cache|probe|none.
  * - `outpost_mta_sts_fetch_failures_total` counter: MTA-STS policy fetches that failed (network, TLS, HTTP, size, type, syntax).
- * - `outpost_tls_policy_skips_total{policy,reason}` counter: MX hosts passed over because of MTA-STS (enforce) or
- *   delivery.tlsPolicy, reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed).
+ * - `outpost_tls_policy_skips_total{policy,reason}` counter: MX hosts passed over because of MTA-STS (enforce),
+ *   delivery.tlsPolicy or DANE; reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed),
+ *   for policy dane the RFC 8460 result type: dnssec-invalid (TLSA lookup bogus or failed), dane-required
+ *   (tlsPolicy dane, no usable TLSA), tlsa-invalid, starttls-not-supported, validation-failure (certificate or handshake).
+ * - `outpost_dane_hosts_total{status}` counter: MX hosts planned with DNSSEC on, by what DANE asked of them:
+ *   usable, unusable (TLS without authentication), absent (no TLSA), insecure (something on the way not signed), failed.
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  */
@@ -71,6 +75,7 @@ export class Metrics {
   private readonly stsFetchFailures: Counter;
   private readonly tlsPolicySkips: Counter<'policy' | 'reason'>;
   private readonly stsTestingFailures: Counter;
+  private readonly daneHosts: Counter<'status'>;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
@@ -100,6 +105,9 @@ export class Metrics {
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
     for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) this.tlsPolicySkips.touch({ policy, reason });
+    for (const reason of ['dnssec-invalid', 'dane-required', 'tlsa-invalid', 'starttls-not-supported', 'validation-failure'] as const) this.tlsPolicySkips.touch({ policy: 'dane', reason });
+    this.daneHosts = r.counter({ name: 'outpost_dane_hosts_total', help: 'MX hosts planned with DNSSEC validation on, by what DANE asked of them.', labelNames: ['status'] });
+    for (const status of ['usable', 'unusable', 'absent', 'insecure', 'failed'] as const) this.daneHosts.touch({ status });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -159,9 +167,14 @@ export class Metrics {
     this.stsFetchFailures.inc({});
   }
 
-  /** `policy` is mta-sts or tlsPolicy, `reason` mx-mismatch or tls: fixed names. */
+  /** `policy` is mta-sts, tlsPolicy or dane, `reason` mx-mismatch, tls or an RFC 8460 result type: fixed names. */
   tlsPolicyHostSkipped(policy: string, reason: string): void {
     this.tlsPolicySkips.inc({ policy, reason });
+  }
+
+  /** `status` is a fixed DANE host status name (usable, unusable, absent, insecure, failed). */
+  daneHostStatus(status: string): void {
+    this.daneHosts.inc({ status });
   }
 
   mtaStsTestingFailure(): void {
