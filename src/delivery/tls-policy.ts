@@ -68,10 +68,11 @@ export class OutboundTls {
    * (before MTA-STS, RFC 8461 §2), unless a delivery.tlsPolicy level other than dane rules.
    */
   async forPlan(plan: PlanSuccess, signal: AbortSignal): Promise<PlanTls> {
-    const destination = await this.forDestination(plan.domain, signal);
     const dane = this.#options.dane;
-    const consulted = dane !== undefined && (destination.source !== 'tlsPolicy' || destination.level === 'dane');
-    const statuses = consulted ? await dane.forPlan(plan) : undefined;
+    const level = this.#options.levels.get(plan.domain);
+    const consulted = dane !== undefined && (level === undefined || level === 'dane');
+    // The MTA-STS policy and the TLSA records are looked up together.
+    const [destination, statuses] = await Promise.all([this.forDestination(plan.domain, signal), consulted ? dane.forPlan(plan) : undefined]);
     return { destination, hosts: hostTls(destination, plan, statuses, this.#daneContext), daneOn: dane !== undefined };
   }
 
