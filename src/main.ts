@@ -15,6 +15,7 @@ import { loadTlsContexts, type TlsContexts } from './config/tls-files.js';
 import type { TlsFilesConfig } from './config/types.js';
 import { OpsHttpServer } from './observability/http-server.js';
 import { Metrics, type QueueSnapshot } from './observability/metrics.js';
+import { ProcessMetrics } from './observability/process-metrics.js';
 import type { DeliveryObserver } from './scheduler/types.js';
 import type { EnvelopeRecord } from './spool/types.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -24,6 +25,8 @@ import { ControlServer } from './control/control-server.js';
 import { controlSocketPath, type QueueController } from './control/protocol.js';
 import { NetConnector } from './delivery/connector.js';
 import { SmtpTransport } from './delivery/transport.js';
+import { providerNamingOf } from './delivery/provider-key.js';
+import { ProviderLimits } from './scheduler/provider-limits.js';
 import { createOutboundTls, type OutboundTlsParts } from './delivery/outbound-tls-setup.js';
 import type { Transport } from './delivery/types.js';
 import { planDelivery, type DeliveryPlan } from './dns/next-hop.js';
@@ -31,6 +34,7 @@ import type { Resolver } from './dns/resolver.js';
 import { interfaceAddresses, selfIdentity, type ListenEndpoint } from './dns/self-identity.js';
 import { createResolver } from './dns/setup.js';
 import { buildDsn } from './dsn/build.js';
+import { MX_NOT_AUTHENTICATED, MX_SECURE_BY_DNSSEC } from './delivery/message-tls-screen.js';
 import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
@@ -79,9 +83,12 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     hostname: config.hostname,
     routes: config.delivery.routes,
     outboundTls: outbound.outboundTls,
+    providerNaming: providerNamingOf(config.delivery),
+    // REQUIRETLS (RFC 8689 §4.2.1) trusts the MX names of an answer a trusted validating resolver marked secure (dns.dnssec), or MTA-STS enforce.
+    mxAuthenticated: config.dns.dnssec ? MX_SECURE_BY_DNSSEC : MX_NOT_AUTHENTICATED,
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
-      tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
+      tlsPolicyFailure: (policy, result) => metrics.tlsPolicyFailure(policy, result),
       daneHostStatus: (status) => metrics.daneHostStatus(status),
       stsTestingFailure: () => metrics.mtaStsTestingFailure(),
     },
@@ -132,9 +139,23 @@ function recipientVerifier(
   });
 }
 
-function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver): DeliveryScheduler {
+/** Limits per mail provider (delivery.concurrencyPerProvider, delivery.providers), counted in `metrics`. */
+function providerLimits(config: Config, deps: RelayDependencies, metrics: Metrics): ProviderLimits {
+  const limits = new ProviderLimits({
+    defaultMaxConnections: config.delivery.concurrencyPerProvider,
+    providers: config.delivery.providers,
+    clock: deps.clock,
+    logger: deps.logger,
+    observer: { throttled: (provider) => metrics.providerThrottled(provider) },
+  });
+  metrics.setProviderGauges(() => limits.states());
+  return limits;
+}
+
+function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver, providers?: ProviderLimits): DeliveryScheduler {
   return new DeliveryScheduler({
     ...(observer === undefined ? {} : { observer }),
+    ...(providers === undefined ? {} : { providers }),
     spool,
     transport,
     buildDsn,
@@ -175,6 +196,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   };
   const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog, reloadKeys });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
+  const processMetrics = new ProcessMetrics(metrics.registry, { logger });
   const doctor = new DoctorMonitor({
     run: () => runDoctorFromConfig({ ...config, domains }, resolver),
     clock,
@@ -199,7 +221,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       if (overTls) metrics.tlsSession('out');
     },
     dsnQueued: (action) => metrics.dsnSent(action),
-  });
+  }, providerLimits(config, deps, metrics));
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
   const smtp = new SmtpServer({
@@ -226,6 +248,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     isTrusted: (address) => trusted.contains(address),
   });
   metrics.setQueueGauges(async () => queueSnapshot(await spool.list(), clock.now()));
+  metrics.setSpoolFreeSpace(freeSpaceBytes, config.limits.minFreeBytes);
   const http = new OpsHttpServer({
     http: config.http,
     metrics,
@@ -244,10 +267,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
     await queue.start();
+    processMetrics.start();
     await http.start();
     keyWatch.start();
     doctor.start();
   } catch (error: unknown) {
+    processMetrics.stop();
     verifier?.close();
     await smtp.stop(0);
     await queue.stop(0);
@@ -308,6 +333,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       await queue.stop(SHUTDOWN_GRACE_MS);
       await outbound.policies?.close();
       await http.close();
+      processMetrics.stop();
       await control.close();
       await spool.close();
     },
@@ -336,7 +362,9 @@ async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
 }
 
 function queueSnapshot(records: readonly EnvelopeRecord[], nowMs: number): QueueSnapshot {
-  const oldestMs = Math.min(...records.map((record) => Date.parse(record.arrival)));
+  // A loop, not Math.min(...spread): a spread of ~125,000 arguments throws a RangeError.
+  let oldestMs = Infinity;
+  for (const record of records) oldestMs = Math.min(oldestMs, Date.parse(record.arrival));
   return { messages: records.length, oldestAgeSeconds: records.length === 0 ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
 }
 

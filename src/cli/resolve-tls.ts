@@ -1,10 +1,13 @@
 // The TLS part of `outpost resolve`: for an MX plan, the delivery.tlsPolicy
 // level or the MTA-STS policy (RFC 8461: mode, mx patterns, cached or fetched),
 // each MX host's TLSA records with their DNSSEC status (RFC 7672 §2.2), and what
-// it all means for each MX host; routes keep their own TLS.
+// it all means for each MX host; routes keep their own TLS. For any plan, what a
+// REQUIRETLS message (RFC 8689 §4.2.1) would do: which hosts and how their
+// certificates are checked (DANE or WebPKI), or the bounce.
 
 import type { DaneHostStatus } from '../dane/host-status.js';
 import { isUsableTlsa, tlsaText } from '../dane/tlsa.js';
+import { basisText, type RequireTlsHosts } from '../delivery/requiretls.js';
 import { levelOf, type DestinationTls, type HostTls, type PlanTls } from '../delivery/tls-policy.js';
 import type { TlsPolicyLevel } from '../config/types.js';
 import { mxMatches } from '../mtasts/policy.js';
@@ -129,4 +132,34 @@ export function tlsToText(planTls: PlanTls): string[] {
     lines.push(...found.records);
   }
   return lines;
+}
+
+/** How a REQUIRETLS message would check each host's certificate: DANE (usable TLSA records), WebPKI, or the host skipped. */
+export type RequireTlsCheck = { readonly host: string; readonly check: 'dane' | 'webpki' } | { readonly host: string; readonly skipped: { readonly resultType: string; readonly reason: string } };
+
+/** The checks of `hosts` (requireTlsHostTls), for resolve's output. */
+export function requireTlsChecks(hosts: readonly HostTls[]): RequireTlsCheck[] {
+  return hosts.map((host) => {
+    if (host.skipped !== undefined) return { host: host.host, skipped: { resultType: host.skipped.resultType, reason: host.skipped.reason } };
+    return { host: host.host, check: host.tls.dane !== undefined ? 'dane' : 'webpki' };
+  });
+}
+
+/** The `requiretls` field of `resolve --json` (an extra field, INTERFACE.md); `checks` when DANE was consulted. */
+export function requireTlsToJson(judged: RequireTlsHosts, checks?: readonly RequireTlsCheck[]): Record<string, unknown> {
+  if (!judged.ok) return { deliverable: false, status: '5.7.10', result: judged.result, reason: judged.reason };
+  return { deliverable: true, basis: judged.basis, hosts: judged.hosts, ...(checks === undefined ? {} : { checks }) };
+}
+
+function checkText(check: RequireTlsCheck): string {
+  if ('skipped' in check) return `${check.host} skipped (${check.skipped.resultType}: ${check.skipped.reason})`;
+  return `${check.host} by ${check.check === 'dane' ? 'its TLSA records (DANE)' : 'the trusted CAs (WebPKI)'}`;
+}
+
+/** The REQUIRETLS lines of `resolve`'s text output. */
+export function requireTlsToText(judged: RequireTlsHosts, checks?: readonly RequireTlsCheck[]): string[] {
+  if (!judged.ok) return [`  REQUIRETLS: would bounce 5.7.10: ${judged.reason}`];
+  const certificate = checks === undefined ? 'with a certificate valid for its name' : 'with a certificate checked as below';
+  const line = `  REQUIRETLS: deliverable via ${judged.hosts.join(', ')} (${basisText(judged.basis)}) if ${judged.hosts.length === 1 ? 'it offers' : 'one offers'} REQUIRETLS after STARTTLS ${certificate}; else bounced 5.7.10 / 5.7.30`;
+  return checks === undefined ? [line] : [line, ...checks.map((check) => `    ${checkText(check)}`)];
 }

@@ -21,6 +21,7 @@ import {
   type LeafType,
 } from './leaf-types.js';
 import { listenersType, routesType } from './structured-types.js';
+import { providersType, publicSuffixesType } from './provider-type.js';
 import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
 
 /** default: a default applies when absent; required: absent is an error; optional: absent is undefined. */
@@ -117,6 +118,9 @@ export const CONFIG_SCHEMA = section({
     delayWarning: withDefault(allowZero, '4h'),
     maxConcurrency: withDefault(positiveIntegerType, 100),
     concurrencyPerDomain: withDefault(positiveIntegerType, 10),
+    concurrencyPerProvider: withDefault(positiveIntegerType, 20),
+    providers: withDefault(providersType, {}),
+    publicSuffixes: withDefault(publicSuffixesType, []),
     recipientsPerTransaction: withDefault(positiveIntegerType, 50),
     connectTimeout: withDefault(positiveDuration, '30s'),
     commandTimeout: withDefault(positiveDuration, '5m'),

@@ -74,6 +74,17 @@ export interface DnsConfig {
   readonly dnssec: boolean;
 }
 
+/** A mail provider's limits (delivery.providers) and the MX hosts that are its own. */
+export interface ProviderConfig {
+  /** Sessions at once to the provider's MX hosts; undefined = `concurrencyPerProvider`. */
+  readonly maxConnections: number | undefined;
+  /** Messages started per minute / per hour; undefined = no cap. */
+  readonly ratePerMinute: number | undefined;
+  readonly ratePerHour: number | undefined;
+  /** MX host patterns: "example.net" (it and names under it) or "*.example.net" (names under it). */
+  readonly mx: readonly string[];
+}
+
 export interface DeliveryConfig {
   readonly port: number;
   /** Delays after each failed attempt; the last one repeats. */
@@ -91,6 +102,12 @@ export interface DeliveryConfig {
   readonly delayWarningMs: number;
   readonly maxConcurrency: number;
   readonly concurrencyPerDomain: number;
+  /** Sessions at once to one provider (the MX hosts' registrable domain) without a maxConnections of its own. */
+  readonly concurrencyPerProvider: number;
+  /** Provider name -> limits and MX patterns. */
+  readonly providers: ReadonlyMap<string, ProviderConfig>;
+  /** Multi-label public suffixes (co.xx) besides the built-in ones, for registrable domains. */
+  readonly publicSuffixes: readonly string[];
   readonly recipientsPerTransaction: number;
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;

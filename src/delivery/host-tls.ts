@@ -3,13 +3,15 @@
 // goes first for a host with usable TLSA records (RFC 8461 §2), makes a host with only
 // unusable ones require TLS, and a failed TLSA lookup skips the host (§2.1.1: never
 // plaintext). delivery.tlsPolicy `dane` skips every host DANE cannot authenticate.
+// A REQUIRETLS message (RFC 8689 §4.2.1) checks each host's certificate by DANE where
+// it has usable TLSA records (RFC 7672), else against the trusted CAs (RFC 6125).
 
 import type { SecureContext } from 'node:tls';
 import type { DaneHostStatus } from '../dane/host-status.js';
 import type { PlanHost, PlanSuccess } from '../dns/next-hop.js';
 import { mxMatches } from '../mtasts/policy.js';
 import type { SessionTls } from './session-setup.js';
-import type { TlsPolicyName, TlsResultType } from './tls-failure.js';
+import type { TlsFailureResult, TlsPolicyName } from './tls-failure.js';
 import type { DestinationTls } from './tls-policy.js';
 
 export interface HostVerdict {
@@ -26,7 +28,7 @@ export interface HostTls extends HostVerdict {
   /** What DANE asks of the host; undefined when not consulted (DANE off, a tlsPolicy level other than dane). */
   readonly dane: DaneHostStatus | undefined;
   /** Why a skipped host is skipped, in RFC 8460 terms. */
-  readonly skipped: { readonly resultType: TlsResultType; readonly policy: TlsPolicyName; readonly reason: string } | undefined;
+  readonly skipped: { readonly resultType: TlsFailureResult; readonly policy: TlsPolicyName; readonly reason: string } | undefined;
   /** An MTA-STS policy in testing mode applies: what would fail it is logged. */
   readonly testing: boolean;
 }
@@ -47,7 +49,7 @@ function referenceNames(plan: PlanSuccess, host: PlanHost): string[] {
   return plan.source === 'mx' && plan.domain !== host.host ? [host.host, plan.domain] : [host.host];
 }
 
-function skip(host: string, verdict: Pick<HostTls, 'tls' | 'dane'>, policy: TlsPolicyName, resultType: TlsResultType, reason: string): HostTls {
+function skip(host: string, verdict: Pick<HostTls, 'tls' | 'dane'>, policy: TlsPolicyName, resultType: TlsFailureResult, reason: string): HostTls {
   return { host, verdict: 'skip', ...verdict, enforcedBy: policy, skipped: { resultType, policy, reason }, testing: false };
 }
 
@@ -94,5 +96,37 @@ export function hostTls(decided: DestinationTls, plan: PlanSuccess, statuses: re
     const testing = decided.source === 'mta-sts' && decided.sts.policy.mode === 'testing';
     if (sts.verdict === 'skip') return skip(host.host, { tls: decided.tls, dane: status }, 'mta-sts', 'validation-failure', 'not in the MTA-STS policy');
     return { host: host.host, verdict: sts.verdict, tls: decided.tls, enforcedBy, dane: status, skipped: undefined, testing };
+  });
+}
+
+/**
+ * Each host's TLS for a REQUIRETLS message (RFC 8689 §4.2.1: the certificate checked as RFC 7672
+ * or RFC 6125 apply): DANE's check where the host has usable TLSA records, else `verifiedTls`
+ * (the trusted CAs and the host name). A failed TLSA lookup skips the host, and so does a host
+ * DANE cannot authenticate under delivery.tlsPolicy dane. `statuses` (plan order) when DANE was consulted.
+ */
+export function requireTlsHostTls(plan: PlanSuccess, statuses: readonly (DaneHostStatus | undefined)[] | undefined, options: { readonly forcedDane: boolean; readonly verifiedTls: SessionTls; readonly daneContext: SecureContext | undefined }): HostTls[] {
+  const { verifiedTls, daneContext } = options;
+  const requiredBy = verifiedTls.requiredBy ?? 'REQUIRETLS';
+  return plan.hosts.map((host, index) => {
+    const status = statuses?.[index];
+    const base = { tls: verifiedTls, dane: status };
+    if (status?.status === 'failed') return skip(host.host, base, 'requiretls', 'dnssec-invalid', status.reason);
+    if (status?.status === 'usable') {
+      const tls: SessionTls = Object.freeze({
+        mode: 'starttls',
+        verify: false,
+        ca: undefined,
+        requiredBy: `${requiredBy} and the DANE TLSA records at ${status.name}`,
+        dane: { records: status.usable, names: referenceNames(plan, host) },
+        ...(daneContext === undefined ? {} : { secureContext: daneContext }),
+      });
+      return { host: host.host, verdict: 'use', tls, enforcedBy: 'requiretls', dane: status, skipped: undefined, testing: false };
+    }
+    if (options.forcedDane) {
+      if (status?.status === 'unusable') return skip(host.host, base, 'requiretls', 'tlsa-invalid', `none of the TLSA records at ${status.name} is usable for SMTP (DANE-TA or DANE-EE)`);
+      return skip(host.host, base, 'requiretls', 'dane-required', status?.reason ?? 'DANE is off (dns.dnssec)');
+    }
+    return { host: host.host, verdict: 'use', ...base, enforcedBy: 'requiretls', skipped: undefined, testing: false };
   });
 }

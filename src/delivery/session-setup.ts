@@ -15,7 +15,7 @@ import { describePeer, sessionFailureOutcome, skippedHostOutcome, tlsRequiredOut
 import type { ReplyLimits } from './reply-reader.js';
 import { SessionError } from './session-error.js';
 import { SmtpConnection, type TlsResult } from './smtp-connection.js';
-import { pkixResultType, type TlsResultType } from './tls-failure.js';
+import { certificateFailure, type TlsFailure } from './tls-failure.js';
 import type { RecipientOutcome } from './types.js';
 
 const SERVICE_READY = 220;
@@ -64,15 +64,15 @@ export interface OpenSession {
   readonly tlsSkipped: boolean;
 }
 
-/** Why TLS that was required failed, in RFC 8460 terms. */
-export interface TlsFailureDetail {
-  readonly resultType: TlsResultType;
-  readonly reason: string;
-}
-
 export type OpenResult =
   | { readonly ok: true; readonly session: OpenSession }
-  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean; readonly tlsFailure?: TlsFailureDetail };
+  | {
+      readonly ok: false;
+      readonly outcome: RecipientOutcome;
+      readonly tlsFailed: boolean;
+      /** TLS was not to be had as `tls` asks (no STARTTLS, refused, failed handshake, certificate not verified or matching no TLSA record). */
+      readonly tlsFailure?: TlsFailure;
+    };
 
 type Hello = { readonly ok: true; readonly extensions: Extensions } | { readonly ok: false; readonly reply: Reply };
 
@@ -97,7 +97,8 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
 async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false, tlsFailure: { resultType: 'starttls-not-supported', reason: why } };
+  const text = `${tlsRequiredWith(peer, tls)}, but ${why}`;
+  return { ok: false, outcome: tlsRequiredOutcome(peer, text), tlsFailed: false, tlsFailure: { result: 'starttls-not-supported', text } };
 }
 
 function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
@@ -116,18 +117,22 @@ function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): Connectio
   };
 }
 
-type Checked = { readonly ok: true; readonly tls: TlsResult } | { readonly ok: false; readonly failure: TlsFailureDetail };
+type Checked = { readonly ok: true; readonly tls: TlsResult } | { readonly ok: false; readonly failure: TlsFailure };
 
-/** Whether a handshake satisfies `tls`: the certificate against the TLSA records (DANE), or against CAs and the host name when verified. */
+/**
+ * Whether a handshake satisfies `tls`: the certificate against the TLSA records (DANE; a match
+ * makes the session `verified`, as REQUIRETLS asks, RFC 8689 §4.2.1), or against CAs and the host name when verified.
+ */
 function checkCertificate(connection: SmtpConnection, result: TlsResult, peer: Peer, tls: SessionTls, setup: SessionSetup): Checked {
   if (tls.dane !== undefined) {
     const verdict = verifyDane(connection.peerCertificateChain(), tls.dane, setup.clock.now());
     if (verdict.ok) return { ok: true, tls: { ...result, verified: true, verifyError: undefined, dane: verdict.matched } };
-    return { ok: false, failure: { resultType: 'validation-failure', reason: `its certificate matches none of the TLSA records (${verdict.reason})` } };
+    const text = `${tlsRequiredWith(peer, tls)}, but its certificate matches none of the TLSA records (${verdict.reason})`;
+    return { ok: false, failure: { result: 'validation-failure', text } };
   }
   if (!tlsRequired(tls) || !tls.verify || result.verified) return { ok: true, tls: result };
-  const reason = `its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
-  return { ok: false, failure: { resultType: pkixResultType(result.verifyError), reason } };
+  const text = `${tlsRequiredWith(peer, tls)}, but its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+  return { ok: false, failure: { result: certificateFailure(result.verifyError), text } };
 }
 
 /**
@@ -153,7 +158,7 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
     const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
-    if (!checked.ok) return closeUnverified(connection, peer, tls, checked.failure);
+    if (!checked.ok) return closeUnverified(connection, peer, checked.failure);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
     return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
@@ -161,16 +166,16 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     connection.close();
     if (!(error instanceof SessionError)) throw error;
     const outcome = sessionFailureOutcome(error, peer);
-    // A handshake that fails where TLS is required (RFC 8460 has no better type for it).
-    const tlsFailure = error.failure === 'tls' && tlsRequired(tls) ? { tlsFailure: { resultType: 'validation-failure' as const, reason: error.message } } : {};
-    return { ok: false, outcome, tlsFailed: error.failure === 'tls', ...tlsFailure };
+    if (error.failure !== 'tls') return { ok: false, outcome, tlsFailed: false };
+    // A failed handshake (RFC 8460 has no better type for it); counted only where a policy requires the TLS.
+    return { ok: false, outcome, tlsFailed: true, tlsFailure: { result: 'validation-failure', text: `TLS with ${describePeer(peer)} failed: ${error.message}` } };
   }
 }
 
 /** Implicit TLS (RFC 8314 §3.3): the handshake first, then the greeting over TLS. */
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
   const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
-  if (!checked.ok) return closeUnverified(connection, peer, tls, checked.failure);
+  if (!checked.ok) return closeUnverified(connection, peer, checked.failure);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
@@ -179,7 +184,7 @@ async function openImplicit(connection: SmtpConnection, peer: Peer, setup: Sessi
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, failure: TlsFailureDetail): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, failure: TlsFailure): OpenResult {
   connection.close();
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${failure.reason}`), tlsFailed: true, tlsFailure: failure };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, failure.text), tlsFailed: true, tlsFailure: failure };
 }

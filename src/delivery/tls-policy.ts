@@ -8,8 +8,8 @@ import type { TlsPolicyLevel } from '../config/types.js';
 import type { DaneHostStatus } from '../dane/host-status.js';
 import type { PlanSuccess } from '../dns/next-hop.js';
 import type { StsLookup } from '../mtasts/policies.js';
-import { hostTls, type HostTls } from './host-tls.js';
-import { NO_TLS, type SessionTls } from './session-setup.js';
+import { hostTls, requireTlsHostTls, type HostTls } from './host-tls.js';
+import { NO_TLS, OPPORTUNISTIC_TLS, type SessionTls } from './session-setup.js';
 
 export { judgeHosts, type HostTls, type HostVerdict } from './host-tls.js';
 
@@ -88,6 +88,45 @@ export class OutboundTls {
       return { source: 'mta-sts', sts, tls: this.#tls({ mode: 'opportunistic', verify: true }) };
     }
     return { source: 'mta-sts', sts, tls: this.#tls({ mode: 'starttls', verify: true, requiredBy: `the MTA-STS policy of ${domain}` }) };
+  }
+
+  /** The destination's delivery.tlsPolicy level, if it has an entry. */
+  levelFor(domain: string): TlsPolicyLevel | undefined {
+    return this.#options.levels.get(domain);
+  }
+
+  /**
+   * The destination's MTA-STS policy whatever delivery.tlsPolicy says (REQUIRETLS, RFC 8689
+   * §4.2.1, authenticates MX names with it); undefined when delivery.mtaSts is off.
+   */
+  async stsPolicy(domain: string, signal: AbortSignal): Promise<StsLookup | undefined> {
+    return this.#options.mtaSts?.lookup(domain, signal);
+  }
+
+  /** TLS required and the certificate verified for the host name against the trusted CAs (Node's and delivery.caFile). */
+  verifiedTls(requiredBy: string): SessionTls {
+    return this.#tls({ mode: 'starttls', verify: true, requiredBy });
+  }
+
+  /**
+   * Each MX host's TLS for a REQUIRETLS message (RFC 8689 §4.2.1): DANE's check where the host has
+   * usable TLSA records (consulted as for other mail: DANE on, no tlsPolicy level other than dane),
+   * else `verifiedTls(requiredBy)`; hosts whose TLSA lookup failed are skipped.
+   */
+  async requireTlsHostTls(plan: PlanSuccess, requiredBy: string): Promise<HostTls[]> {
+    const dane = this.#options.dane;
+    const level = this.#options.levels.get(plan.domain);
+    const consulted = dane !== undefined && (level === undefined || level === 'dane') && (plan.source === 'mx' || plan.source === 'implicit');
+    const statuses = consulted ? await dane.forPlan(plan) : undefined;
+    return requireTlsHostTls(plan, statuses, { forcedDane: level === 'dane', verifiedTls: this.verifiedTls(requiredBy), daneContext: this.#daneContext });
+  }
+
+  /**
+   * A "TLS-Required: No" message (RFC 8689 §4.2.2): MTA-STS, DANE and verify/encrypt levels are
+   * ignored; STARTTLS when offered, unless delivery.tlsPolicy says none.
+   */
+  optionalTls(domain: string): SessionTls {
+    return this.#options.levels.get(domain) === 'none' ? NO_TLS : OPPORTUNISTIC_TLS;
   }
 
   #levelTls(level: TlsPolicyLevel, domain: string): SessionTls {

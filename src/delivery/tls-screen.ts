@@ -9,18 +9,19 @@ import { tlsaText } from '../dane/tlsa.js';
 import type { PlanSuccess } from '../dns/next-hop.js';
 import { localOutcome } from './outcomes.js';
 import type { SessionTls } from './session-setup.js';
-import type { HostTlsFailure, TlsPolicyName, TlsResultType } from './tls-failure.js';
+import type { HostTlsFailure, TlsFailureResult, TlsPolicyName } from './tls-failure.js';
 import { levelOf, type DestinationTls, type HostTls, type OutboundTls, type PlanTls } from './tls-policy.js';
 import type { RecipientOutcome } from './types.js';
 
 export type { TlsPolicyName } from './tls-failure.js';
 
-/** Why a policy passed over a host: MTA-STS mx-mismatch, required TLS failed (tls), or a DANE failure's RFC 8460 type. */
-export type TlsSkipReason = 'mx-mismatch' | 'tls' | TlsResultType;
-
 export interface TlsPolicyObserver {
-  /** An MX host was passed over because of a policy: not in the MTA-STS policy, TLS the policy requires failed, or DANE failed. */
-  tlsPolicyHostSkipped?(policy: TlsPolicyName, reason: TlsSkipReason): void;
+  /**
+   * A policy refused a host or a destination: an MX host not in the MTA-STS policy, a DANE failure
+   * (TLSA lookup, no usable record under tlsPolicy dane, no match), TLS the policy requires that failed
+   * (per attempt), a REQUIRETLS message with no authenticated MX or a host without REQUIRETLS.
+   */
+  tlsPolicyFailure?(policy: TlsPolicyName, result: TlsFailureResult): void;
   /** An MTA-STS policy in testing mode would have refused a host (delivery went on). */
   stsTestingFailure?(): void;
   /** What DANE asked of an MX host of a plan (dns.dnssec on). */
@@ -69,7 +70,7 @@ function logHost(host: HostTls, planTls: PlanTls, destination: string, log: Logg
   if (host.skipped !== undefined) {
     const { policy, resultType, reason } = host.skipped;
     const sts = policy === 'mta-sts' && decided.source === 'mta-sts' ? { mtaStsId: decided.sts.id, mtaStsMx: decided.sts.policy.mx } : {};
-    observer?.tlsPolicyHostSkipped?.(policy, policy === 'mta-sts' ? 'mx-mismatch' : resultType);
+    observer?.tlsPolicyFailure?.(policy, policy === 'mta-sts' ? 'mx-mismatch' : resultType);
     observer?.tlsFailure?.({ resultType, policy, domain: destination, mx: host.host, address: undefined, reason });
     if (policy === 'mta-sts') log.warn({ ...fields, ...sts }, 'mx skipped: not in the mta-sts policy');
     else log.warn({ ...fields, resultType, reason }, 'mx skipped: dane');

@@ -46,6 +46,7 @@ export class DeliveryScheduler {
       maxConcurrency: delivery.maxConcurrency,
       concurrencyPerDomain: delivery.concurrencyPerDomain,
       pauseDelayMs: (failures) => baseRetryDelayMs(failures, delivery.retryDelaysMs),
+      providers: options.providers,
     });
     this.dispatcher = new Dispatcher({
       transport: options.transport,

@@ -82,6 +82,23 @@ describe('outpost resolve with DANE', () => {
     ]);
   });
 
+  it('says a REQUIRETLS message may go to the hosts of the DNSSEC-secure MX answer, each checked by DANE or WebPKI (--json)', async () => {
+    const requireTls = (JSON.parse((await resolve('dane.test', '--json')).stdout) as { requiretls: unknown }).requiretls;
+    const webpki = (host: string): Record<string, string> => ({ host, check: 'webpki' });
+    assert.deepEqual(requireTls, {
+      deliverable: true,
+      basis: 'dnssec',
+      hosts: ['mx1.dane.test', 'mx2.dane.test', 'mx4.dane.test', 'mx.unsigned.test'],
+      checks: [
+        { host: 'mx1.dane.test', check: 'dane' },
+        webpki('mx2.dane.test'),
+        { host: 'mx3.dane.test', skipped: { resultType: 'dnssec-invalid', reason: 'TLSA lookup of _25._tcp.mx3.dane.test failed: servfail (SERVFAIL from 127.0.0.1)' } },
+        webpki('mx4.dane.test'),
+        webpki('mx.unsigned.test'),
+      ],
+    });
+  });
+
   it('prints them in text', async () => {
     const run = await resolve('dane.test');
     const text = run.stdout.slice(run.stdout.indexOf('  DANE:'));
@@ -97,6 +114,12 @@ describe('outpost resolve with DANE', () => {
         '    mx3.dane.test: skipped (dnssec-invalid: TLSA lookup of _25._tcp.mx3.dane.test failed: servfail (SERVFAIL from 127.0.0.1))',
         '    mx4.dane.test: STARTTLS when offered (opportunistic) [no DANE: no TLSA records at _25._tcp.mx4.dane.test (DNSSEC-secure)]',
         '    mx.unsigned.test: STARTTLS when offered (opportunistic) [no DANE: the address records of mx.unsigned.test are not DNSSEC-secure]',
+        '  REQUIRETLS: deliverable via mx1.dane.test, mx2.dane.test, mx4.dane.test, mx.unsigned.test (DNSSEC-secure MX) if one offers REQUIRETLS after STARTTLS with a certificate checked as below; else bounced 5.7.10 / 5.7.30',
+        '    mx1.dane.test by its TLSA records (DANE)',
+        '    mx2.dane.test by the trusted CAs (WebPKI)',
+        '    mx3.dane.test skipped (dnssec-invalid: TLSA lookup of _25._tcp.mx3.dane.test failed: servfail (SERVFAIL from 127.0.0.1))',
+        '    mx4.dane.test by the trusted CAs (WebPKI)',
+        '    mx.unsigned.test by the trusted CAs (WebPKI)',
         '',
       ].join('\n'),
     );

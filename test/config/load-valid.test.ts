@@ -35,7 +35,7 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
   assert.equal(config.spoolDir, '/var/spool/outpost');
   assert.deepEqual(config.dns, { servers: [], timeoutMs: 3000, ipv6: true, dnssec: false });
   const minute = 60_000;
-  assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes], tlsPolicy: [...config.delivery.tlsPolicy] }, {
+  assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes], tlsPolicy: [...config.delivery.tlsPolicy], providers: [...config.delivery.providers] }, {
     port: 25,
     retryDelaysMs: [5, 10, 20, 40, 60, 120, 240].map((minutes) => minutes * minute),
     maxQueueLifetimeMs: 5 * 24 * 60 * minute,
@@ -46,6 +46,9 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     delayWarningMs: 4 * 60 * minute,
     maxConcurrency: 100,
     concurrencyPerDomain: 10,
+    concurrencyPerProvider: 20,
+    providers: [],
+    publicSuffixes: [],
     recipientsPerTransaction: 50,
     connectTimeoutMs: 30_000,
     commandTimeoutMs: 5 * minute,

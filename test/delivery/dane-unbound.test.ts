@@ -89,7 +89,7 @@ async function deliver(scenario: Scenario): Promise<{ outcome: ReturnType<typeof
     connector,
     logger: log.logger,
     outboundTls: outbound.outboundTls,
-    observer: { tlsPolicyHostSkipped: (policy, reason) => skips.push(`${policy}:${reason}`) },
+    observer: { tlsPolicyFailure: (policy, result) => skips.push(`${policy}:${result}`) },
   });
   const domain = domainOf(scenario);
   const reports = await runJob(transport, domain, [outboundMessage('m1', [`a@${domain}`])]);

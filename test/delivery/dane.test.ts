@@ -85,7 +85,7 @@ function delivery(mta: FakeMta, options: { levels?: ReadonlyMap<string, TlsPolic
     logger: log.logger,
     outboundTls,
     observer: {
-      tlsPolicyHostSkipped: (policy, reason) => skips.push(`${policy}:${reason}`),
+      tlsPolicyFailure: (policy, result) => skips.push(`${policy}:${result}`),
       tlsFailure: (failure) => failures.push(failure),
       daneHostStatus: (status) => statuses.push(status),
     },

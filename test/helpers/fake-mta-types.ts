@@ -21,8 +21,11 @@ export interface FakeMtaOptions {
   readonly port?: number;
   /** Name in the greeting and EHLO reply; default "fake-mta.test". */
   readonly name?: string;
-  /** What EHLO announces; default PIPELINING and 8BITMIME only. SIZE is announced when `size` is a number. */
-  readonly extensions?: { readonly pipelining?: boolean; readonly size?: number; readonly eightBitMime?: boolean; readonly smtpUtf8?: boolean };
+  /**
+   * What EHLO announces; default PIPELINING and 8BITMIME only. SIZE is announced when `size` is a number;
+   * REQUIRETLS (RFC 8689) with `requireTls`, and only inside TLS, as a server must.
+   */
+  readonly extensions?: { readonly pipelining?: boolean; readonly size?: number; readonly eightBitMime?: boolean; readonly smtpUtf8?: boolean; readonly requireTls?: boolean };
   /** Offer STARTTLS with this key and certificate. */
   readonly tls?: {
     readonly key: string;
