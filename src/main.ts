@@ -34,7 +34,7 @@ import type { Resolver } from './dns/resolver.js';
 import { interfaceAddresses, selfIdentity, type ListenEndpoint } from './dns/self-identity.js';
 import { createResolver } from './dns/setup.js';
 import { buildDsn } from './dsn/build.js';
-import { MX_NOT_AUTHENTICATED } from './delivery/message-tls-screen.js';
+import { MX_NOT_AUTHENTICATED, MX_SECURE_BY_DNSSEC } from './delivery/message-tls-screen.js';
 import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { sendingParts } from './sending-setup.js';
@@ -85,11 +85,12 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     routes: config.delivery.routes,
     outboundTls: outbound.outboundTls,
     providerNaming: providerNamingOf(config.delivery),
-    // REQUIRETLS trusts an MX name only from MTA-STS (enforce) until DNSSEC is wired here (dns.dnssec, with DANE).
-    mxAuthenticated: MX_NOT_AUTHENTICATED,
+    // REQUIRETLS (RFC 8689 §4.2.1) trusts the MX names of an answer a trusted validating resolver marked secure (dns.dnssec), or MTA-STS enforce.
+    mxAuthenticated: config.dns.dnssec ? MX_SECURE_BY_DNSSEC : MX_NOT_AUTHENTICATED,
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
       tlsPolicyFailure: (policy, result) => metrics.tlsPolicyFailure(policy, result),
+      daneHostStatus: (status) => metrics.daneHostStatus(status),
       stsTestingFailure: () => metrics.mtaStsTestingFailure(),
     },
     planner,
@@ -167,6 +168,13 @@ function scheduler(config: Config, spool: Spool, transport: Transport, deps: Rel
   });
 }
 
+/** Once at startup: whether DANE (RFC 7672) is on, and why not. */
+function logDnssec(config: Config, logger: Logger): void {
+  const servers = config.dns.servers.map((server) => `${server.host}:${server.port}`);
+  if (config.dns.dnssec) logger.info({ component: 'delivery', dnsServers: servers }, 'dane on: dns.dnssec trusts the AD bit of the dns.servers, which must validate DNSSEC');
+  else logger.info({ component: 'delivery' }, 'dane off: dns.dnssec is false (DNSSEC-secure TLSA records need a validating resolver such as a local unbound)');
+}
+
 export async function startRelay(config: Config, deps: RelayDependencies): Promise<RunningRelay> {
   const { logger, clock } = deps;
   const spool = await Spool.open({ dir: config.spoolDir, clock, logger, recover: true });
@@ -198,10 +206,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
+  logDnssec(config, logger);
   const outbound = await createOutboundTls(config.delivery, {
     spoolDir: config.spoolDir,
     resolver,
     ipv6: config.dns.ipv6,
+    dnssec: config.dns.dnssec,
     clock,
     logger,
     observer: { policyFetchFailed: () => metrics.mtaStsFetchFailed() },

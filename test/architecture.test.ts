@@ -66,6 +66,7 @@ it('keeps the layers pointing inward', () => {
     // Recipient verification knows the probe only as a function main.ts hands it (no delivery import).
     verify: ['verify', 'core', 'config', 'observability'],
     mtasts: ['mtasts', 'core', 'dns'],
+    dane: ['dane', 'core', 'dns'],
     mime: ['mime', 'core'],
     suppression: ['suppression', 'core', 'smtp'],
     quota: ['quota', 'core', 'smtp'],

@@ -30,6 +30,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       servers: dns.servers.map((server) => withPort(server, DNS_PORT)),
       timeoutMs: dns.timeout,
       ipv6: dns.ipv6,
+      dnssec: dns.dnssec,
     },
     delivery: {
       port: delivery.port,

@@ -108,6 +108,7 @@ export const CONFIG_SCHEMA = section({
     servers: withDefault(listType(dnsServerType, { nonEmpty: false }), []),
     timeout: withDefault(positiveDuration, '3s'),
     ipv6: withDefault(booleanType, true),
+    dnssec: withDefault(booleanType, false),
   }),
   delivery: section({
     port: withDefault(portType, 25),

@@ -59,14 +59,19 @@ export interface RouteConfig extends HostPort {
   readonly policy?: RoutePolicyConfig;
 }
 
-/** How a destination's MX hosts use TLS (delivery.tlsPolicy): required and verified for the MX name, required, opportunistic, never. */
-export type TlsPolicyLevel = 'verify' | 'encrypt' | 'may' | 'none';
+/**
+ * How a destination's MX hosts use TLS (delivery.tlsPolicy): required and authenticated by DNSSEC-secure
+ * TLSA records (DANE, RFC 7672), required and verified for the MX name, required, opportunistic, never.
+ */
+export type TlsPolicyLevel = 'dane' | 'verify' | 'encrypt' | 'may' | 'none';
 
 export interface DnsConfig {
   /** Recursive servers; empty means "read /etc/resolv.conf". */
   readonly servers: readonly HostPort[];
   readonly timeoutMs: number;
   readonly ipv6: boolean;
+  /** The servers validate DNSSEC and their AD bit is trusted (needs explicit `servers`): enables DANE. */
+  readonly dnssec: boolean;
 }
 
 /** A mail provider's limits (delivery.providers) and the MX hosts that are its own. */

@@ -1,12 +1,14 @@
 // Opening an outbound SMTP session on a connected socket: greeting, EHLO with
 // HELO fallback (RFC 5321 §4.1.1.1, §3.2), STARTTLS (RFC 3207) opportunistic
-// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), and the fresh EHLO after TLS (§4.2).
+// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), the certificate checked
+// against CAs or DANE TLSA records (RFC 7672 §3), and the fresh EHLO after TLS (§4.2).
 
 import type { Socket } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import type { RouteTlsMode } from '../config/types.js';
+import { verifyDane, type DaneCheck } from '../dane/verify.js';
 import { replyText, type Reply } from '../smtp/reply.js';
 import { NO_EXTENSIONS, parseExtensions, type Extensions } from './extensions.js';
 import { describePeer, sessionFailureOutcome, skippedHostOutcome, tlsRequiredOutcome, type Peer } from './outcomes.js';
@@ -40,6 +42,11 @@ export interface SessionTls {
   readonly secureContext?: SecureContext;
   /** What requires the TLS, named in deferrals ("the MTA-STS policy of example.net"); a route's TLS names nothing. */
   readonly requiredBy?: string;
+  /**
+   * DANE (RFC 7672 §3): the certificate must match one of these TLSA records; CAs and `verify`
+   * play no part. Goes with `mode: 'starttls'` and a context trusting no CA (the chain as sent).
+   */
+  readonly dane?: DaneCheck;
 }
 
 export const OPPORTUNISTIC_TLS: SessionTls = Object.freeze({ mode: 'opportunistic', verify: false, ca: undefined });
@@ -63,7 +70,7 @@ export type OpenResult =
       readonly ok: false;
       readonly outcome: RecipientOutcome;
       readonly tlsFailed: boolean;
-      /** TLS was not to be had as `tls` asks (no STARTTLS, refused, failed handshake, unverified certificate). */
+      /** TLS was not to be had as `tls` asks (no STARTTLS, refused, failed handshake, certificate not verified or matching no TLSA record). */
       readonly tlsFailure?: TlsFailure;
     };
 
@@ -110,11 +117,22 @@ function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): Connectio
   };
 }
 
-/** Why a handshake does not satisfy `tls`, or undefined when it does. */
-function unverified(result: TlsResult, peer: Peer, tls: SessionTls): TlsFailure | undefined {
-  if (!tlsRequired(tls) || !tls.verify || result.verified) return undefined;
+type Checked = { readonly ok: true; readonly tls: TlsResult } | { readonly ok: false; readonly failure: TlsFailure };
+
+/**
+ * Whether a handshake satisfies `tls`: the certificate against the TLSA records (DANE; a match
+ * makes the session `verified`, as REQUIRETLS asks, RFC 8689 §4.2.1), or against CAs and the host name when verified.
+ */
+function checkCertificate(connection: SmtpConnection, result: TlsResult, peer: Peer, tls: SessionTls, setup: SessionSetup): Checked {
+  if (tls.dane !== undefined) {
+    const verdict = verifyDane(connection.peerCertificateChain(), tls.dane, setup.clock.now());
+    if (verdict.ok) return { ok: true, tls: { ...result, verified: true, verifyError: undefined, dane: verdict.matched } };
+    const text = `${tlsRequiredWith(peer, tls)}, but its certificate matches none of the TLSA records (${verdict.reason})`;
+    return { ok: false, failure: { result: 'validation-failure', text } };
+  }
+  if (!tlsRequired(tls) || !tls.verify || result.verified) return { ok: true, tls: result };
   const text = `${tlsRequiredWith(peer, tls)}, but its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
-  return { result: certificateFailure(result.verifyError), text };
+  return { ok: false, failure: { result: certificateFailure(result.verifyError), text } };
 }
 
 /**
@@ -139,35 +157,34 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
       // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
-    const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
-    const problem = unverified(secured, peer, tls);
-    if (problem !== undefined) return closeUnverified(connection, peer, problem);
+    const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
+    if (!checked.ok) return closeUnverified(connection, peer, checked.failure);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+    return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
   } catch (error) {
     connection.close();
     if (!(error instanceof SessionError)) throw error;
     const outcome = sessionFailureOutcome(error, peer);
     if (error.failure !== 'tls') return { ok: false, outcome, tlsFailed: false };
+    // A failed handshake (RFC 8460 has no better type for it); counted only where a policy requires the TLS.
     return { ok: false, outcome, tlsFailed: true, tlsFailure: { result: 'validation-failure', text: `TLS with ${describePeer(peer)} failed: ${error.message}` } };
   }
 }
 
 /** Implicit TLS (RFC 8314 §3.3): the handshake first, then the greeting over TLS. */
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
-  const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
-  const problem = unverified(secured, peer, tls);
-  if (problem !== undefined) return closeUnverified(connection, peer, problem);
+  const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
+  if (!checked.ok) return closeUnverified(connection, peer, checked.failure);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
   if (!said.ok) return refused(connection, said.reply, peer, setup);
-  return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+  return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, problem: TlsFailure): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, failure: TlsFailure): OpenResult {
   connection.close();
-  return { ok: false, outcome: tlsRequiredOutcome(peer, problem.text), tlsFailed: true, tlsFailure: problem };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, failure.text), tlsFailed: true, tlsFailure: failure };
 }

@@ -2,9 +2,10 @@
 // (RFC 5321 §5.1: hosts by preference, each address, at most 5 addresses),
 // reuses one session for a job's messages and reports each message's outcomes;
 // routes add required TLS (RFC 8314), AUTH (RFC 4954), pacing and throttling pauses;
-// MX plans follow delivery.tlsPolicy and MTA-STS (RFC 8461); messages with REQUIRETLS
-// or "TLS-Required: No" (RFC 8689) go in sessions of their own, screened for that; a
-// provider's throttling reply ends the walk over that provider's hosts (the scheduler pauses it).
+// MX plans follow delivery.tlsPolicy, DANE (RFC 7672) and MTA-STS (RFC 8461), TLS per host;
+// messages with REQUIRETLS or "TLS-Required: No" (RFC 8689) go in sessions of their own,
+// screened for that; a provider's throttling reply ends the walk over that provider's
+// hosts (the scheduler pauses it).
 
 import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -26,7 +27,7 @@ import { NO_TLS, openSession, type OpenResult, type OpenSession, type SessionSet
 import type { TlsResult } from './smtp-connection.js';
 import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
-import type { TlsPolicyName, TlsPolicyObserver } from './tls-screen.js';
+import type { HostSessionTls, TlsPolicyObserver } from './tls-screen.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
 import type { TlsRequirement } from '../spool/types.js';
 
@@ -66,7 +67,7 @@ export interface SmtpTransportOptions {
   readonly observer?: TransportObserver;
   /** OAuth2 token endpoints (client-credentials routes): CA certificates trusted instead of the default ones, request timeout. */
   readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
-  /** delivery.tlsPolicy and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
+  /** delivery.tlsPolicy, DANE and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
   readonly outboundTls?: OutboundTlsPolicies;
   /** Whether an MX answer was DNSSEC-secure (REQUIRETLS trusts its names); default: never. */
   readonly mxAuthenticated?: MxAuthentication;
@@ -76,14 +77,12 @@ export interface SmtpTransportOptions {
 
 /** One job's walk over the plan: what every session of it shares. */
 interface Attempt {
+  readonly destination: string;
   readonly route: RouteRuntime | undefined;
-  readonly tls: SessionTls;
-  /** The policy that requires this TLS (MTA-STS enforce, delivery.tlsPolicy, REQUIRETLS), if one does. */
-  readonly enforcedBy: TlsPolicyName | undefined;
+  /** Each host's TLS: the route's for all, per host under tlsPolicy, DANE and MTA-STS, or as the messages' TLS requirement asks. */
+  readonly tlsOf: (host: string) => HostSessionTls;
   /** The messages carry REQUIRETLS: hosts must offer it after STARTTLS, failures to get verified TLS bounce. */
   readonly requireTls: boolean;
-  /** An MTA-STS policy in testing mode: hosts that would fail it are logged. */
-  readonly testing: { readonly domain: string; readonly id: string } | undefined;
   readonly credentials: Credentials | undefined;
   readonly queue: OutboundMessage[];
   readonly report: ReportOutcomes;
@@ -133,7 +132,9 @@ function keptFailure(last: HostFailure | undefined, next: HostFailure | undefine
 }
 
 export function describeTls(tls: TlsResult | undefined): string | null {
-  return tls === undefined ? null : `${tls.protocol} ${tls.cipher} (${tls.verified ? 'verified' : 'unverified'})`;
+  if (tls === undefined) return null;
+  const check = tls.dane !== undefined ? `verified by ${tls.dane}` : tls.verified ? 'verified' : 'unverified';
+  return `${tls.protocol} ${tls.cipher} (${check})`;
 }
 
 /** The plan's addresses in order (only one family's, when given), at most `limit`. */
@@ -231,8 +232,10 @@ export class SmtpTransport implements Transport {
       else if (next !== undefined) queue.push(next);
       return queue.length > 0;
     };
-    const { tls, enforcedBy, testing } = screened;
-    const attempt: Attempt = { route, tls, enforcedBy, requireTls: requirement === 'requiretls', testing, credentials: prepared.credentials, queue, report, signal, hasNext };
+    const { hosts } = screened;
+    const fallbackTls: HostSessionTls = { tls: prepared.tls, enforcedBy: undefined, testing: undefined };
+    const tlsOf = (host: string): HostSessionTls => hosts.get(host) ?? fallbackTls;
+    const attempt: Attempt = { destination: job.destination, route, tlsOf, requireTls: requirement === 'requiretls', credentials: prepared.credentials, queue, report, signal, hasNext };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
@@ -259,7 +262,7 @@ export class SmtpTransport implements Transport {
         await attempt.report(message.id, run.ipv6Refused.outcomes, run.ipv6Refused.info);
       }
       // Only opportunistic TLS falls back: a route that requires TLS never sends in clear.
-      if (run.tlsFailed && attempt.tls.mode === 'opportunistic' && !plaintextHosts.has(peer.host)) {
+      if (run.tlsFailed && attempt.tlsOf(peer.host).tls.mode === 'opportunistic' && !plaintextHosts.has(peer.host)) {
         // Like Postfix's "may": a failed handshake retries this host once in plaintext.
         plaintextHosts.add(peer.host);
         continue;
@@ -303,11 +306,12 @@ export class SmtpTransport implements Transport {
       if (!(error instanceof ConnectError)) throw error;
       return this.#skip(peer, queue, { outcome: connectFailureOutcome(error, peer), info: info(undefined, startMs) }, false, false);
     }
-    const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : attempt.tls);
+    const hostTls = attempt.tlsOf(peer.host);
+    const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : hostTls.tls);
     const { route, credentials } = attempt;
-    if (attempt.testing !== undefined && !plaintext) this.#checkTesting(peer, attempt.testing, opened);
+    if (hostTls.testing !== undefined && !plaintext) this.#checkTesting(peer, hostTls.testing, opened);
     if (!opened.ok) {
-      const failure = this.#tlsPolicyFailure(peer, attempt, opened, queue[0]);
+      const failure = this.#tlsPolicyFailure(peer, attempt, hostTls, opened, queue[0]);
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
       const throttled = route?.isObject === true && isThrottling(opened.outcome) && this.#pause(route, peer, opened.outcome);
       const skipped = this.#skip(peer, queue, { ...failure, info: info(undefined, startMs) }, opened.tlsFailed, throttled);
@@ -328,7 +332,7 @@ export class SmtpTransport implements Transport {
         return this.#skip(peer, queue, { outcome: authed.outcome, info: info(opened.session.tls, startMs) }, false, authed.final);
       }
     }
-    this.#logSession(peer, opened.session, plaintext, route, attempt.tls);
+    this.#logSession(peer, opened.session, plaintext, route, hostTls.tls);
     return this.#carry(peer, opened.session, attempt, startMs, info);
   }
 
@@ -418,14 +422,17 @@ export class SmtpTransport implements Transport {
   }
 
   /**
-   * A session that did not open: TLS a policy requires that failed is counted and logged, and
-   * for a REQUIRETLS message it is final (RFC 8689 §4.2.1: 5.7.10, never sent without it).
+   * A session that did not open: TLS a policy requires that failed is counted, logged and handed
+   * on for TLS reporting (RFC 8460), and for a REQUIRETLS message it is final (RFC 8689 §4.2.1:
+   * 5.7.10, never sent without it).
    */
-  #tlsPolicyFailure(peer: Peer, attempt: Attempt, opened: Extract<OpenResult, { ok: false }>, head: OutboundMessage | undefined): Omit<HostFailure, 'info'> {
+  #tlsPolicyFailure(peer: Peer, attempt: Attempt, hostTls: HostSessionTls, opened: Extract<OpenResult, { ok: false }>, head: OutboundMessage | undefined): Omit<HostFailure, 'info'> {
     const problem = opened.tlsFailure;
-    if (problem === undefined || attempt.enforcedBy === undefined) return { outcome: opened.outcome };
-    this.#options.observer?.tlsPolicyFailure?.(attempt.enforcedBy, problem.result);
-    this.#log.warn({ qid: head?.id, mx: peer.host, address: peer.address, policy: attempt.enforcedBy, result: problem.result, problem: problem.text }, 'tls policy failure');
+    const policy = hostTls.enforcedBy;
+    if (problem === undefined || policy === undefined) return { outcome: opened.outcome };
+    this.#options.observer?.tlsPolicyFailure?.(policy, problem.result);
+    this.#options.observer?.tlsFailure?.({ resultType: problem.result, policy, domain: attempt.destination, mx: peer.host, address: peer.address, reason: problem.text });
+    this.#log.warn({ qid: head?.id, destination: attempt.destination, mx: peer.host, address: peer.address, policy, result: problem.result, problem: problem.text }, 'tls policy failure');
     return attempt.requireTls ? { outcome: requireTlsRefusedOutcome(problem.text, peer.host), requireTlsRefusal: true } : { outcome: opened.outcome };
   }
 

@@ -50,6 +50,7 @@ const TLS_POLICY_FAILURES_AT_START: readonly (readonly [string, string])[] = [
   ...CERTIFICATE_RESULTS.map((result) => ['requiretls', result] as const),
   ['requiretls', 'mx-not-authenticated'],
   ['requiretls', 'requiretls-not-supported'],
+  ...(['dnssec-invalid', 'dane-required', 'tlsa-invalid', 'starttls-not-supported', 'validation-failure'] as const).map((result) => ['dane', result] as const),
 ];
 
 /**
@@ -69,15 +70,17 @@ const TLS_POLICY_FAILURES_AT_START: readonly (readonly [string, string])[] = [
  *   result valid|invalid|unavailable|unverifiable, source list|cache|probe|none.
  * - `outpost_mta_sts_fetch_failures_total` counter: MTA-STS policy fetches that failed (network, TLS, HTTP, size, type, syntax).
  * - `outpost_tls_policy_failures_total{policy,result}` counter: outbound TLS a policy requires that was not to be had,
- *   per host attempt (or per destination when no host qualifies); policy mta-sts|dane|tlsPolicy|requiretls, result an
- *   RFC 8460 result type (starttls-not-supported, certificate-host-mismatch, certificate-expired,
- *   certificate-not-trusted, validation-failure, ...) or mx-mismatch, mx-not-authenticated, requiretls-not-supported.
+ *   per host (skipped before connecting, or per attempt) or per destination when no host qualifies; policy
+ *   mta-sts|dane|tlsPolicy|requiretls, result an RFC 8460 result type (starttls-not-supported, certificate-host-mismatch,
+ *   certificate-expired, certificate-not-trusted, validation-failure; for DANE dnssec-invalid (TLSA lookup bogus or
+ *   failed), dane-required (tlsPolicy dane, no usable TLSA), tlsa-invalid) or mx-mismatch, mx-not-authenticated,
+ *   requiretls-not-supported.
+ * - `outpost_dane_hosts_total{status}` counter: MX hosts planned with DNSSEC on, by what DANE asked of them:
+ *   usable, unusable (TLS without authentication), absent (no TLSA), insecure (something on the way not signed), failed.
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  * - `outpost_spool_free_bytes` / `outpost_spool_min_free_bytes` gauges: free space on the spool's file system and the
  *   reserve below which mail is refused (`limits.minFreeSpace`); exported once `setSpoolFreeSpace` wires them.
-  }
-
  * - `outpost_provider_sessions{provider}` gauge: outbound sessions open to a provider (MX hosts' registrable domain), from memory at scrape time.
  * - `outpost_provider_paused{provider}` gauge: 1 while a provider is paused after throttling us, else 0.
  * - `outpost_provider_throttled_total{provider}` counter: throttling replies from a provider (421 4.7.0, 4.7.28, 4.7.650...).
@@ -100,6 +103,7 @@ export class Metrics {
   private readonly stsFetchFailures: Counter;
   private readonly tlsPolicyFailures: Counter<'policy' | 'result'>;
   private readonly stsTestingFailures: Counter;
+  private readonly daneHosts: Counter<'status'>;
   private readonly providerSessions: Gauge<'provider'>;
   private readonly providerPaused: Gauge<'provider'>;
   private readonly providerThrottles: Counter<'provider'>;
@@ -140,6 +144,8 @@ export class Metrics {
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
     for (const [policy, result] of TLS_POLICY_FAILURES_AT_START) this.tlsPolicyFailures.touch({ policy, result });
+    this.daneHosts = r.counter({ name: 'outpost_dane_hosts_total', help: 'MX hosts planned with DNSSEC validation on, by what DANE asked of them.', labelNames: ['status'] });
+    for (const status of ['usable', 'unusable', 'absent', 'insecure', 'failed'] as const) this.daneHosts.touch({ status });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -203,6 +209,11 @@ export class Metrics {
   /** `policy` and `result` are fixed names (delivery/tls-failure.ts), never remote input. */
   tlsPolicyFailure(policy: string, result: string): void {
     this.tlsPolicyFailures.inc({ policy, result });
+  }
+
+  /** `status` is a fixed DANE host status name (usable, unusable, absent, insecure, failed). */
+  daneHostStatus(status: string): void {
+    this.daneHosts.inc({ status });
   }
 
   mtaStsTestingFailure(): void {

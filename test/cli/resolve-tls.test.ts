@@ -74,6 +74,7 @@ describe('outpost resolve and outbound TLS', () => {
         fetchedAt: FETCHED_AT,
         expires: new Date(Date.parse(FETCHED_AT) + 604_800_000).toISOString(),
       },
+      dane: { on: false, reason: 'dns.dnssec is false: no DNSSEC validation, no TLSA lookups' },
       hosts: [
         { host: 'mx1.sts.test', tls: 'verify', inPolicy: true },
         { host: 'backup.other.test', tls: 'skip', inPolicy: false },
@@ -83,7 +84,7 @@ describe('outpost resolve and outbound TLS', () => {
 
   it('prints the policy and the hosts in text', async () => {
     const run = await resolve('sts.test');
-    assert.match(run.stdout, /\n {2}TLS: MTA-STS enforce \(id 20260101, max_age 604800s, cached, valid until \S+\); mx: \*\.sts\.test\n {4}mx1\.sts\.test: TLS required, certificate verified for the MX name\n {4}backup\.other\.test: skipped \(not in the MTA-STS policy\)\n {2}REQUIRETLS: /);
+    assert.match(run.stdout, /\n {2}DANE: off \(dns\.dnssec is false: no DNSSEC validation, no TLSA lookups\)\n {2}TLS: MTA-STS enforce \(id 20260101, max_age 604800s, cached, valid until \S+\); mx: \*\.sts\.test\n {4}mx1\.sts\.test: TLS required, certificate verified for the MX name\n {4}backup\.other\.test: skipped \(not in the MTA-STS policy\)\n {2}REQUIRETLS: /);
   });
 
   it('says why no policy applies when the policy cannot be fetched', async () => {
@@ -96,7 +97,7 @@ describe('outpost resolve and outbound TLS', () => {
 
   it('shows a delivery.tlsPolicy entry, and that a route keeps its own TLS', async () => {
     const pinned = JSON.parse((await resolve('pinned.test', '--json')).stdout) as { tls: unknown };
-    assert.deepEqual(pinned.tls, { policy: 'tlsPolicy', level: 'encrypt', hosts: [{ host: 'mx.pinned.test', tls: 'encrypt' }] });
+    assert.deepEqual(pinned.tls, { policy: 'tlsPolicy', level: 'encrypt', dane: { on: false, reason: 'dns.dnssec is false: no DNSSEC validation, no TLSA lookups' }, hosts: [{ host: 'mx.pinned.test', tls: 'encrypt' }] });
     assert.match((await resolve('pinned.test')).stdout, /TLS: delivery\.tlsPolicy encrypt \(MTA-STS not consulted\)\n {4}mx\.pinned\.test: TLS required, certificate not checked\n {2}REQUIRETLS: /);
     const routed = await resolve('routed.test');
     assert.match(routed.stdout, /TLS: the route's own \(delivery\.routes bypass MTA-STS and delivery\.tlsPolicy\)\n {2}REQUIRETLS: /);

@@ -33,7 +33,7 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
   assert.equal(config.usersFile, undefined);
   assert.equal(config.tls, undefined);
   assert.equal(config.spoolDir, '/var/spool/outpost');
-  assert.deepEqual(config.dns, { servers: [], timeoutMs: 3000, ipv6: true });
+  assert.deepEqual(config.dns, { servers: [], timeoutMs: 3000, ipv6: true, dnssec: false });
   const minute = 60_000;
   assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes], tlsPolicy: [...config.delivery.tlsPolicy], providers: [...config.delivery.providers] }, {
     port: 25,

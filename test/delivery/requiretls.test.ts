@@ -1,5 +1,5 @@
 // Sending REQUIRETLS messages (RFC 8689 §4.2.1) to fake MTAs: only to an
-// authenticated MX name (MTA-STS enforce, DNSSEC seam, no-MX domain, verified
+// authenticated MX name (MTA-STS enforce, mxAuthenticated: DNSSEC, no-MX domain, verified
 // route) over TLS verified for it, to servers offering REQUIRETLS after STARTTLS,
 // with MAIL ... REQUIRETLS; otherwise 5.7.10 / 5.7.30 at once, never in clear.
 // And "TLS-Required: No" (§4.2.2): the destination's TLS policies are ignored.

@@ -90,7 +90,13 @@ describe('outpost resolve against dnsmasq', () => {
         ok: true,
         source: 'implicit',
         hosts: [{ host: 'nomx.test', preference: 0, addresses: ['127.0.0.5', '::5'], port: 25, ttl: 300 }],
-        tls: { policy: 'default', level: 'may', mtaSts: { found: false, reason: 'no TXT record at _mta-sts.nomx.test' }, hosts: [{ host: 'nomx.test', tls: 'may' }] },
+        tls: {
+          policy: 'default',
+          level: 'may',
+          mtaSts: { found: false, reason: 'no TXT record at _mta-sts.nomx.test' },
+          dane: { on: false, reason: 'dns.dnssec is false: no DNSSEC validation, no TLSA lookups' },
+          hosts: [{ host: 'nomx.test', tls: 'may' }],
+        },
         requiretls: { deliverable: true, basis: 'domain', hosts: ['nomx.test'] },
       },
     });

@@ -45,6 +45,8 @@ export interface FakeSession {
   /** Every chunk of command-mode bytes as it arrived (to see what was pipelined together). */
   readonly chunks: string[];
   tls: boolean;
+  /** The SNI name the client sent in its TLS handshake (undefined: no TLS or no SNI). */
+  servername?: string;
   /** Messages completed (final dot answered 2xx) on this connection. */
   transactions: number;
   rsets: number;
