@@ -16,7 +16,6 @@ import type { TlsFilesConfig } from './config/types.js';
 import { OpsHttpServer } from './observability/http-server.js';
 import { Metrics, type QueueSnapshot } from './observability/metrics.js';
 import type { DeliveryObserver } from './scheduler/types.js';
-import type { EnvelopeRecord } from './spool/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from './core/network.js';
 import type { Config } from './config/types.js';
@@ -35,7 +34,7 @@ import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
 import { notifyOnCommit } from './spool/notifying-sink.js';
-import { Spool } from './spool/spool.js';
+import { Spool, type QueueSummary } from './spool/spool.js';
 import { cachedFreeSpace, diskReserveCheck, statfsFreeBytes } from './spool/free-space.js';
 import { KeyRecordWatch } from './dkim/key-record-watch.js';
 import { loadDkimKeys, type LoadedKeys } from './dkim/keys.js';
@@ -215,7 +214,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
-  metrics.setQueueGauges(async () => queueSnapshot(await spool.list(), clock.now()));
+  metrics.setQueueGauges(() => queueSnapshot(spool.summary(), clock.now()));
   const http = new OpsHttpServer({
     http: config.http,
     metrics,
@@ -325,9 +324,10 @@ async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
   return loaded.value;
 }
 
-function queueSnapshot(records: readonly EnvelopeRecord[], nowMs: number): QueueSnapshot {
-  const oldestMs = Math.min(...records.map((record) => Date.parse(record.arrival)));
-  return { messages: records.length, oldestAgeSeconds: records.length === 0 ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
+/** From the spool's in-memory index: no file is read per scrape. */
+function queueSnapshot(summary: QueueSummary, nowMs: number): QueueSnapshot {
+  const oldestMs = summary.oldestArrivalMs;
+  return { messages: summary.messages, oldestAgeSeconds: oldestMs === undefined ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
 }
 
 async function spoolWritable(dir: string): Promise<boolean> {
