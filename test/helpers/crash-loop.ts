@@ -34,6 +34,8 @@ export interface CrashLoopResult {
 }
 
 const DRAIN_GUARD_MS = 60_000;
+/** A guard for a loaded machine (the bench runs beside other work), not a measurement. */
+const START_WAIT_MS = 60_000;
 const TAG = /^X-Crash-Seq: (\d+)\r?$/m;
 
 export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoopResult> {
@@ -48,7 +50,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
   try {
     for (let cycle = 0; cycle < options.cycles; cycle += 1) {
       options.progress?.(cycle);
-      const serve = await ServeProcess.start(installation.configFile);
+      const serve = await ServeProcess.start(installation.configFile, {}, START_WAIT_MS);
       const port = serve.port();
       const acksBeforeKill = 1 + Math.floor(random() * options.maxAcksPerCycle);
       let acksThisCycle = 0;
@@ -85,7 +87,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
       await (killed ?? serve.kill9());
     }
     // A last run drains the queue.
-    const serve = await ServeProcess.start(installation.configFile);
+    const serve = await ServeProcess.start(installation.configFile, {}, START_WAIT_MS);
     const seen = (): Set<number> => new Set(sink.messages.map((message) => seqOf(message.data)).filter((seq): seq is number => seq !== undefined));
     // A guard against a lost message hanging the run (then reported as lost), not a measurement.
     let guard: NodeJS.Timeout | undefined;
