@@ -88,11 +88,20 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
     }
     // A last run drains the queue.
     const serve = await ServeProcess.start(installation.configFile, {}, START_WAIT_MS);
-    const seen = (): Set<number> => new Set(sink.messages.map((message) => seqOf(message.data)).filter((seq): seq is number => seq !== undefined));
+    // Kept up to date incrementally: the check runs on every sink event.
+    const received = new Set<number>();
+    let scanned = 0;
+    const allReceived = (): boolean => {
+      for (; scanned < sink.messages.length; scanned += 1) {
+        const seq = seqOf((sink.messages[scanned] as { data: Buffer }).data);
+        if (seq !== undefined) received.add(seq);
+      }
+      return [...acknowledged].every((seq) => received.has(seq));
+    };
     // A guard against a lost message hanging the run (then reported as lost), not a measurement.
     let guard: NodeJS.Timeout | undefined;
     await Promise.race([
-      sink.until(() => [...acknowledged].every((seq) => seen().has(seq))),
+      sink.until(allReceived),
       new Promise<void>((resolve) => (guard = setTimeout(resolve, DRAIN_GUARD_MS))),
     ]);
     clearTimeout(guard);
