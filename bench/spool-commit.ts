@@ -1,6 +1,6 @@
 // Micro-benchmark of durable spool commits: C concurrent "sessions" each
 // commit small messages until N are stored; prints messages/s and how many
-// folder fsyncs group commit needed. Usage: node build/bench/spool-commit.js [--messages N] [--concurrency C] [--dir D]
+// fdatasyncs of the queue log group commit needed. Usage: node build/bench/spool-commit.js [--messages N] [--concurrency C] [--dir D]
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const perSecond = Math.round(messageCount / elapsedSeconds);
   process.stdout.write(
     `${messageCount} messages, ${concurrency} concurrent: ${elapsedSeconds.toFixed(2)} s, ${perSecond} messages/s; ` +
-      `${stats.batches} batches, ${stats.folderSyncs} folder fsyncs (${(stats.waiters / stats.batches).toFixed(1)} commits/batch)\n`,
+      `${stats.batches} batches, ${stats.fileSyncs} fdatasyncs (${(stats.appends / stats.batches).toFixed(1)} commits/batch)\n`,
   );
 }
 

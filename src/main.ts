@@ -17,7 +17,6 @@ import { OpsHttpServer } from './observability/http-server.js';
 import { Metrics, type QueueSnapshot } from './observability/metrics.js';
 import { ProcessMetrics } from './observability/process-metrics.js';
 import type { DeliveryObserver } from './scheduler/types.js';
-import type { EnvelopeRecord } from './spool/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from './core/network.js';
 import type { Config } from './config/types.js';
@@ -40,7 +39,7 @@ import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { sendingParts } from './sending-setup.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
 import { notifyOnCommit } from './spool/notifying-sink.js';
-import { Spool } from './spool/spool.js';
+import { Spool, type QueueSummary } from './spool/spool.js';
 import { cachedFreeSpace, diskReserveCheck, statfsFreeBytes } from './spool/free-space.js';
 import { KeyRecordWatch } from './dkim/key-record-watch.js';
 import { loadDkimKeys, type LoadedKeys } from './dkim/keys.js';
@@ -252,7 +251,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
-  metrics.setQueueGauges(async () => queueSnapshot(await spool.list(), clock.now()));
+  metrics.setQueueGauges(() => queueSnapshot(spool.summary(), clock.now()));
   metrics.setSpoolFreeSpace(freeSpaceBytes, config.limits.minFreeBytes);
   const http = new OpsHttpServer({
     http: config.http,
@@ -374,11 +373,10 @@ async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
   return loaded.value;
 }
 
-function queueSnapshot(records: readonly EnvelopeRecord[], nowMs: number): QueueSnapshot {
-  // A loop, not Math.min(...spread): a spread of ~125,000 arguments throws a RangeError.
-  let oldestMs = Infinity;
-  for (const record of records) oldestMs = Math.min(oldestMs, Date.parse(record.arrival));
-  return { messages: records.length, oldestAgeSeconds: records.length === 0 ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
+/** From the spool's in-memory index: no file is read per scrape. */
+function queueSnapshot(summary: QueueSummary, nowMs: number): QueueSnapshot {
+  const oldestMs = summary.oldestArrivalMs;
+  return { messages: summary.messages, oldestAgeSeconds: oldestMs === undefined ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
 }
 
 async function spoolWritable(dir: string): Promise<boolean> {

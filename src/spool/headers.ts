@@ -1,18 +1,25 @@
 // Reads the header section of a stored body (RFC 5322 §2.1: up to the first
-// empty line), capped at a byte limit so a huge body is never loaded.
+// empty line), capped at a byte limit so a huge body is never loaded; the body
+// is a whole file or a range of a queue log segment.
 
 import { open } from 'node:fs/promises';
 
 export const DEFAULT_MAX_HEADER_BYTES = 256 * 1024;
 
 /** The header lines with their CRLFs, without the empty separator line; cut at the last full line when over the cap. */
-export async function readHeaderSection(path: string, maxBytes: number = DEFAULT_MAX_HEADER_BYTES): Promise<string> {
+export async function readHeaderSection(
+  path: string,
+  maxBytes: number = DEFAULT_MAX_HEADER_BYTES,
+  range?: { readonly start: number; readonly length: number },
+): Promise<string> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(maxBytes);
+    const start = range?.start ?? 0;
+    const readable = Math.min(maxBytes, range?.length ?? maxBytes);
     let filledBytes = 0;
-    while (filledBytes < maxBytes) {
-      const { bytesRead } = await handle.read(buffer, filledBytes, maxBytes - filledBytes, filledBytes);
+    while (filledBytes < readable) {
+      const { bytesRead } = await handle.read(buffer, filledBytes, readable - filledBytes, start + filledBytes);
       if (bytesRead === 0) break;
       filledBytes += bytesRead;
       const end = headerEnd(buffer.subarray(0, filledBytes));

@@ -1,40 +1,36 @@
-// The spool's folder layout: body/<id> holds the message, state/<id>.json the
-// envelope record whose presence means "queued", tmp/ the files being written.
+// The spool's folder layout: log/ holds the queue log's segment files (see
+// log-format.ts), body/ the bodies too large to go inline. state/ and tmp/
+// belong to the layout before the log (one state file per message), read and
+// migrated at startup.
 
 import { join } from 'node:path';
 
-export const STATE_SUFFIX = '.json';
+export const LEGACY_STATE_SUFFIX = '.json';
 
 export interface SpoolPaths {
   readonly root: string;
+  readonly logFolder: string;
   readonly bodyFolder: string;
-  readonly stateFolder: string;
-  readonly tempFolder: string;
+  /** Old layout: state/<id>.json, one record per message. */
+  readonly legacyStateFolder: string;
+  /** Old layout: files being written. */
+  readonly legacyTempFolder: string;
 }
 
 export function spoolPaths(root: string): SpoolPaths {
   return {
     root,
+    logFolder: join(root, 'log'),
     bodyFolder: join(root, 'body'),
-    stateFolder: join(root, 'state'),
-    tempFolder: join(root, 'tmp'),
+    legacyStateFolder: join(root, 'state'),
+    legacyTempFolder: join(root, 'tmp'),
   };
 }
 
-export function bodyFile(paths: SpoolPaths, id: string): string {
-  return join(paths.bodyFolder, id);
+export function bodyPath(paths: SpoolPaths, file: string): string {
+  return join(paths.bodyFolder, file);
 }
 
-export function stateFile(paths: SpoolPaths, id: string): string {
-  return join(paths.stateFolder, `${id}${STATE_SUFFIX}`);
-}
-
-/** A temp file name unique within the spool: the id plus a random tag. */
-export function tempFile(paths: SpoolPaths, id: string, tag: string): string {
-  return join(paths.tempFolder, `${id}.${tag}${STATE_SUFFIX}`);
-}
-
-/** A replacement body being written (see MessageWriter.rewriteBody); renamed over body/<id> at commit. */
-export function tempBodyFile(paths: SpoolPaths, id: string, tag: string): string {
-  return join(paths.tempFolder, `${id}.${tag}.body`);
+export function legacyStateFile(paths: SpoolPaths, id: string): string {
+  return join(paths.legacyStateFolder, `${id}${LEGACY_STATE_SUFFIX}`);
 }

@@ -40,7 +40,7 @@ export function encodeRecord(record: EnvelopeRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
 
-/** Parses and validates a state file; `expectedId` must match the record's id. */
+/** Parses and validates a record (queue log or old-layout state file); `expectedId` must match its id. */
 export function decodeRecord(text: string, expectedId: string): DecodeResult {
   let value: unknown;
   try {

@@ -1,78 +1,114 @@
-// The durable message store: opens the folder layout (with crash recovery),
-// hands out MessageWriters, reads records and bodies, and applies durable,
-// per-id serialized updates and removals for the delivery side.
+// The durable message store: new messages, record updates and removals are
+// appended to a queue log shared by every session (segment-log.ts: one
+// fdatasync per batch of concurrent writes); an in-memory index (rebuilt at
+// open) answers reads, lists and counts. Segments whose messages are all done
+// are deleted; the few survivors of an old segment are copied forward first.
 
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { SpoolError, errnoCode } from '../core/errors.js';
-import { GroupCommitter, type FolderSync, type GroupCommitStats } from './group-commit.js';
+import { SpoolError } from '../core/errors.js';
+import { fsyncFolder, GroupCommitter } from './group-commit.js';
 import { readHeaderSection } from './headers.js';
-import { toSpoolError, unlinkIfPresent, writeNewFileSynced } from './io.js';
+import { fsyncFd, toSpoolError, unlinkIfPresent } from './io.js';
+import { readLegacySpool, removeLegacyState } from './legacy.js';
+import { encodeLogRecord } from './log-format.js';
 import { mapLimited } from './map-limited.js';
-import { isIdCollision, openMessageWriter, type WriterContext } from './message-writer.js';
-import { bodyFile, spoolPaths, stateFile, tempFile, type SpoolPaths } from './paths.js';
+import { openMessageWriter, type WriterContext } from './message-writer.js';
+import { bodyPath, legacyStateFile, spoolPaths, type SpoolPaths } from './paths.js';
 import { QueueIdGenerator, validateId, type RandomSource } from './queue-id.js';
-import { decodeRecord, encodeRecord, recordProblem } from './record.js';
-import { recoverSpool, stateIdsIn } from './recovery.js';
+import { recordProblem } from './record.js';
+import { replayLog } from './replay.js';
+import { SegmentLog, segmentFileName, type FileSync, type FolderSync, type SegmentLogStats } from './segment-log.js';
+import type { StagedContent } from './staged-body.js';
+import { LEGACY_SEGMENT, QueueIndex, type IndexEntry } from './store-index.js';
 import type { EnvelopeRecord, MessageSink, MessageWriter } from './types.js';
+
 
 export interface RemoveOptions {
   /**
-   * false: resolve once the state file is unlinked, without waiting for the
-   * folder fsync (it still happens, with the next group commit). For a message
-   * delivered in full: a power loss may then bring it back and deliver it once
-   * more (at least once, as Postfix does), but never loses it. Default true.
+   * false: resolve once the message is out of the index, without waiting for
+   * its removal record to be durable (it is, with the next batch). For a
+   * message delivered in full: a crash may then bring it back and deliver it
+   * once more (at least once, as Postfix does), but never loses it. Default true.
    */
   readonly durable?: boolean;
 }
 
 export { validateId } from './queue-id.js';
 
-const MAX_CONCURRENT_READS = 32;
+export const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_INLINE_MAX_BYTES = 256 * 1024;
+/** A sealed segment whose live bodies are at most this share of it is compacted. */
+export const DEFAULT_COMPACT_RATIO = 0.25;
+const COMPACTION_CONCURRENCY = 32;
 const MAX_ID_COLLISION_RETRIES = 5;
 
 export interface SpoolOptions {
   readonly dir: string;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** true for `serve`: delete partial files at open; false for read-only CLI use while a server runs. */
+  /** true for `serve`: repair torn tails, migrate the old layout, remove leftovers, compact; false for queue commands. */
   readonly recover: boolean;
   /** Folder fsync; tests inject one to count or fail syncs. */
   readonly folderSync?: FolderSync;
+  /** fdatasync of a log segment; tests inject one to count or fail syncs. */
+  readonly fileSync?: FileSync;
   /** Random bytes for queue ids. */
   readonly random?: RandomSource;
+  readonly maxSegmentBytes?: number;
+  readonly inlineMaxBytes?: number;
+  readonly compactRatio?: number;
+}
+
+export interface QueueSummary {
+  readonly messages: number;
+  /** Arrival of the oldest queued message (ms since the epoch), undefined when the queue is empty. */
+  readonly oldestArrivalMs: number | undefined;
 }
 
 export class Spool implements MessageSink {
   private readonly paths: SpoolPaths;
   private readonly logger: Logger;
   private readonly ids: QueueIdGenerator;
-  private readonly committer: GroupCommitter;
+  private readonly options: SpoolOptions;
+  private readonly folderSync: FolderSync;
+  private readonly bodyFolderCommitter: GroupCommitter;
   private readonly writerContext: WriterContext;
+  private readonly writing = new Set<string>();
+  private index = new QueueIndex();
+  private log: SegmentLog;
   /** Per-id tail of the update/remove chain; settles, never rejects. */
   private readonly chains = new Map<string, Promise<void>>();
+  private maintenance: Promise<void> | undefined;
+  private maintenanceAgain = false;
   private closed = false;
 
   private constructor(options: SpoolOptions) {
+    this.options = options;
     this.paths = spoolPaths(options.dir);
     this.logger = options.logger.child({ component: 'spool' });
     this.ids = new QueueIdGenerator(options.clock, options.random);
-    this.committer = new GroupCommitter(options.folderSync);
-    this.writerContext = { paths: this.paths, clock: options.clock, committer: this.committer, logger: this.logger };
+    this.folderSync = options.folderSync ?? fsyncFolder;
+    this.bodyFolderCommitter = new GroupCommitter(this.folderSync);
+    this.log = this.newLog(1);
+    this.writerContext = {
+      bodyFolder: this.paths.bodyFolder,
+      inlineMaxBytes: options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES,
+      clock: options.clock,
+      logger: this.logger,
+      store: (record, body) => this.storeNew(record, body),
+      settled: (id) => this.writing.delete(id),
+    };
   }
 
   static async open(options: SpoolOptions): Promise<Spool> {
     const spool = new Spool(options);
-    const { paths } = spool;
     try {
-      for (const folder of [paths.bodyFolder, paths.stateFolder, paths.tempFolder]) {
-        await mkdir(folder, { recursive: true });
-      }
-      if (options.recover) await recoverSpool(paths, spool.logger);
+      await spool.load();
     } catch (error) {
       throw toSpoolError(error, `cannot open spool ${options.dir}`);
     }
@@ -83,45 +119,63 @@ export class Spool implements MessageSink {
     this.assertOpen();
     for (let attempt = 0; ; attempt += 1) {
       const id = this.ids.next();
-      try {
-        return await openMessageWriter(this.writerContext, id);
-      } catch (error) {
-        if (isIdCollision(error) && attempt < MAX_ID_COLLISION_RETRIES) continue;
-        throw toSpoolError(error, 'cannot create message body');
+      if (this.index.has(id) || this.writing.has(id)) {
+        if (attempt < MAX_ID_COLLISION_RETRIES) continue;
+        throw new SpoolError('cannot create message: queue id collision');
       }
+      this.writing.add(id);
+      return openMessageWriter(this.writerContext, id);
     }
   }
 
-  /** Every committed message, oldest arrival first; unreadable records are logged and skipped. */
+  /** Every queued message, oldest arrival first. */
   async list(): Promise<EnvelopeRecord[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.paths.stateFolder);
-    } catch (error) {
-      throw toSpoolError(error, 'cannot list spool');
-    }
-    const records = await mapLimited(stateIdsIn(names), MAX_CONCURRENT_READS, (id) => this.readLogged(id));
-    return records
-      .filter((record): record is EnvelopeRecord => record !== undefined)
-      .sort((a, b) => compare(a.arrival, b.arrival) || compare(a.id, b.id));
+    const entries = [...this.index.values()].sort(([idA, a], [idB, b]) => a.arrivalMs - b.arrivalMs || compare(idA, idB));
+    return entries.map(([, entry]) => parseRecord(entry));
   }
 
-  /** The record, or undefined when there is none (or it is unreadable, which is logged). */
+  /** Count and oldest arrival from memory (for gauges). */
+  summary(): QueueSummary {
+    return this.index.summary();
+  }
+
+  /** The record, or undefined when there is none. */
   async read(id: string): Promise<EnvelopeRecord | undefined> {
     assertValidId(id);
-    return this.readLogged(id);
+    const entry = this.index.get(id);
+    return entry === undefined ? undefined : parseRecord(entry);
   }
 
   /** The stored body (CRLF line ends); a missing body surfaces as the stream's 'error'. */
   openBody(id: string): Readable {
     assertValidId(id);
-    return createReadStream(bodyFile(this.paths, id));
+    const entry = this.index.get(id);
+    if (entry === undefined) {
+      const missing = new Readable({ read() {} });
+      process.nextTick(() => missing.destroy(new SpoolError(`no such message ${id}`)));
+      return missing;
+    }
+    const { body } = entry;
+    if (body.kind === 'file') return createReadStream(bodyPath(this.paths, body.file));
+    if (body.length === 0) return Readable.from([]);
+    const info = this.index.info(body.segment);
+    info.readers += 1;
+    const stream = createReadStream(this.segmentPath(body.segment), { start: body.offset, end: body.offset + body.length - 1 });
+    stream.once('close', () => {
+      info.readers -= 1;
+      this.scheduleMaintenance();
+    });
+    return stream;
   }
 
   async readHeaders(id: string, maxBytes?: number): Promise<string> {
     assertValidId(id);
+    const entry = this.index.get(id);
     try {
-      return await readHeaderSection(bodyFile(this.paths, id), maxBytes);
+      if (entry === undefined) throw new SpoolError(`no such message ${id}`);
+      const { body } = entry;
+      if (body.kind === 'file') return await readHeaderSection(bodyPath(this.paths, body.file), maxBytes);
+      return await readHeaderSection(this.segmentPath(body.segment), maxBytes, { start: body.offset, length: body.length });
     } catch (error) {
       throw toSpoolError(error, `cannot read headers of message ${id}`);
     }
@@ -131,46 +185,245 @@ export class Spool implements MessageSink {
   async update(id: string, change: (record: EnvelopeRecord) => EnvelopeRecord): Promise<EnvelopeRecord> {
     assertValidId(id);
     return this.serialize(id, async () => {
-      const current = await this.readRequired(id);
-      const next = change(current);
+      const entry = this.index.get(id);
+      if (entry === undefined) throw new SpoolError(`no such message ${id}`);
+      const next = change(parseRecord(entry));
       const problem = recordProblem(next, id);
       if (problem !== undefined) throw new SpoolError(`update of message ${id} made an invalid record: ${problem}`);
-      await this.replaceState(id, next);
+      const json = JSON.stringify(next);
+      try {
+        const position = await this.log.append(encodeLogRecord({ type: 'update', id, recordJson: json }));
+        this.index.update(id, json, Date.parse(next.arrival), position.segment);
+      } catch (error) {
+        throw toSpoolError(error, `cannot update message ${id}`);
+      }
+      this.scheduleMaintenance();
       return next;
     });
   }
 
-  /** Removes the state file (durably), then the body; a message already gone is not an error. */
+  /** Removes the message (durably unless told otherwise); a message already gone is not an error. */
   async remove(id: string, options: RemoveOptions = {}): Promise<void> {
     assertValidId(id);
-    let stateRemoved = (): void => undefined;
-    const stateGone = new Promise<void>((resolve) => (stateRemoved = resolve));
-    // The state file goes first and its removal is made durable before the body goes: a crash
-    // never leaves a state file without its body (a lost message); at worst a message comes back.
+    let detached = (): void => undefined;
+    const gone = new Promise<void>((resolve) => (detached = resolve));
     const whole = this.serialize(id, async () => {
+      const entry = this.index.detach(id);
+      detached();
+      if (entry === undefined) return;
+      let segment: number;
       try {
-        await unlinkIfPresent(stateFile(this.paths, id));
-        stateRemoved();
-        await this.committer.syncFolders([this.paths.stateFolder]);
-        await unlinkIfPresent(bodyFile(this.paths, id));
+        segment = (await this.log.append(encodeLogRecord({ type: 'remove', id }))).segment;
       } catch (error) {
+        this.index.reattach(id, entry);
         throw toSpoolError(error, `cannot remove message ${id}`);
       }
+      this.index.release(entry, segment);
+      await this.removeOwnFiles(id, entry);
+      this.scheduleMaintenance();
     });
     if (options.durable !== false) return whole;
     whole.catch((error: unknown) => this.logger.warn({ qid: id, err: error }, 'removal of a delivered message failed'));
-    await Promise.race([stateGone, whole]);
+    await Promise.race([gone, whole]);
   }
 
-  /** Stops new messages and waits for pending updates, removals and folder syncs. */
+  /** Stops new messages and waits for pending updates, removals, compaction and syncs. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.chains.values());
-    await this.committer.idle();
+    while (this.maintenance !== undefined) await this.maintenance;
+    await this.bodyFolderCommitter.idle();
+    await this.log.close();
   }
 
-  get commitStats(): GroupCommitStats {
-    return this.committer.stats;
+  get commitStats(): SegmentLogStats {
+    return this.log.stats;
+  }
+
+  /** Segment numbers currently on disk (for tests and diagnostics). */
+  get segments(): number[] {
+    return this.index.segmentNumbers();
+  }
+
+  private newLog(nextSegment: number): SegmentLog {
+    return new SegmentLog({
+      folder: this.paths.logFolder,
+      nextSegment,
+      maxSegmentBytes: this.options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
+      ...(this.options.fileSync === undefined ? {} : { fileSync: this.options.fileSync }),
+      folderSync: this.folderSync,
+      onSealed: (segment, bytes) => {
+        const info = this.index.info(segment);
+        info.sealed = true;
+        info.bytes = bytes;
+        this.scheduleMaintenance();
+      },
+    });
+  }
+
+  private async load(): Promise<void> {
+    const { paths, options } = this;
+    await mkdir(paths.root, { recursive: true });
+    for (const folder of [paths.logFolder, paths.bodyFolder]) await mkdir(folder, { recursive: true });
+    const legacy = await readLegacySpool(paths, this.logger, options.recover);
+    const replay = await replayLog({ logFolder: paths.logFolder, legacy: legacy.messages, logger: this.logger, repair: options.recover });
+    this.index = replay.index;
+    this.log = this.newLog(replay.lastSegment + 1);
+    if (!options.recover) return;
+    const migrated = await this.migrateLegacy();
+    if (legacy.stateIds.length > 0) {
+      await removeLegacyState(paths, legacy.stateIds);
+      await this.folderSync(paths.root);
+    }
+    const orphanBodiesRemoved = await this.removeOrphanBodies();
+    this.logger.info(
+      {
+        queued: this.index.size,
+        segments: replay.segments,
+        tornSegments: replay.tornSegments,
+        invalidRecords: replay.invalidRecords,
+        migrated,
+        tempFilesRemoved: legacy.tempFilesRemoved,
+        bodilessStatesRemoved: legacy.bodilessStatesRemoved,
+        orphanBodiesRemoved,
+      },
+      'spool recovered',
+    );
+    this.scheduleMaintenance();
+  }
+
+  /** Moves messages still described by old-layout state files into the log (their bodies stay files). */
+  private async migrateLegacy(): Promise<number> {
+    const legacyIds = [...this.index.values()].filter(([, entry]) => entry.recordSegment === LEGACY_SEGMENT).map(([id]) => id);
+    await Promise.all(legacyIds.map((id) => this.serialize(id, () => this.copyForward(id, LEGACY_SEGMENT))));
+    return legacyIds.length;
+  }
+
+  /** Removes files in body/ that no message uses (a crash while receiving or removing). */
+  private async removeOrphanBodies(): Promise<number> {
+    const used = new Set<string>();
+    for (const [, entry] of this.index.values()) if (entry.body.kind === 'file') used.add(entry.body.file);
+    let removed = 0;
+    for (const name of await readdir(this.paths.bodyFolder)) {
+      if (used.has(name)) continue;
+      if (await unlinkIfPresent(bodyPath(this.paths, name))) removed += 1;
+    }
+    return removed;
+  }
+
+  private async storeNew(record: EnvelopeRecord, body: StagedContent): Promise<void> {
+    this.assertOpen();
+    const { id } = record;
+    const json = JSON.stringify(record);
+    const arrivalMs = Date.parse(record.arrival);
+    if (body.kind === 'file') {
+      // The body file and its name must be durable before the record that points at it.
+      await fsyncFd(body.fd);
+      await this.bodyFolderCommitter.syncFolders([this.paths.bodyFolder]);
+      const file = basename(body.path);
+      const position = await this.log.append(encodeLogRecord({ type: 'new', id, recordJson: json, bodyFile: file }));
+      this.index.put(id, { json, arrivalMs, body: { kind: 'file', file, length: body.size }, recordSegment: position.segment });
+      return;
+    }
+    const encoded = encodeLogRecord({ type: 'new', id, recordJson: json, body: body.chunks });
+    const position = await this.log.append(encoded);
+    const location = { kind: 'inline', segment: position.segment, offset: position.offset + encoded.bodyStart, length: body.size } as const;
+    this.index.put(id, { json, arrivalMs, body: location, recordSegment: position.segment });
+  }
+
+  /** Files outside the log that belonged to a removed message: its own body file, an old-layout state file. */
+  private async removeOwnFiles(id: string, entry: IndexEntry): Promise<void> {
+    try {
+      if (entry.recordSegment === LEGACY_SEGMENT) await unlinkIfPresent(legacyStateFile(this.paths, id));
+      if (entry.body.kind === 'file') await unlinkIfPresent(bodyPath(this.paths, entry.body.file));
+    } catch (error) {
+      this.logger.warn({ qid: id, err: error }, 'cannot remove the files of a removed message');
+    }
+  }
+
+  /** Deletes segments nothing needs any more and compacts old ones that are mostly done; serve only. */
+  private scheduleMaintenance(): void {
+    if (!this.options.recover) return;
+    if (this.maintenance !== undefined) {
+      this.maintenanceAgain = true;
+      return;
+    }
+    this.maintenance = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.maintain())
+      .catch((error: unknown) => this.logger.error({ err: error }, 'queue log maintenance failed'))
+      .finally(() => {
+        this.maintenance = undefined;
+        if (this.maintenanceAgain && !this.closed) {
+          this.maintenanceAgain = false;
+          this.scheduleMaintenance();
+        }
+      });
+  }
+
+  private async maintain(): Promise<void> {
+    for (let round = 0; round < 100; round += 1) {
+      for (const segment of this.index.deletableSegments()) {
+        await unlink(this.segmentPath(segment));
+        // One at a time and durable: a removal record must never outlive the records it cancels.
+        await this.folderSync(this.paths.logFolder);
+        this.index.forget(segment);
+        this.logger.debug({ segment }, 'queue log segment deleted');
+      }
+      const candidate = this.compactionCandidate();
+      if (candidate === undefined || this.closed) return;
+      const ids = this.index.idsIn(candidate);
+      await mapLimited(ids, COMPACTION_CONCURRENCY, (id) => this.serialize(id, () => this.copyForward(id, candidate)));
+      this.logger.debug({ segment: candidate, moved: ids.length }, 'queue log segment compacted');
+    }
+  }
+
+  private compactionCandidate(): number | undefined {
+    const ratio = this.options.compactRatio ?? DEFAULT_COMPACT_RATIO;
+    for (const segment of this.index.segmentNumbers()) {
+      const info = this.index.info(segment);
+      if (!info.sealed || info.refs === 0 || segment === this.log.activeSegment) continue;
+      if (info.liveBytes <= ratio * info.bytes) return segment;
+    }
+    return undefined;
+  }
+
+  /** Appends the message's current record (and inline body) anew, so `from` no longer holds anything of it. */
+  private async copyForward(id: string, from: number): Promise<void> {
+    const entry = this.index.get(id);
+    if (entry === undefined) return;
+    const { body } = entry;
+    const bodyHere = body.kind === 'inline' && body.segment === from;
+    if (!bodyHere && entry.recordSegment !== from) return;
+    if (body.kind === 'file') {
+      const position = await this.log.append(encodeLogRecord({ type: 'new', id, recordJson: entry.json, bodyFile: body.file }));
+      this.index.put(id, { json: entry.json, arrivalMs: entry.arrivalMs, body, recordSegment: position.segment });
+      return;
+    }
+    const bytes = await this.readRange(body.segment, body.offset, body.length);
+    const encoded = encodeLogRecord({ type: 'new', id, recordJson: entry.json, body: [bytes] });
+    const position = await this.log.append(encoded);
+    const location = { kind: 'inline', segment: position.segment, offset: position.offset + encoded.bodyStart, length: body.length } as const;
+    this.index.put(id, { json: entry.json, arrivalMs: entry.arrivalMs, body: location, recordSegment: position.segment });
+  }
+
+  private async readRange(segment: number, offset: number, length: number): Promise<Buffer> {
+    const handle = await open(this.segmentPath(segment), 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+        if (bytesRead === 0) throw new SpoolError(`queue log segment ${segment} ends inside a body`);
+        filled += bytesRead;
+      }
+      return buffer;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private segmentPath(segment: number): string {
+    return join(this.paths.logFolder, segmentFileName(segment));
   }
 
   private assertOpen(): void {
@@ -178,7 +431,6 @@ export class Spool implements MessageSink {
   }
 
   private serialize<T>(id: string, operation: () => Promise<T>): Promise<T> {
-    this.assertOpen();
     const previous = this.chains.get(id) ?? Promise.resolve();
     const result = previous.then(operation);
     const tail = result.then(
@@ -191,51 +443,10 @@ export class Spool implements MessageSink {
     });
     return result;
   }
+}
 
-  private async replaceState(id: string, record: EnvelopeRecord): Promise<void> {
-    const temp = tempFile(this.paths, id, randomBytes(4).toString('hex'));
-    try {
-      await writeNewFileSynced(temp, encodeRecord(record));
-      await rename(temp, stateFile(this.paths, id));
-      await this.committer.syncFolders([this.paths.stateFolder]);
-    } catch (error) {
-      await unlinkIfPresent(temp).catch(() => false);
-      throw toSpoolError(error, `cannot update message ${id}`);
-    }
-  }
-
-  private async readRequired(id: string): Promise<EnvelopeRecord> {
-    const text = await this.readStateText(id);
-    if (text === undefined) throw new SpoolError(`no such message ${id}`);
-    const decoded = decodeRecord(text, id);
-    if (!decoded.ok) throw new SpoolError(`message ${id} has an invalid record: ${decoded.problem}`);
-    return decoded.record;
-  }
-
-  private async readLogged(id: string): Promise<EnvelopeRecord | undefined> {
-    let text: string | undefined;
-    try {
-      text = await this.readStateText(id);
-    } catch (error) {
-      this.logger.error({ qid: id, err: error }, 'cannot read state file');
-      return undefined;
-    }
-    if (text === undefined) return undefined;
-    const decoded = decodeRecord(text, id);
-    if (decoded.ok) return decoded.record;
-    this.logger.error({ qid: id, problem: decoded.problem }, 'invalid state file skipped');
-    return undefined;
-  }
-
-  /** The state file's text, undefined when it does not exist. */
-  private async readStateText(id: string): Promise<string | undefined> {
-    try {
-      return await readFile(stateFile(this.paths, id), 'utf8');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
-      throw toSpoolError(error, `cannot read message ${id}`);
-    }
-  }
+function parseRecord(entry: IndexEntry): EnvelopeRecord {
+  return JSON.parse(entry.json) as EnvelopeRecord;
 }
 
 function assertValidId(id: string): void {

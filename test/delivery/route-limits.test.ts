@@ -135,6 +135,8 @@ describe('route limits through the scheduler', () => {
     allowed = Infinity;
     await relay.advance(1);
     assert.equal(mta.messages.length, 5, 'the two waiting messages went when the pause ended');
+    // The relay's session has ended; its socket's close reaches the fake MTA a little later.
+    await mta.waitForIdle();
     await relay.advance(5 * MINUTE_MS);
     assert.equal(mta.messages.length, 6, 'the deferred message went at its retry');
     assert.deepEqual(await relay.spool.list(), []);

@@ -7,9 +7,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { systemClock } from '../../src/core/clock.js';
+import { Spool } from '../../src/spool/spool.js';
 import { AiosmtpdCapture, aiosmtpdInstalled, DEBIAN_PYTHON, type CapturedMessage } from '../helpers/aiosmtpd-capture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { makeInstallation, runOutpost, ServeProcess, type TestInstallation } from '../helpers/outpost-process.js';
@@ -99,7 +100,11 @@ describe('BDAT with Python smtplib against outpost serve', { skip }, () => {
     const entry = JSON.parse(shown.stdout) as { recipients: { address: string }[]; headers: string; size: number };
     assert.deepEqual(entry.recipients.map((recipient) => recipient.address), ['held@example.net']);
     assert.match(entry.headers, /^Subject: bdat e2e$/m);
-    const body = await readFile(join(installation.spoolDir, 'body', heldId));
+    const fromDisk = await Spool.open({ dir: installation.spoolDir, clock: systemClock, logger: pino({ level: 'silent' }), recover: false });
+    const pieces: Buffer[] = [];
+    for await (const piece of fromDisk.openBody(heldId)) pieces.push(piece as Buffer);
+    await fromDisk.close();
+    const body = Buffer.concat(pieces);
     assert.equal(afterReceived(body), FIRST + SECOND, 'stored as the chunks carried it: dots and commands are content');
 
     const received: CapturedMessage[] = await capture.waitForMessages(1, 30_000);

@@ -151,13 +151,18 @@ export class ServeProcess {
   }
 
   /** Starts `outpost serve --config FILE` and waits for its listeners; resolves with their ports by mode. */
-  static async start(configFile: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  static async start(configFile: string, env: Record<string, string> = {}, startWaitMs = 10_000): Promise<ServeProcess> {
     const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', configFile], {
       env: { ...cleanEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const serve = new ServeProcess(child);
-    await serve.waitForLog((line) => line['msg'] === 'outpost started', 10_000);
+    try {
+      await serve.waitForLog((line) => line['msg'] === 'outpost started', startWaitMs);
+    } catch (error) {
+      child.kill('SIGKILL'); // never leave a half-started server behind
+      throw error;
+    }
     return serve;
   }
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncFolder } from '../../src/spool/group-commit.js';
+import { fdatasync } from 'node:fs';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { commitMessage, makeTempDir, nextTurn, openSpool, readAll, removeDir, sampleEnvelope, writeBody } from './fixtures.js';
 
@@ -30,8 +30,9 @@ test('a committed message lists and reads back with its record and exact body by
   assert.deepEqual(await spool.read(record.id), record);
   assert.deepEqual(await readAll(spool.openBody(record.id)), body);
   assert.equal(await spool.readHeaders(record.id), 'Subject: caf\u00e9\r\nFrom: a@example.org\r\n');
-  const stateText = await readFile(join(dir, 'state', `${record.id}.json`), 'utf8');
-  assert.equal((JSON.parse(stateText) as { version: number }).version, 1);
+  // Over the inline limit (256 KiB): the body keeps a file of its own, the record is in the log.
+  assert.deepEqual(await readdir(join(dir, 'body')), [record.id]);
+  assert.equal((await readdir(join(dir, 'log'))).length, 1);
   await spool.close();
 
   const reopened = await openSpool(dir, { clock });
@@ -65,23 +66,23 @@ test('ids from many concurrent begins are unique and sorted in call order', asyn
   await spool.close();
 });
 
-test('200 concurrent commits all land while sharing folder fsyncs', { timeout: 60_000 }, async (t) => {
+test('200 concurrent commits all land while sharing log fdatasyncs', { timeout: 60_000 }, async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  // The first folder fsync is held until every other commit waits for one,
+  // The first fdatasync is held until every other commit waits for the log,
   // so the rest must be served by a single shared batch.
   let held: Array<() => void> | undefined = [];
-  let folderSyncCalls = 0;
-  const folderSync = async (folder: string): Promise<void> => {
-    folderSyncCalls += 1;
+  let fileSyncCalls = 0;
+  const fileSync = async (fd: number): Promise<void> => {
+    fileSyncCalls += 1;
     if (held !== undefined) await new Promise<void>((resolve) => held?.push(resolve));
-    await fsyncFolder(folder);
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error === null ? resolve() : reject(error))));
   };
-  const spool = await openSpool(dir, { folderSync });
+  const spool = await openSpool(dir, { fileSync });
   const commits = Array.from({ length: 200 }, (_, index) =>
     commitMessage(spool, `Subject: message ${index}\r\n\r\nbody ${index}\r\n`),
   );
-  while (spool.commitStats.waiters + spool.commitStats.waiting < 200) await nextTurn();
+  while (fileSyncCalls < 1 || spool.commitStats.waiting < 199) await nextTurn();
   const release = held;
   held = undefined;
   for (const resolve of release) resolve();
@@ -89,19 +90,22 @@ test('200 concurrent commits all land while sharing folder fsyncs', { timeout: 6
 
   assert.equal(new Set(records.map((record) => record.id)).size, 200);
   assert.equal((await spool.list()).length, 200);
-  assert.equal((await readdir(join(dir, 'body'))).length, 200);
-  assert.deepEqual(spool.commitStats, { batches: 2, folderSyncs: 4, waiters: 200, waiting: 0 });
-  assert.equal(folderSyncCalls, 4);
+  assert.deepEqual(await readdir(join(dir, 'body')), [], 'small bodies are inline in the log');
+  assert.deepEqual(spool.commitStats, { batches: 2, fileSyncs: 2, appends: 200, waiting: 0 });
+  assert.equal(fileSyncCalls, 2);
   await spool.close();
+  const reopened = await openSpool(dir);
+  assert.deepEqual(await reopened.list(), [...records].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  await reopened.close();
 });
 
-test('concurrent commits without a gate still use far fewer folder fsyncs than messages', { timeout: 60_000 }, async (t) => {
+test('concurrent commits without a gate still use far fewer fdatasyncs than messages', { timeout: 60_000 }, async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
   const spool = await openSpool(dir);
   await Promise.all(Array.from({ length: 200 }, (_, index) => commitMessage(spool, `Subject: ${index}\r\n\r\nx\r\n`)));
-  assert.equal(spool.commitStats.waiters, 200);
-  assert.ok(spool.commitStats.folderSyncs < 2 * 200, JSON.stringify(spool.commitStats));
+  assert.equal(spool.commitStats.appends, 200);
+  assert.ok(spool.commitStats.fileSyncs < 200, JSON.stringify(spool.commitStats));
   await spool.close();
 });
 
@@ -114,8 +118,14 @@ test('abort leaves no file behind', async (t) => {
   await writer.abort();
   await writer.abort();
   await assert.rejects(writer.commit(sampleEnvelope()), { name: 'SpoolError' });
-  for (const folder of ['body', 'state', 'tmp']) assert.deepEqual(await readdir(join(dir, folder)), [], folder);
+  for (const folder of ['body', 'log']) assert.deepEqual(await readdir(join(dir, folder)), [], folder);
   assert.deepEqual(await spool.list(), []);
+  // A large body spilled into a file of its own is removed as well.
+  const large = await spool.begin();
+  await writeBody(large, Buffer.alloc(400 * 1024, 'x'));
+  assert.deepEqual(await readdir(join(dir, 'body')), [large.id]);
+  await large.abort();
+  assert.deepEqual(await readdir(join(dir, 'body')), []);
   await spool.close();
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncFolder } from '../../src/spool/group-commit.js';
+import { fdatasync } from 'node:fs';
 import type { EnvelopeRecord } from '../../src/spool/types.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { commitMessage, makeTempDir, openSpool, removeDir, sampleEnvelope } from './fixtures.js';
@@ -23,18 +23,18 @@ function recordAttempt(record: EnvelopeRecord, reply: string): EnvelopeRecord {
 test('concurrent updates of one message are serialized and each is durable when it resolves', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  const synced: string[] = [];
-  const folderSync = async (folder: string): Promise<void> => {
-    synced.push(folder);
-    await fsyncFolder(folder);
+  let synced = 0;
+  const fileSync = async (fd: number): Promise<void> => {
+    synced += 1;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error === null ? resolve() : reject(error))));
   };
   const clock = new ManualClock();
-  const spool = await openSpool(dir, { clock, folderSync });
+  const spool = await openSpool(dir, { clock, fileSync });
   const record = await commitMessage(spool, 'Subject: x\r\n\r\nx\r\n', sampleEnvelope(['b@example.net', 'c@example.net']));
-  synced.length = 0;
+  synced = 0;
 
   const single = await spool.update(record.id, (current) => recordAttempt(current, '451 4.4.3 first'));
-  assert.ok(synced.includes(join(dir, 'state')), 'the state folder is fsync\'d before update resolves');
+  assert.equal(synced, 1, 'the log is fdatasync\'d before update resolves');
   assert.equal(single.attempts, 1);
 
   const updates = Array.from({ length: 50 }, (_, index) =>
@@ -53,11 +53,10 @@ test('concurrent updates of one message are serialized and each is durable when 
   assert.equal(stored?.recipients[0]?.history.length, 51);
   assert.equal(stored?.recipients[0]?.lastReply, '451 4.4.3 try 49');
   assert.deepEqual(stored?.recipients[1], record.recipients[1]);
-  assert.deepEqual(await readdir(join(dir, 'tmp')), []);
   await reopened.close();
 });
 
-test('updates of different messages proceed together and share folder fsyncs', async (t) => {
+test('updates of different messages proceed together and share log fdatasyncs', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
   const spool = await openSpool(dir);
@@ -65,8 +64,8 @@ test('updates of different messages proceed together and share folder fsyncs', a
   const before = spool.commitStats;
   await Promise.all(records.map((record) => spool.update(record.id, (current) => ({ ...current, delayWarningSent: true }))));
   const after = spool.commitStats;
-  assert.equal(after.waiters - before.waiters, 20);
-  assert.ok(after.folderSyncs - before.folderSyncs <= 20);
+  assert.equal(after.appends - before.appends, 20);
+  assert.ok(after.fileSyncs - before.fileSyncs < 20, JSON.stringify({ before, after }));
   for (const record of await spool.list()) assert.equal(record.delayWarningSent, true);
   await spool.close();
 });
@@ -95,40 +94,48 @@ test('an update producing an invalid record or naming no message is rejected and
   await spool.close();
 });
 
-test('remove deletes state and body, is idempotent and waits behind pending updates', async (t) => {
+test('remove takes the message out, is idempotent, waits behind pending updates and holds across a restart', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
   const spool = await openSpool(dir);
   const removed = await commitMessage(spool, 'Subject: gone\r\n\r\nx\r\n');
   const kept = await commitMessage(spool, 'Subject: kept\r\n\r\nx\r\n');
+  const large = await commitMessage(spool, Buffer.alloc(300 * 1024, 'l'));
   const update = spool.update(removed.id, (current) => ({ ...current, attempts: 1 }));
   const removal = spool.remove(removed.id);
   assert.equal((await update).attempts, 1);
   await removal;
   await spool.remove(removed.id);
   assert.equal(await spool.read(removed.id), undefined);
+  assert.deepEqual(await readdir(join(dir, 'body')), [large.id]);
+  await spool.remove(large.id);
+  assert.deepEqual(await readdir(join(dir, 'body')), [], 'a large body file goes with its message');
   assert.deepEqual(await spool.list(), [kept]);
-  assert.deepEqual(await readdir(join(dir, 'body')), [kept.id]);
-  assert.deepEqual(await readdir(join(dir, 'state')), [`${kept.id}.json`]);
   await spool.close();
+  const reopened = await openSpool(dir);
+  assert.deepEqual(await reopened.list(), [kept]);
+  await reopened.close();
 });
 
-test('a non-durable remove resolves once the state file is gone; the body goes only after the folder fsync', async (t) => {
+test('a non-durable remove resolves before its record is fdatasync\'d; close waits for it', async (t) => {
   const dir = await makeTempDir();
   t.after(() => removeDir(dir));
-  let syncing = false;
+  let holding = false;
   let release = (): void => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const folderSync = async (): Promise<void> => {
-    if (syncing) await released;
+  const fileSync = async (): Promise<void> => {
+    if (holding) await released;
   };
-  const spool = await openSpool(dir, { folderSync });
+  const spool = await openSpool(dir, { fileSync });
   const message = await commitMessage(spool, 'Subject: delivered\r\n\r\nx\r\n');
-  syncing = true;
+  holding = true;
   await spool.remove(message.id, { durable: false });
-  assert.deepEqual(await readdir(join(dir, 'state')), []);
-  assert.deepEqual(await readdir(join(dir, 'body')), [message.id], 'the body waits for the state removal to be durable');
+  assert.deepEqual(await spool.list(), []);
+  assert.equal(spool.commitStats.appends, 1, 'the removal record is not durable yet');
   release();
   await spool.close();
-  assert.deepEqual(await readdir(join(dir, 'body')), []);
+  assert.equal(spool.commitStats.appends, 2);
+  const reopened = await openSpool(dir);
+  assert.deepEqual(await reopened.list(), []);
+  await reopened.close();
 });

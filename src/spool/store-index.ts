@@ -1,0 +1,179 @@
+// The queue log's in-memory index: for every queued message its current
+// record (JSON), where its body lies and which segments it keeps alive; and
+// per segment the counts that say when it may be deleted or is worth
+// compacting. Pure bookkeeping, no I/O.
+
+/** Where a body is stored: inside a segment, or in a file of its own in body/. */
+export type BodyLocation =
+  | { readonly kind: 'inline'; readonly segment: number; readonly offset: number; readonly length: number }
+  | { readonly kind: 'file'; readonly file: string; readonly length: number };
+
+/** The record segment of a message read from the old layout (state/<id>.json) and not yet moved into the log. */
+export const LEGACY_SEGMENT = -1;
+
+export interface IndexEntry {
+  readonly json: string;
+  readonly arrivalMs: number;
+  readonly body: BodyLocation;
+  /** The segment holding the message's latest record. */
+  readonly recordSegment: number;
+  /** The oldest segment that may still hold a record of this message (a removal must not outlive it). */
+  readonly firstSegment: number;
+}
+
+export interface SegmentInfo {
+  /** Messages whose body or latest record is in this segment (each role counts once). */
+  refs: number;
+  /** Body streams open on it. */
+  readers: number;
+  /** Oldest segment holding records that a removal in this segment cancels (Infinity when none). */
+  removeFloor: number;
+  /** Inline body bytes of live messages. */
+  liveBytes: number;
+  /** File size, once known (sealed or scanned). */
+  bytes: number;
+  /** No more appends go to it. */
+  sealed: boolean;
+}
+
+export class QueueIndex {
+  private readonly entries = new Map<string, IndexEntry>();
+  private readonly segments = new Map<number, SegmentInfo>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): IndexEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  ids(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  values(): IterableIterator<[string, IndexEntry]> {
+    return this.entries.entries();
+  }
+
+  /** Sets the message's entry (a new message, or a copy moved forward), replacing any previous one. */
+  put(id: string, entry: Omit<IndexEntry, 'firstSegment'>): IndexEntry {
+    const previous = this.entries.get(id);
+    const previousFirst = previous === undefined || previous.firstSegment === LEGACY_SEGMENT ? Infinity : previous.firstSegment;
+    const firstSegment = Math.min(previousFirst, bodySegmentOf(entry.body) ?? entry.recordSegment, entry.recordSegment);
+    const next: IndexEntry = { ...entry, firstSegment };
+    this.attach(id, next);
+    if (previous !== undefined) this.release(previous);
+    return next;
+  }
+
+  /** Replaces the message's record, now in `recordSegment`; false when the message is unknown. */
+  update(id: string, json: string, arrivalMs: number, recordSegment: number): boolean {
+    const previous = this.entries.get(id);
+    if (previous === undefined) return false;
+    const next: IndexEntry = { ...previous, json, arrivalMs, recordSegment };
+    this.info(recordSegment).refs += 1;
+    this.entries.set(id, next);
+    this.info(previous.recordSegment).refs -= 1;
+    return true;
+  }
+
+  /** Takes the message out of view; its segments stay referenced until `release`. */
+  detach(id: string): IndexEntry | undefined {
+    const entry = this.entries.get(id);
+    if (entry !== undefined) this.entries.delete(id);
+    return entry;
+  }
+
+  /** Puts a detached entry back (its removal failed). */
+  reattach(id: string, entry: IndexEntry): void {
+    if (!this.entries.has(id)) this.entries.set(id, entry);
+  }
+
+  /** Drops a detached entry's references; `removedIn` is the segment holding its removal record. */
+  release(entry: IndexEntry, removedIn?: number): void {
+    const bodySegment = bodySegmentOf(entry.body);
+    if (bodySegment !== undefined) {
+      const info = this.info(bodySegment);
+      info.refs -= 1;
+      info.liveBytes -= entry.body.length;
+    }
+    this.info(entry.recordSegment).refs -= 1;
+    if (removedIn !== undefined) {
+      const info = this.info(removedIn);
+      info.removeFloor = Math.min(info.removeFloor, entry.firstSegment);
+    }
+  }
+
+  info(segment: number): SegmentInfo {
+    let info = this.segments.get(segment);
+    if (info === undefined) {
+      info = { refs: 0, readers: 0, removeFloor: Infinity, liveBytes: 0, bytes: 0, sealed: false };
+      this.segments.set(segment, info);
+    }
+    return info;
+  }
+
+  segmentNumbers(): number[] {
+    return [...this.segments.keys()].filter((segment) => segment !== LEGACY_SEGMENT).sort((a, b) => a - b);
+  }
+
+  forget(segment: number): void {
+    this.segments.delete(segment);
+  }
+
+  /**
+   * Sealed segments that can go, oldest first: nothing live in them, no body
+   * stream open, and no older segment left whose records one of their removals
+   * cancels (else that message would come back after a restart).
+   */
+  deletableSegments(): number[] {
+    const existing = this.segmentNumbers();
+    const deletable: number[] = [];
+    const gone = new Set<number>();
+    for (const segment of existing) {
+      const info = this.info(segment);
+      if (!info.sealed || info.refs > 0 || info.readers > 0) continue;
+      const shadows = existing.some((other) => other >= info.removeFloor && other < segment && !gone.has(other));
+      if (shadows) continue;
+      deletable.push(segment);
+      gone.add(segment);
+    }
+    return deletable;
+  }
+
+  /** Ids of the live messages whose body or latest record is in `segment`. */
+  idsIn(segment: number): string[] {
+    const ids: string[] = [];
+    for (const [id, entry] of this.entries) {
+      if (entry.recordSegment === segment || bodySegmentOf(entry.body) === segment) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Count and oldest arrival, from memory. */
+  summary(): { readonly messages: number; readonly oldestArrivalMs: number | undefined } {
+    let oldest: number | undefined;
+    for (const entry of this.entries.values()) if (oldest === undefined || entry.arrivalMs < oldest) oldest = entry.arrivalMs;
+    return { messages: this.entries.size, oldestArrivalMs: oldest };
+  }
+
+  private attach(id: string, entry: IndexEntry): void {
+    const bodySegment = bodySegmentOf(entry.body);
+    if (bodySegment !== undefined) {
+      const info = this.info(bodySegment);
+      info.refs += 1;
+      info.liveBytes += entry.body.length;
+    }
+    this.info(entry.recordSegment).refs += 1;
+    this.entries.set(id, entry);
+  }
+}
+
+export function bodySegmentOf(body: BodyLocation): number | undefined {
+  return body.kind === 'inline' ? body.segment : undefined;
+}
