@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
+import { errnoCode } from '../core/errors.js';
 import type { RouteTlsMode } from '../config/types.js';
 import { replyText, type Reply } from '../smtp/reply.js';
 import { NO_EXTENSIONS, parseExtensions, type Extensions } from './extensions.js';
@@ -56,9 +57,18 @@ export interface OpenSession {
   readonly tlsSkipped: boolean;
 }
 
+/** Why TLS did not come about, as TLS reporting (RFC 8460 §4.3) needs it. */
+export type TlsShortfall =
+  | { readonly kind: 'starttls-not-offered' }
+  | { readonly kind: 'starttls-refused'; readonly replyCode: number | undefined }
+  /** The handshake failed; `code` is Node's error code when there is one. */
+  | { readonly kind: 'handshake'; readonly code: string | undefined }
+  /** The certificate did not verify; `code` is Node's (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...). */
+  | { readonly kind: 'unverified'; readonly code: string };
+
 export type OpenResult =
   | { readonly ok: true; readonly session: OpenSession }
-  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean };
+  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean; readonly tlsShortfall?: TlsShortfall };
 
 type Hello = { readonly ok: true; readonly extensions: Extensions } | { readonly ok: false; readonly reply: Reply };
 
@@ -81,9 +91,9 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 }
 
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
-async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string): Promise<OpenResult> {
+async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string, tlsShortfall: TlsShortfall): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false, tlsShortfall };
 }
 
 function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
@@ -120,26 +130,27 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     if (greeting.code !== SERVICE_READY) return await refused(connection, greeting, peer, setup);
     let said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS');
+    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS', { kind: 'starttls-not-offered' });
     if (!said.extensions.startTls || tls.mode === 'none') return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: said.extensions.startTls } };
     connection.send(['STARTTLS'], 'STARTTLS');
     const ready = await connection.readReply(setup.commandTimeoutMs, 'STARTTLS', { discardAfterCode: SERVICE_READY });
     if (ready.code === 421) return await refused(connection, ready, peer, setup);
     if (ready.code !== SERVICE_READY) {
-      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`);
+      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`, { kind: 'starttls-refused', replyCode: ready.code });
       // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
     const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
     const problem = unverified(secured, peer, tls);
-    if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
+    if (problem !== undefined) return closeUnverified(connection, peer, tls, problem, secured);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
     return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
   } catch (error) {
     connection.close();
     if (!(error instanceof SessionError)) throw error;
-    return { ok: false, outcome: sessionFailureOutcome(error, peer), tlsFailed: error.failure === 'tls' };
+    const tlsFailed = error.failure === 'tls';
+    return { ok: false, outcome: sessionFailureOutcome(error, peer), tlsFailed, ...(tlsFailed ? { tlsShortfall: { kind: 'handshake', code: errnoCode(error.cause) } } : {}) };
   }
 }
 
@@ -147,7 +158,7 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
   const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
   const problem = unverified(secured, peer, tls);
-  if (problem !== undefined) return closeUnverified(connection, peer, tls, problem);
+  if (problem !== undefined) return closeUnverified(connection, peer, tls, problem, secured);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
@@ -156,7 +167,8 @@ async function openImplicit(connection: SmtpConnection, peer: Peer, setup: Sessi
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, problem: string): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, problem: string, secured: TlsResult): OpenResult {
   connection.close();
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${problem}`), tlsFailed: true };
+  const tlsShortfall: TlsShortfall = { kind: 'unverified', code: secured.verifyError ?? 'unverified' };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${problem}`), tlsFailed: true, tlsShortfall };
 }

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { PlanSuccess } from '../dns/next-hop.js';
 import { localOutcome } from './outcomes.js';
 import type { SessionTls } from './session-setup.js';
+import { reportScope, reportSkippedHost, type TlsReportScope } from './tls-report-hook.js';
+import type { TlsReportRecorder } from '../tlsrpt/types.js';
 import { judgeHosts, levelOf, type DestinationTls, type OutboundTls } from './tls-policy.js';
 import type { RecipientOutcome } from './types.js';
 
@@ -28,6 +30,8 @@ export type ScreenedPlan =
       readonly enforcedBy: TlsPolicyName | undefined;
       /** Testing mode: the policy whose failures are logged, not enforced. */
       readonly testing: { readonly domain: string; readonly id: string } | undefined;
+      /** What the sessions are reported under for TLS reporting (RFC 8460), if anything. */
+      readonly report: TlsReportScope | undefined;
     }
   | { readonly ok: false; readonly outcome: RecipientOutcome };
 
@@ -38,16 +42,25 @@ export function policyFields(decided: DestinationTls): Record<string, unknown> {
   return decided.sts?.kind === 'policy' ? { mtaSts: decided.sts.policy.mode, mtaStsId: decided.sts.id } : {};
 }
 
-export async function screenPlan(outboundTls: Pick<OutboundTls, 'forDestination'>, plan: PlanSuccess, signal: AbortSignal, log: Logger, observer: TlsPolicyObserver | undefined): Promise<ScreenedPlan> {
+export async function screenPlan(
+  outboundTls: Pick<OutboundTls, 'forDestination'>,
+  plan: PlanSuccess,
+  signal: AbortSignal,
+  log: Logger,
+  observer: TlsPolicyObserver | undefined,
+  tlsReports?: TlsReportRecorder,
+): Promise<ScreenedPlan> {
   const destination = plan.domain;
   const decided = await outboundTls.forDestination(destination, signal);
   const verdicts = judgeHosts(decided, plan);
   const sts = decided.source === 'mta-sts' ? decided.sts : undefined;
+  const report = tlsReports === undefined ? undefined : reportScope(decided);
   for (const { host, verdict } of verdicts) {
     if (verdict === 'use' || sts === undefined) continue;
     const fields = { destination, mx: host, mtaStsId: sts.id, mtaStsMx: sts.policy.mx };
     if (verdict === 'skip') {
       observer?.tlsPolicyHostSkipped?.('mta-sts', 'mx-mismatch');
+      if (tlsReports !== undefined && report !== undefined) reportSkippedHost(tlsReports, report, host);
       log.warn(fields, 'mx skipped: not in the mta-sts policy');
     } else {
       observer?.stsTestingFailure?.();
@@ -63,5 +76,5 @@ export async function screenPlan(outboundTls: Pick<OutboundTls, 'forDestination'
   }
   const enforcedBy = decided.tls.mode === 'starttls' ? (decided.source === 'mta-sts' ? 'mta-sts' : 'tlsPolicy') : undefined;
   const testing = sts !== undefined && sts.policy.mode === 'testing' ? { domain: destination, id: sts.id } : undefined;
-  return { ok: true, plan: { ...plan, hosts }, tls: decided.tls, enforcedBy, testing };
+  return { ok: true, plan: { ...plan, hosts }, tls: decided.tls, enforcedBy, testing, report };
 }

@@ -23,6 +23,8 @@ import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
 import type { OutboundTls } from './tls-policy.js';
 import { screenPlan, type ScreenedPlan, type TlsPolicyName, type TlsPolicyObserver } from './tls-screen.js';
+import { reportSession, type TlsReportScope } from './tls-report-hook.js';
+import type { TlsReportRecorder } from '../tlsrpt/types.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
 
 export interface TransportObserver extends RouteAuthObserver, TlsPolicyObserver {}
@@ -63,6 +65,8 @@ export interface SmtpTransportOptions {
   readonly tokenEndpoint?: { readonly ca?: string | Buffer; readonly timeoutMs?: number };
   /** delivery.tlsPolicy and MTA-STS for MX and implicit-MX plans (routes and address literals keep their own TLS); default opportunistic. */
   readonly outboundTls?: Pick<OutboundTls, 'forDestination'>;
+  /** TLS reporting (RFC 8460): sessions to MX hosts under MTA-STS or no policy are recorded here. */
+  readonly tlsReports?: TlsReportRecorder;
 }
 
 /** One job's walk over the plan: what every session of it shares. */
@@ -73,6 +77,8 @@ interface Attempt {
   readonly enforcedBy: TlsPolicyName | undefined;
   /** An MTA-STS policy in testing mode: hosts that would fail it are logged. */
   readonly testing: { readonly domain: string; readonly id: string } | undefined;
+  /** TLS reporting: the policy this attempt's sessions count under, if any. */
+  readonly tlsReport: TlsReportScope | undefined;
   readonly credentials: Credentials | undefined;
   readonly queue: OutboundMessage[];
   readonly report: ReportOutcomes;
@@ -171,7 +177,7 @@ export class SmtpTransport implements Transport {
       return queue.length > 0;
     };
     const { tls, enforcedBy, testing } = screened;
-    const attempt: Attempt = { route, tls, enforcedBy, testing, credentials: prepared.credentials, queue, report, signal, hasNext };
+    const attempt: Attempt = { route, tls, enforcedBy, testing, tlsReport: screened.report, credentials: prepared.credentials, queue, report, signal, hasNext };
     const plaintextHosts = new Set<string>();
     let last: HostFailure | undefined;
     for (let index = 0; index < peers.length && queue.length > 0 && !signal.aborted; ) {
@@ -206,8 +212,8 @@ export class SmtpTransport implements Transport {
   /** The destination's TLS policy applied to an MX plan; a route's or an address literal's plan keeps `tls`. */
   async #screen(plan: PlanSuccess, route: RouteRuntime | undefined, tls: SessionTls, signal: AbortSignal): Promise<ScreenedPlan> {
     const outboundTls = this.#options.outboundTls;
-    if (outboundTls === undefined || route !== undefined || plan.source === 'route' || plan.source === 'literal') return { ok: true, plan, tls, enforcedBy: undefined, testing: undefined };
-    return screenPlan(outboundTls, plan, signal, this.#log, this.#options.observer);
+    if (outboundTls === undefined || route !== undefined || plan.source === 'route' || plan.source === 'literal') return { ok: true, plan, tls, enforcedBy: undefined, testing: undefined, report: undefined };
+    return screenPlan(outboundTls, plan, signal, this.#log, this.#options.observer, this.#options.tlsReports);
   }
 
   #noSession(startMs: number): AttemptInfo {
@@ -242,9 +248,12 @@ export class SmtpTransport implements Transport {
       if (!(error instanceof ConnectError)) throw error;
       return this.#skip(peer, queue, { outcome: connectFailureOutcome(error, peer), info: info(undefined, startMs) }, false, false);
     }
+    const localAddress = socket.localAddress;
     const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : attempt.tls);
     const { route, credentials } = attempt;
     if (attempt.testing !== undefined && !plaintext) this.#checkTesting(peer, attempt.testing, opened);
+    const tlsReports = this.#options.tlsReports;
+    if (tlsReports !== undefined && attempt.tlsReport !== undefined && !plaintext) reportSession(tlsReports, attempt.tlsReport, peer, localAddress, opened);
     if (!opened.ok) {
       if (attempt.enforcedBy !== undefined && !opened.outcome.remote && opened.outcome.status === '4.7.5') this.#options.observer?.tlsPolicyHostSkipped?.(attempt.enforcedBy, 'tls');
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.
