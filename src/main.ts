@@ -43,6 +43,9 @@ import { keyringSigner } from './dkim/message-signer.js';
 import { SigningKeyring } from './dkim/signing-keyring.js';
 import { DoctorMonitor } from './doctor/monitor.js';
 import { runDoctorFromConfig } from './doctor/run.js';
+import type { TlsReportRecorder } from './tlsrpt/types.js';
+import { createTlsReportRecorder, createTlsReportSender } from './tlsrpt/setup.js';
+import { recordStsFetchFailure } from './tlsrpt/sts-fetch.js';
 
 /** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
@@ -74,11 +77,19 @@ export function deliveryPlanner(config: Config, resolver: Resolver, listeners: r
     });
 }
 
-function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies, metrics: Metrics, outbound: OutboundTlsParts): SmtpTransport {
+function smtpTransport(
+  config: Config,
+  planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>,
+  deps: RelayDependencies,
+  metrics: Metrics,
+  outbound: OutboundTlsParts,
+  tlsReports: TlsReportRecorder | undefined,
+): SmtpTransport {
   return new SmtpTransport({
     hostname: config.hostname,
     routes: config.delivery.routes,
     outboundTls: outbound.outboundTls,
+    ...(tlsReports === undefined ? {} : { tlsReports }),
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
       tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
@@ -175,15 +186,23 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
+  // TLS reporting (RFC 8460): delivery and MTA-STS fetches record into it; the sender starts after the queue.
+  const tlsReporting = config.tlsrpt.enabled ? createTlsReportRecorder(config.spoolDir, { clock, logger, observer: { sessionRecorded: (result) => metrics.tlsRptSessionRecorded(result) } }) : undefined;
   const outbound = await createOutboundTls(config.delivery, {
     spoolDir: config.spoolDir,
     resolver,
     ipv6: config.dns.ipv6,
     clock,
     logger,
-    observer: { policyFetchFailed: () => metrics.mtaStsFetchFailed() },
+    observer: {
+      policyFetchFailed: (domain, failure) => {
+        metrics.mtaStsFetchFailed();
+        if (tlsReporting !== undefined) recordStsFetchFailure(tlsReporting.recorder, domain, failure);
+      },
+    },
   });
-  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound), deps, {
+  const transport = smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound, tlsReporting?.recorder);
+  const queue = scheduler(config, spool, transport, deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
       if (overTls) metrics.tlsSession('out');
@@ -192,12 +211,29 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
+  const queuedSpool = notifyOnCommit(spool, (record) => queue.enqueued(record.id, record));
+  const dkimSigner = keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock });
+  const reportSender =
+    tlsReporting === undefined
+      ? undefined
+      : createTlsReportSender(config.tlsrpt, tlsReporting, {
+          hostname: config.hostname.toLowerCase(),
+          resolver,
+          ipv6: config.dns.ipv6,
+          ca: outbound.trust.ca,
+          sink: queuedSpool,
+          signer: dkimSigner,
+          clock,
+          random: Math.random,
+          logger,
+          observer: { reportSent: (method) => metrics.tlsRptReport(method, 'sent'), reportFailed: (method) => metrics.tlsRptReport(method, 'failed') },
+        });
   const smtp = new SmtpServer({
     hostname: config.hostname,
     listeners: config.listen,
     limits: config.limits,
     tlsContext: (mode) => (mode === 'mta' ? tlsContext?.mta : tlsContext?.submission),
-    spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id, record)),
+    spool: queuedSpool,
     freeSpaceBytes,
     clock,
     logger,
@@ -210,7 +246,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       authFailed: () => metrics.authFailed(),
     },
     auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
-    dkimSigner: keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock }),
+    dkimSigner,
     ...(verifier === undefined ? {} : { recipientVerifier: verifier }),
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
@@ -234,13 +270,16 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
     await queue.start();
+    reportSender?.start();
     await http.start();
     keyWatch.start();
     doctor.start();
   } catch (error: unknown) {
     verifier?.close();
     await smtp.stop(0);
+    await reportSender?.stop();
     await queue.stop(0);
+    await tlsReporting?.recorder.close();
     await outbound.policies?.close();
     await control.close().catch(() => undefined);
     await spool.close();
@@ -295,7 +334,11 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       // Sessions waiting for a probe get their answer (unavailable) now, then 421 on shutdown.
       verifier?.close();
       await smtp.stop(SHUTDOWN_GRACE_MS);
+      // A report round under way ends (its unsent reports stay for the next start) before the queue stops.
+      await reportSender?.stop();
       await queue.stop(SHUTDOWN_GRACE_MS);
+      // Counts of the last sessions are written now (a crash loses at most the recorder's flush interval).
+      await tlsReporting?.recorder.close();
       await outbound.policies?.close();
       await http.close();
       await control.close();

@@ -69,6 +69,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       maxProbes: verify.maxProbes,
       cacheSize: verify.cacheSize,
     },
+    tlsrpt: { enabled: values.tlsrpt.enabled, organization: values.tlsrpt.organization, contact: values.tlsrpt.contact },
     http: values.http === undefined ? undefined : { address: values.http.address, port: values.http.port },
     log: { level: values.log.level },
   };

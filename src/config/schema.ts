@@ -22,6 +22,7 @@ import {
 } from './leaf-types.js';
 import { listenersType, routesType } from './structured-types.js';
 import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
+import { reportTextType } from './tlsrpt-types.js';
 
 /** default: a default applies when absent; required: absent is an error; optional: absent is undefined. */
 export type Presence = 'default' | 'required' | 'optional';
@@ -145,6 +146,11 @@ export const CONFIG_SCHEMA = section({
     probeTimeout: withDefault(positiveDuration, '30s'),
     maxProbes: withDefault(positiveIntegerType, 20),
     cacheSize: withDefault(positiveIntegerType, 100_000),
+  }),
+  tlsrpt: section({
+    enabled: withDefault(booleanType, true),
+    organization: withDefault(reportTextType, ''),
+    contact: withDefault(reportTextType, ''),
   }),
   http: disableableSection({ address: withDefault(addressType, '127.0.0.1'), port: withDefault(portType, 8025) }),
   log: section({ level: withDefault(choiceType(LOG_LEVELS), 'info') }),

@@ -51,6 +51,10 @@ export interface MetricsOptions {
  * - `outpost_tls_policy_skips_total{policy,reason}` counter: MX hosts passed over because of MTA-STS (enforce) or
  *   delivery.tlsPolicy, reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed).
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
+ * - `outpost_tlsrpt_sessions_total{result}` counter: outbound TLS sessions (and MTA-STS policy fetches) recorded for
+ *   TLS reports (RFC 8460), result success|failure.
+ * - `outpost_tlsrpt_reports_total{method,result}` counter: TLS reports per rua, method mailto|https, result sent
+ *   (queued or POSTed) or failed (a failed attempt; retried a few times).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  */
 export class Metrics {
@@ -71,6 +75,8 @@ export class Metrics {
   private readonly stsFetchFailures: Counter;
   private readonly tlsPolicySkips: Counter<'policy' | 'reason'>;
   private readonly stsTestingFailures: Counter;
+  private readonly tlsRptSessions: Counter<'result'>;
+  private readonly tlsRptReports: Counter<'method' | 'result'>;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
@@ -100,6 +106,10 @@ export class Metrics {
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
     for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) this.tlsPolicySkips.touch({ policy, reason });
+    this.tlsRptSessions = r.counter({ name: 'outpost_tlsrpt_sessions_total', help: 'Outbound TLS sessions recorded for TLS reports (RFC 8460), by result.', labelNames: ['result'] });
+    this.tlsRptReports = r.counter({ name: 'outpost_tlsrpt_reports_total', help: 'TLS reports sent (queued or POSTed) or failed to send, by method.', labelNames: ['method', 'result'] });
+    for (const result of ['success', 'failure'] as const) this.tlsRptSessions.touch({ result });
+    for (const method of ['mailto', 'https'] as const) for (const result of ['sent', 'failed'] as const) this.tlsRptReports.touch({ method, result });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -166,6 +176,15 @@ export class Metrics {
 
   mtaStsTestingFailure(): void {
     this.stsTestingFailures.inc({});
+  }
+
+  tlsRptSessionRecorded(result: 'success' | 'failure'): void {
+    this.tlsRptSessions.inc({ result });
+  }
+
+  /** `method` is mailto or https, `result` sent or failed: fixed names. */
+  tlsRptReport(method: 'mailto' | 'https', result: 'sent' | 'failed'): void {
+    this.tlsRptReports.inc({ method, result });
   }
 
   /** Sets `outpost_doctor_check` from a doctor report: per (domain, check), 0 when any row failed, else 1. */
