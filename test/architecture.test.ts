@@ -67,6 +67,8 @@ it('keeps the layers pointing inward', () => {
     verify: ['verify', 'core', 'config', 'observability'],
     mtasts: ['mtasts', 'core', 'dns'],
     mime: ['mime', 'core'],
+    // TLS reporting: its own parts, what a report is built from and sent with; never delivery or the server.
+    tlsrpt: ['tlsrpt', 'core', 'config', 'dns', 'dsn', 'dkim', 'mtasts', 'smtp', 'spool'],
   };
   const forbidden: Readonly<Record<string, readonly string[]>> = {
     server: ['delivery', 'scheduler', 'dns', 'dsn', 'doctor', 'main', 'cli'],
