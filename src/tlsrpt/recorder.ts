@@ -5,11 +5,14 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../core/clock.js';
 import { DomainDay } from './aggregate.js';
+import { mapLimited } from '../spool/map-limited.js';
 import { FRESH_SENDING, utcDay, type ReportStore, type StoredDay } from './store.js';
 import type { FailureDetails, ReportedPolicy, TlsReportRecorder } from './types.js';
 
 /** How long counts may sit in memory: what a crash can lose. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 15_000;
+/** Files read at once by a flush. */
+const READ_CONCURRENCY = 32;
 /** Domains held between flushes; more are dropped (logged) so memory stays bounded. */
 const MAX_PENDING_DOMAINS = 20_000;
 
@@ -77,17 +80,13 @@ export class SpoolRecorder implements TlsReportRecorder {
     this.#droppedWarned = false;
     if (batch.length === 0) return this.#options.store.exclusive(() => Promise.resolve());
     return this.#options.store.exclusive(async () => {
-      const merged: StoredDay[] = [];
-      for (const { day, domain, counts } of batch) {
+      const merged = await mapLimited(batch, READ_CONCURRENCY, async ({ day, domain, counts }): Promise<StoredDay> => {
         const read = await this.#options.store.read(day, domain);
         if (read.kind === 'broken') this.#log.warn({ day, domain, reason: read.reason }, 'tls report counts file unreadable, starting it anew');
-        if (read.kind !== 'found') {
-          merged.push({ day, domain, counts, sending: FRESH_SENDING });
-          continue;
-        }
+        if (read.kind !== 'found') return { day, domain, counts, sending: FRESH_SENDING };
         read.stored.counts.merge(counts);
-        merged.push(read.stored);
-      }
+        return read.stored;
+      });
       try {
         await this.#options.store.write(merged);
       } catch (error: unknown) {

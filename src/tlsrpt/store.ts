@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promise
 import { join } from 'node:path';
 import { errnoCode, errorMessage } from '../core/errors.js';
 import { syncFolder, writeSyncedTemp } from '../core/safe-file.js';
+import { mapLimited } from '../spool/map-limited.js';
 import { DomainDay } from './aggregate.js';
 
 /** The spool subfolder that holds the counts. */
@@ -15,6 +16,8 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** Canonical domains only: nothing that could step out of the folder. */
 const FILE_DOMAIN = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
 const SUFFIX = '.json';
+/** Files written at once by a flush. */
+const WRITE_CONCURRENCY = 32;
 
 /** How far sending the day's report has come. */
 export interface SendingState {
@@ -126,20 +129,24 @@ export class ReportStore {
    */
   async write(days: readonly StoredDay[]): Promise<void> {
     const folders = new Set<string>();
-    for (const stored of days) {
-      const file = this.#file(stored.day, stored.domain);
-      if (file === undefined) continue;
-      const folder = join(this.folder, stored.day);
-      if (!folders.has(folder)) await mkdir(folder, { recursive: true, mode: 0o700 });
+    for (const { day } of days) {
+      const folder = join(this.folder, day);
+      if (!DAY.test(day) || folders.has(folder)) continue;
+      await mkdir(folder, { recursive: true, mode: 0o700 });
       folders.add(folder);
-      const temporary = await writeSyncedTemp(folder, `${stored.domain}${SUFFIX}`, toJson(stored), 0o600);
+    }
+    // The fsyncs of many small files run side by side: the file system commits them together.
+    await mapLimited(days, WRITE_CONCURRENCY, async (stored) => {
+      const file = this.#file(stored.day, stored.domain);
+      if (file === undefined) return;
+      const temporary = await writeSyncedTemp(join(this.folder, stored.day), `${stored.domain}${SUFFIX}`, toJson(stored), 0o600);
       try {
         await rename(temporary, file);
       } catch (error: unknown) {
         await unlink(temporary).catch(() => undefined);
         throw error;
       }
-    }
+    });
     for (const folder of folders) await syncFolder(folder);
   }
 
