@@ -3,7 +3,7 @@
 // or "" for the default (the hostname, postmaster@hostname).
 
 import type { LeafType } from './leaf-types.js';
-import { describeValue } from './values.js';
+import { describeValue, success } from './values.js';
 
 /** Long enough for a name or an address, short enough for a report header. */
 export const MAX_REPORT_TEXT_CHARS = 200;
@@ -27,5 +27,5 @@ export const reportTextType: LeafType<string> = {
     }
     return text;
   },
-  fromEnv: (text) => ({ ok: true, value: text }),
+  fromEnv: (text) => success(text),
 };

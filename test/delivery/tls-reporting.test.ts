@@ -163,6 +163,13 @@ describe('sessions under a testing policy, and without a policy', () => {
     const { transport, sessions } = await delivery(mta);
     assert.equal(outcomeOf(await runJob(transport, 'try.test', mail('try.test')), 'm1', 'a@try.test').kind, 'delivered');
     assert.deepEqual(sessions.summary(), [['sts', 'certificate-not-trusted', 'DEPTH_ZERO_SELF_SIGNED_CERT']]);
+    // The policy moves elsewhere: the host is still used (testing), and reported as outside the policy.
+    policyServer.serve('try.test', policyText('testing', ['mx.elsewhere.test']));
+    const moved = await delivery(mta);
+    assert.equal(outcomeOf(await runJob(moved.transport, 'try.test', mail('try.test')), 'm1', 'a@try.test').kind, 'delivered');
+    assert.deepEqual(moved.sessions.calls.map(({ details }) => details), [
+      { sendingMtaIp: '127.0.0.1', receivingMxHostname: 'mx1.try.test', receivingIp: '127.0.0.1', resultType: 'validation-failure', failureReasonCode: 'mtasts-policy-mx-mismatch' },
+    ]);
   });
 
   it('records no-policy-found sessions: any TLS is a success, no STARTTLS a failure, a failed handshake too (then plaintext, not counted)', async () => {
