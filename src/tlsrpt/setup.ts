@@ -57,7 +57,7 @@ export function createTlsReportSender(settings: TlsRptConfig, parts: RecorderPar
     resolver: deps.resolver,
     poster,
     mail: new SpoolReportMail({ sink: deps.sink, signer: deps.signer }),
-    submitter: { organization: settings.organization, contact: settings.contact, hostname: deps.hostname },
+    submitter: { organization: settings.organization || deps.hostname, contact: settings.contact || `postmaster@${deps.hostname}`, hostname: deps.hostname },
     fromAddress: `${REPORT_FROM_LOCAL_PART}@${deps.hostname}`,
     clock: deps.clock,
     random: deps.random,
