@@ -15,6 +15,7 @@ import { loadTlsContexts, type TlsContexts } from './config/tls-files.js';
 import type { TlsFilesConfig } from './config/types.js';
 import { OpsHttpServer } from './observability/http-server.js';
 import { Metrics, type QueueSnapshot } from './observability/metrics.js';
+import { ProcessMetrics } from './observability/process-metrics.js';
 import type { DeliveryObserver } from './scheduler/types.js';
 import type { EnvelopeRecord } from './spool/types.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -24,6 +25,8 @@ import { ControlServer } from './control/control-server.js';
 import { controlSocketPath, type QueueController } from './control/protocol.js';
 import { NetConnector } from './delivery/connector.js';
 import { SmtpTransport } from './delivery/transport.js';
+import { providerNamingOf } from './delivery/provider-key.js';
+import { ProviderLimits } from './scheduler/provider-limits.js';
 import { createOutboundTls, type OutboundTlsParts } from './delivery/outbound-tls-setup.js';
 import type { Transport } from './delivery/types.js';
 import { planDelivery, type DeliveryPlan } from './dns/next-hop.js';
@@ -31,8 +34,10 @@ import type { Resolver } from './dns/resolver.js';
 import { interfaceAddresses, selfIdentity, type ListenEndpoint } from './dns/self-identity.js';
 import { createResolver } from './dns/setup.js';
 import { buildDsn } from './dsn/build.js';
+import { MX_NOT_AUTHENTICATED, MX_SECURE_BY_DNSSEC } from './delivery/message-tls-screen.js';
 import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
+import { sendingParts } from './sending-setup.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
 import { notifyOnCommit } from './spool/notifying-sink.js';
 import { Spool } from './spool/spool.js';
@@ -45,7 +50,7 @@ import { DoctorMonitor } from './doctor/monitor.js';
 import { runDoctorFromConfig } from './doctor/run.js';
 import type { TlsReportRecorder } from './tlsrpt/types.js';
 import { createTlsReportRecorder, createTlsReportSender } from './tlsrpt/setup.js';
-import { recordStsFetchFailure } from './tlsrpt/sts-fetch.js';
+import { recordStsFetchFailure } from './delivery/sts-fetch-report.js';
 
 /** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
@@ -89,10 +94,14 @@ function smtpTransport(
     hostname: config.hostname,
     routes: config.delivery.routes,
     outboundTls: outbound.outboundTls,
+    providerNaming: providerNamingOf(config.delivery),
+    // REQUIRETLS (RFC 8689 §4.2.1) trusts the MX names of an answer a trusted validating resolver marked secure (dns.dnssec), or MTA-STS enforce.
+    mxAuthenticated: config.dns.dnssec ? MX_SECURE_BY_DNSSEC : MX_NOT_AUTHENTICATED,
     ...(tlsReports === undefined ? {} : { tlsReports }),
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
-      tlsPolicyHostSkipped: (policy, reason) => metrics.tlsPolicyHostSkipped(policy, reason),
+      tlsPolicyFailure: (policy, result) => metrics.tlsPolicyFailure(policy, result),
+      daneHostStatus: (status) => metrics.daneHostStatus(status),
       stsTestingFailure: () => metrics.mtaStsTestingFailure(),
     },
     planner,
@@ -142,9 +151,23 @@ function recipientVerifier(
   });
 }
 
-function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver): DeliveryScheduler {
+/** Limits per mail provider (delivery.concurrencyPerProvider, delivery.providers), counted in `metrics`. */
+function providerLimits(config: Config, deps: RelayDependencies, metrics: Metrics): ProviderLimits {
+  const limits = new ProviderLimits({
+    defaultMaxConnections: config.delivery.concurrencyPerProvider,
+    providers: config.delivery.providers,
+    clock: deps.clock,
+    logger: deps.logger,
+    observer: { throttled: (provider) => metrics.providerThrottled(provider) },
+  });
+  metrics.setProviderGauges(() => limits.states());
+  return limits;
+}
+
+function scheduler(config: Config, spool: Spool, transport: Transport, deps: RelayDependencies, observer?: DeliveryObserver, providers?: ProviderLimits): DeliveryScheduler {
   return new DeliveryScheduler({
     ...(observer === undefined ? {} : { observer }),
+    ...(providers === undefined ? {} : { providers }),
     spool,
     transport,
     buildDsn,
@@ -154,6 +177,13 @@ function scheduler(config: Config, spool: Spool, transport: Transport, deps: Rel
     hostname: config.hostname,
     delivery: config.delivery,
   });
+}
+
+/** Once at startup: whether DANE (RFC 7672) is on, and why not. */
+function logDnssec(config: Config, logger: Logger): void {
+  const servers = config.dns.servers.map((server) => `${server.host}:${server.port}`);
+  if (config.dns.dnssec) logger.info({ component: 'delivery', dnsServers: servers }, 'dane on: dns.dnssec trusts the AD bit of the dns.servers, which must validate DNSSEC');
+  else logger.info({ component: 'delivery' }, 'dane off: dns.dnssec is false (DNSSEC-secure TLSA records need a validating resolver such as a local unbound)');
 }
 
 export async function startRelay(config: Config, deps: RelayDependencies): Promise<RunningRelay> {
@@ -178,6 +208,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   };
   const keyWatch = new KeyRecordWatch({ keyring: () => keyring, resolver, clock, logger: dkimLog, reloadKeys });
   const metrics = new Metrics({ listeners: config.listen.map((listener) => listener.mode), logger });
+  const processMetrics = new ProcessMetrics(metrics.registry, { logger });
   const doctor = new DoctorMonitor({
     run: () => runDoctorFromConfig({ ...config, domains }, resolver),
     clock,
@@ -186,12 +217,14 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   });
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
+  logDnssec(config, logger);
   // TLS reporting (RFC 8460): delivery and MTA-STS fetches record into it; the sender starts after the queue.
   const tlsReporting = config.tlsrpt.enabled ? createTlsReportRecorder(config.spoolDir, { clock, logger, observer: { sessionRecorded: (result) => metrics.tlsRptSessionRecorded(result) } }) : undefined;
   const outbound = await createOutboundTls(config.delivery, {
     spoolDir: config.spoolDir,
     resolver,
     ipv6: config.dns.ipv6,
+    dnssec: config.dns.dnssec,
     clock,
     logger,
     observer: {
@@ -201,6 +234,8 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       },
     },
   });
+  const sending = sendingParts(config, { clock, logger, registry: metrics.registry, isLocalDomain: (domain) => domains.has(domain) });
+  await sending.suppressions.load();
   const transport = smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound, tlsReporting?.recorder);
   const queue = scheduler(config, spool, transport, deps, {
     recipientOutcome: (kind, overTls) => {
@@ -208,7 +243,8 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       if (overTls) metrics.tlsSession('out');
     },
     dsnQueued: (action) => metrics.dsnSent(action),
-  });
+    permanentFailure: (rcpt, status, reply) => sending.permanentFailure(rcpt, status, reply),
+  }, providerLimits(config, deps, metrics));
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
   const queuedSpool = notifyOnCommit(spool, (record) => queue.enqueued(record.id, record));
@@ -248,10 +284,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
     dkimSigner,
     ...(verifier === undefined ? {} : { recipientVerifier: verifier }),
+    guards: sending.guards,
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
   metrics.setQueueGauges(async () => queueSnapshot(await spool.list(), clock.now()));
+  metrics.setSpoolFreeSpace(freeSpaceBytes, config.limits.minFreeBytes);
   const http = new OpsHttpServer({
     http: config.http,
     metrics,
@@ -263,18 +301,22 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     clock,
     logger,
   });
-  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger);
+  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller);
   try {
     listeners = await smtp.start();
     // The loop guard must know the ports actually bound (port 0 picks one).
     planner = deliveryPlanner(config, resolver, listeners);
     await control.start();
+    // Again now that `outpost suppress` talks to this server: a change it made offline meanwhile is in the file.
+    await sending.suppressions.load();
     await queue.start();
     reportSender?.start();
+    processMetrics.start();
     await http.start();
     keyWatch.start();
     doctor.start();
   } catch (error: unknown) {
+    processMetrics.stop();
     verifier?.close();
     await smtp.stop(0);
     await reportSender?.stop();
@@ -320,6 +362,12 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
         }
       }
       try {
+        await sending.suppressions.load();
+        reloaded.push('suppression');
+      } catch (error: unknown) {
+        logger.error({ spoolDir: config.spoolDir, err: error }, 'suppression list reload failed, keeping the old list');
+      }
+      try {
         await reloadKeys();
         keyWatch.checkSoon();
         reloaded.push('dkim');
@@ -341,6 +389,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       await tlsReporting?.recorder.close();
       await outbound.policies?.close();
       await http.close();
+      processMetrics.stop();
       await control.close();
       await spool.close();
     },
@@ -369,7 +418,9 @@ async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
 }
 
 function queueSnapshot(records: readonly EnvelopeRecord[], nowMs: number): QueueSnapshot {
-  const oldestMs = Math.min(...records.map((record) => Date.parse(record.arrival)));
+  // A loop, not Math.min(...spread): a spread of ~125,000 arguments throws a RangeError.
+  let oldestMs = Infinity;
+  for (const record of records) oldestMs = Math.min(oldestMs, Date.parse(record.arrival));
   return { messages: records.length, oldestAgeSeconds: records.length === 0 ? 0 : Math.max(0, (nowMs - oldestMs) / 1000) };
 }
 

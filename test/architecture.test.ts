@@ -66,9 +66,12 @@ it('keeps the layers pointing inward', () => {
     // Recipient verification knows the probe only as a function main.ts hands it (no delivery import).
     verify: ['verify', 'core', 'config', 'observability'],
     mtasts: ['mtasts', 'core', 'dns'],
+    dane: ['dane', 'core', 'dns'],
     mime: ['mime', 'core'],
     // TLS reporting: its own parts, what a report is built from and sent with; never delivery or the server.
     tlsrpt: ['tlsrpt', 'core', 'config', 'dns', 'dsn', 'dkim', 'mtasts', 'smtp', 'spool'],
+    suppression: ['suppression', 'core', 'smtp'],
+    quota: ['quota', 'core', 'smtp'],
   };
   const forbidden: Readonly<Record<string, readonly string[]>> = {
     server: ['delivery', 'scheduler', 'dns', 'dsn', 'doctor', 'main', 'cli'],

@@ -23,6 +23,8 @@ commands:
   dkim records [DOMAIN]                 print the DKIM records of the keys on disk
   dkim rotate DOMAIN                    make the next key; it signs once DNS shows it
   doctor [DOMAIN] [--json]              check SPF, DKIM, DMARC, PTR, MX and more in live DNS
+  suppress list [--json]                addresses refused at RCPT after permanent failures
+  suppress add|remove ADDRESS           suppress an address now, or lift a suppression
 
 --version prints the version; <command> --help the usage of a command.
 --config defaults to $OUTPOST_CONFIG, then config/outpost.yaml`;
@@ -39,6 +41,7 @@ const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   user: async () => (await import('./user.js')).userCommand,
   dkim: async () => (await import('./dkim.js')).dkimCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
+  suppress: async () => (await import('./suppress.js')).suppressCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -36,6 +36,10 @@ interface QueueArgs {
 }
 
 export const queueCommand: CliCommand = async (args, io) => {
+  if (args.includes('--help') || args.includes('-h')) {
+    writeLine(io.stdout, USAGE);
+    return EXIT_OK;
+  }
   const parsed = parseQueueArgs(args);
   if (typeof parsed === 'string') {
     writeLine(io.stderr, `outpost queue: ${parsed}\n${USAGE}`);
@@ -183,7 +187,8 @@ function formatTable(records: readonly EnvelopeRecord[]): string {
       rows.push([...envelope, recipientSummary(recipient)]);
     });
   }
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  // reduce, not Math.max(...spread): a queue of ~125,000 recipients would overflow the argument list.
+  const widths = rows[0]?.map((_, column) => rows.reduce((width, row) => Math.max(width, (row[column] ?? '').length), 0)) ?? [];
   const lines = rows.map((row) =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
@@ -207,6 +212,7 @@ function formatDetails(record: EnvelopeRecord, headers: string): string {
     `arrival:       ${record.arrival}`,
     `size:          ${record.size}`,
     `body:          ${record.body}${record.smtputf8 ? ', SMTPUTF8' : ''}`,
+    ...(record.tlsRequirement === undefined ? [] : [`tls required:  ${TLS_REQUIREMENT_TEXT[record.tlsRequirement]}`]),
     `attempts:      ${record.attempts}`,
     `next attempt:  ${record.nextAttempt}`,
     `delay warning: ${record.delayWarningSent ? 'sent' : 'not sent'}`,
@@ -226,6 +232,12 @@ function formatDetails(record: EnvelopeRecord, headers: string): string {
   }
   return lines.join('\n');
 }
+
+/** RFC 8689 handling of the message, as `queue show` says it. */
+const TLS_REQUIREMENT_TEXT = {
+  requiretls: 'REQUIRETLS (verified TLS to servers offering REQUIRETLS only, else bounced 5.7.x)',
+  'tls-required-no': 'no (TLS-Required: No header: MTA-STS, DANE and delivery.tlsPolicy ignored)',
+} as const;
 
 function senderText(from: string): string {
   return from === '' ? '<>' : from;

@@ -30,6 +30,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       servers: dns.servers.map((server) => withPort(server, DNS_PORT)),
       timeoutMs: dns.timeout,
       ipv6: dns.ipv6,
+      dnssec: dns.dnssec,
     },
     delivery: {
       port: delivery.port,
@@ -42,6 +43,9 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       delayWarningMs: delivery.delayWarning,
       maxConcurrency: delivery.maxConcurrency,
       concurrencyPerDomain: delivery.concurrencyPerDomain,
+      concurrencyPerProvider: delivery.concurrencyPerProvider,
+      providers: new FrozenMap(delivery.providers),
+      publicSuffixes: [...delivery.publicSuffixes],
       recipientsPerTransaction: delivery.recipientsPerTransaction,
       connectTimeoutMs: delivery.connectTimeout,
       commandTimeoutMs: delivery.commandTimeout,
@@ -70,6 +74,8 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       cacheSize: verify.cacheSize,
     },
     tlsrpt: { enabled: values.tlsrpt.enabled, organization: values.tlsrpt.organization, contact: values.tlsrpt.contact },
+    suppression: { enabled: values.suppression.enabled, after: values.suppression.after, ttlMs: values.suppression.ttl },
+    quotas: { perHour: values.quotas.perHour, perDay: values.quotas.perDay },
     http: values.http === undefined ? undefined : { address: values.http.address, port: values.http.port },
     log: { level: values.log.level },
   };

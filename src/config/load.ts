@@ -16,6 +16,7 @@ import { parseYamlSource } from './yaml-source.js';
 import { loadDkimKeys } from '../dkim/keys.js';
 import type { GatewayReader } from '../core/default-gateway.js';
 import { gatewayTrustIssues } from './gateway-trust.js';
+import { dnssecIssues } from './dnssec-check.js';
 
 export { loadDomainsFile } from './domains-file.js';
 
@@ -79,6 +80,7 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
   }
   const config = assembleConfig(validation.complete, configFile, domains);
   problems.push(...(await tlsProblems(config)).map(locate));
+  problems.push(...dnssecIssues(config).map(locate));
   if (options.defaultGateways !== undefined) {
     problems.push(...gatewayTrustIssues(config.trustedNetworks, await options.defaultGateways(), config.trustGateway).map(locate));
   }

@@ -1,6 +1,7 @@
 // The value types of the outbound TLS keys (INTERFACE.md "Configuration"):
 // `delivery.caFile` (extra PEM CA certificates, "" for none) and `delivery.tlsPolicy`
-// (domain -> verify|encrypt|may|none, Postfix's smtp_tls_policy_maps levels).
+// (domain -> dane|verify|encrypt|may|none, Postfix's smtp_tls_policy_maps levels; dane is
+// Postfix's dane-only: DANE TLSA authentication required, RFC 7672).
 
 import { canonicalDomain } from '../core/domain.js';
 import { pathType, type LeafType } from './leaf-types.js';
@@ -8,7 +9,7 @@ import { caFileType } from './route-type.js';
 import type { TlsPolicyLevel } from './types.js';
 import { describeValue, failure, isPlainObject, listChoices, success } from './values.js';
 
-export const TLS_POLICY_LEVELS: readonly TlsPolicyLevel[] = ['verify', 'encrypt', 'may', 'none'];
+export const TLS_POLICY_LEVELS: readonly TlsPolicyLevel[] = ['dane', 'verify', 'encrypt', 'may', 'none'];
 
 /** A readable PEM file of CA certificates (absolute path), or "" for none. */
 export const optionalCaFileType: LeafType<string> = {
@@ -21,10 +22,6 @@ export const optionalCaFileType: LeafType<string> = {
 
 function parseLevel(raw: unknown, path: string, report: (path: string, problem: string) => void): TlsPolicyLevel | undefined {
   const level = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
-  if (level === 'dane') {
-    report(path, 'dane is not supported yet (outpost does not check TLSA records); use verify, or leave the domain to MTA-STS');
-    return undefined;
-  }
   if (typeof level === 'string' && (TLS_POLICY_LEVELS as readonly string[]).includes(level)) return level as TlsPolicyLevel;
   report(path, `${describeValue(raw)} is not one of ${listChoices(TLS_POLICY_LEVELS)}`);
   return undefined;
@@ -34,7 +31,7 @@ function parseLevel(raw: unknown, path: string, report: (path: string, problem: 
 export const tlsPolicyType: LeafType<ReadonlyMap<string, TlsPolicyLevel>> = {
   parse(raw, field) {
     if (!isPlainObject(raw)) {
-      field.report(field.path, `${describeValue(raw)} is not a mapping of domain: verify|encrypt|may|none`);
+      field.report(field.path, `${describeValue(raw)} is not a mapping of domain: dane|verify|encrypt|may|none`);
       return undefined;
     }
     const levels = new Map<string, TlsPolicyLevel>();

@@ -11,6 +11,7 @@ import {
   dnsServerType,
   durationType,
   hostnameType,
+  integerType,
   ipAddressType,
   optionalAddressType,
   listType,
@@ -21,6 +22,7 @@ import {
   type LeafType,
 } from './leaf-types.js';
 import { listenersType, routesType } from './structured-types.js';
+import { providersType, publicSuffixesType } from './provider-type.js';
 import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
 import { reportTextType } from './tlsrpt-types.js';
 
@@ -90,6 +92,8 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export const UNAVAILABLE_ACTIONS: readonly UnavailableAction[] = ['defer', 'accept'];
 
 const allowZero = durationType({ allowZero: true });
+/** A count where 0 means unlimited. */
+const countType = integerType(0, Number.MAX_SAFE_INTEGER, 'a whole number (0 = unlimited)');
 const positiveDuration = durationType({ allowZero: false });
 
 export const CONFIG_SCHEMA = section({
@@ -105,6 +109,7 @@ export const CONFIG_SCHEMA = section({
     servers: withDefault(listType(dnsServerType, { nonEmpty: false }), []),
     timeout: withDefault(positiveDuration, '3s'),
     ipv6: withDefault(booleanType, true),
+    dnssec: withDefault(booleanType, false),
   }),
   delivery: section({
     port: withDefault(portType, 25),
@@ -117,6 +122,9 @@ export const CONFIG_SCHEMA = section({
     delayWarning: withDefault(allowZero, '4h'),
     maxConcurrency: withDefault(positiveIntegerType, 100),
     concurrencyPerDomain: withDefault(positiveIntegerType, 10),
+    concurrencyPerProvider: withDefault(positiveIntegerType, 20),
+    providers: withDefault(providersType, {}),
+    publicSuffixes: withDefault(publicSuffixesType, []),
     recipientsPerTransaction: withDefault(positiveIntegerType, 50),
     connectTimeout: withDefault(positiveDuration, '30s'),
     commandTimeout: withDefault(positiveDuration, '5m'),
@@ -151,6 +159,15 @@ export const CONFIG_SCHEMA = section({
     enabled: withDefault(booleanType, true),
     organization: withDefault(reportTextType, ''),
     contact: withDefault(reportTextType, ''),
+  }),
+  suppression: section({
+    enabled: withDefault(booleanType, true),
+    after: withDefault(positiveIntegerType, 1),
+    ttl: withDefault(positiveDuration, '30d'),
+  }),
+  quotas: section({
+    perHour: withDefault(countType, 0),
+    perDay: withDefault(countType, 0),
   }),
   http: disableableSection({ address: withDefault(addressType, '127.0.0.1'), port: withDefault(portType, 8025) }),
   log: section({ level: withDefault(choiceType(LOG_LEVELS), 'info') }),

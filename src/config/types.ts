@@ -59,14 +59,30 @@ export interface RouteConfig extends HostPort {
   readonly policy?: RoutePolicyConfig;
 }
 
-/** How a destination's MX hosts use TLS (delivery.tlsPolicy): required and verified for the MX name, required, opportunistic, never. */
-export type TlsPolicyLevel = 'verify' | 'encrypt' | 'may' | 'none';
+/**
+ * How a destination's MX hosts use TLS (delivery.tlsPolicy): required and authenticated by DNSSEC-secure
+ * TLSA records (DANE, RFC 7672), required and verified for the MX name, required, opportunistic, never.
+ */
+export type TlsPolicyLevel = 'dane' | 'verify' | 'encrypt' | 'may' | 'none';
 
 export interface DnsConfig {
   /** Recursive servers; empty means "read /etc/resolv.conf". */
   readonly servers: readonly HostPort[];
   readonly timeoutMs: number;
   readonly ipv6: boolean;
+  /** The servers validate DNSSEC and their AD bit is trusted (needs explicit `servers`): enables DANE. */
+  readonly dnssec: boolean;
+}
+
+/** A mail provider's limits (delivery.providers) and the MX hosts that are its own. */
+export interface ProviderConfig {
+  /** Sessions at once to the provider's MX hosts; undefined = `concurrencyPerProvider`. */
+  readonly maxConnections: number | undefined;
+  /** Messages started per minute / per hour; undefined = no cap. */
+  readonly ratePerMinute: number | undefined;
+  readonly ratePerHour: number | undefined;
+  /** MX host patterns: "example.net" (it and names under it) or "*.example.net" (names under it). */
+  readonly mx: readonly string[];
 }
 
 export interface DeliveryConfig {
@@ -86,6 +102,12 @@ export interface DeliveryConfig {
   readonly delayWarningMs: number;
   readonly maxConcurrency: number;
   readonly concurrencyPerDomain: number;
+  /** Sessions at once to one provider (the MX hosts' registrable domain) without a maxConnections of its own. */
+  readonly concurrencyPerProvider: number;
+  /** Provider name -> limits and MX patterns. */
+  readonly providers: ReadonlyMap<string, ProviderConfig>;
+  /** Multi-label public suffixes (co.xx) besides the built-in ones, for registrable domains. */
+  readonly publicSuffixes: readonly string[];
   readonly recipientsPerTransaction: number;
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
@@ -147,6 +169,21 @@ export interface TlsRptConfig {
   readonly contact: string;
 }
 
+/** The suppression list (README "Suppression list"). */
+export interface SuppressionConfig {
+  readonly enabled: boolean;
+  /** Permanent mailbox failures (5.1.1, 5.1.6, 5.1.10) within `ttlMs` that suppress an address. */
+  readonly after: number;
+  /** How long a failure counts and a suppression lasts. */
+  readonly ttlMs: number;
+}
+
+/** Sender quotas per AUTH user and trusted client address (README "Sender quotas"); 0 = unlimited. */
+export interface QuotasConfig {
+  readonly perHour: number;
+  readonly perDay: number;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -174,6 +211,8 @@ export interface Config {
   readonly dkim: { readonly keysFolder: string };
   readonly verifyRecipients: VerifyRecipientsConfig;
   readonly tlsrpt: TlsRptConfig;
+  readonly suppression: SuppressionConfig;
+  readonly quotas: QuotasConfig;
   readonly http: HttpConfig | undefined;
   readonly log: { readonly level: LogLevel };
 }

@@ -5,9 +5,9 @@ import { connect } from 'node:net';
 import { errnoCode } from '../core/errors.js';
 import type { ControlRequest, ControlResponse } from './protocol.js';
 
-export type ControlResult = { readonly kind: 'answered'; readonly response: ControlResponse } | { readonly kind: 'no-server' };
+export type ControlResult<R = ControlResponse> = { readonly kind: 'answered'; readonly response: R } | { readonly kind: 'no-server' };
 
-export function sendControlRequest(socketPath: string, request: ControlRequest, timeoutMs = 30_000): Promise<ControlResult> {
+export function sendControlRequest<Q = ControlRequest, R = ControlResponse>(socketPath: string, request: Q, timeoutMs = 30_000): Promise<ControlResult<R>> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let text = '';
@@ -22,7 +22,7 @@ export function sendControlRequest(socketPath: string, request: ControlRequest, 
     });
     socket.on('end', () => {
       try {
-        resolve({ kind: 'answered', response: JSON.parse(text) as ControlResponse });
+        resolve({ kind: 'answered', response: JSON.parse(text) as R });
       } catch {
         reject(new Error(`malformed answer from the server on ${socketPath}`));
       }

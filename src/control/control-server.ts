@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import { errnoCode, OutpostError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { parseSuppressionRequest, performSuppressionRequest, type SuppressionController, type SuppressionRequest, type SuppressionResponse } from './suppression-protocol.js';
 import { MAX_CONTROL_LINE_BYTES, parseControlRequest, performAction, type ControlResponse, type QueueController } from './protocol.js';
 
 export class ControlServer {
@@ -15,6 +16,7 @@ export class ControlServer {
     private readonly socketPath: string,
     private readonly controller: QueueController,
     logger: Logger,
+    private readonly suppression?: SuppressionController,
   ) {
     this.log = logger.child({ component: 'control' });
     this.server = createServer((socket) => this.serve(socket));
@@ -51,6 +53,11 @@ export class ControlServer {
   }
 
   private async answer(socket: Socket, line: string | undefined): Promise<void> {
+    const suppressionRequest = line === undefined || this.suppression === undefined ? undefined : parseSuppressionRequest(line);
+    if (suppressionRequest !== undefined && this.suppression !== undefined) {
+      socket.end(`${JSON.stringify(await this.answerSuppression(this.suppression, suppressionRequest))}\n`);
+      return;
+    }
     const request = line === undefined ? undefined : parseControlRequest(line);
     let response: ControlResponse;
     if (request === undefined) {
@@ -66,5 +73,14 @@ export class ControlServer {
       }
     }
     socket.end(`${JSON.stringify(response)}\n`);
+  }
+
+  private async answerSuppression(controller: SuppressionController, request: SuppressionRequest): Promise<SuppressionResponse> {
+    try {
+      return await performSuppressionRequest(controller, request);
+    } catch (error: unknown) {
+      this.log.error({ action: request.action, err: error }, 'suppression action failed');
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
   }
 }

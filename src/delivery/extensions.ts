@@ -1,6 +1,7 @@
 // The service extensions a server announced in its EHLO reply (RFC 5321
 // §4.1.1.1): STARTTLS (RFC 3207), PIPELINING (RFC 2920), SIZE (RFC 1870),
-// 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §3). After HELO there are none.
+// 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §3), REQUIRETLS (RFC 8689 §2).
+// After HELO there are none.
 
 import type { Reply } from '../smtp/reply.js';
 
@@ -9,6 +10,8 @@ export interface Extensions {
   readonly pipelining: boolean;
   readonly eightBitMime: boolean;
   readonly smtpUtf8: boolean;
+  /** REQUIRETLS: announced by servers that relay REQUIRETLS messages (RFC 8689 §2: after STARTTLS). */
+  readonly requireTls: boolean;
   /** SIZE was announced; `maxSizeBytes` is its limit, undefined when none was given (or 0: no fixed limit). */
   readonly size: boolean;
   readonly maxSizeBytes: number | undefined;
@@ -16,7 +19,7 @@ export interface Extensions {
   readonly authMechanisms: readonly string[];
 }
 
-export const NO_EXTENSIONS: Extensions = { startTls: false, pipelining: false, eightBitMime: false, smtpUtf8: false, size: false, maxSizeBytes: undefined, authMechanisms: [] };
+export const NO_EXTENSIONS: Extensions = { startTls: false, pipelining: false, eightBitMime: false, smtpUtf8: false, requireTls: false, size: false, maxSizeBytes: undefined, authMechanisms: [] };
 
 /** Reads the EHLO reply's lines after the first (the greeting name). */
 export function parseExtensions(reply: Reply): Extensions {
@@ -38,6 +41,7 @@ export function parseExtensions(reply: Reply): Extensions {
     pipelining: keywords.has('PIPELINING'),
     eightBitMime: keywords.has('8BITMIME'),
     smtpUtf8: keywords.has('SMTPUTF8'),
+    requireTls: keywords.has('REQUIRETLS'),
     size: sizeParam !== undefined,
     maxSizeBytes: sizeValue === undefined || sizeValue === 0 ? undefined : sizeValue,
     authMechanisms: [...mechanisms],

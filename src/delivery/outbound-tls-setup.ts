@@ -1,6 +1,7 @@
 // Builds the outbound TLS parts from the delivery settings: the trusted CAs
 // (Node's roots plus delivery.caFile), the MTA-STS policy cache in the spool
-// (RFC 8461 §5.1) with its HTTPS fetcher, and the per-destination decision.
+// (RFC 8461 §5.1) with its HTTPS fetcher, DANE TLSA lookups when the resolver
+// validates DNSSEC (RFC 7672), and the per-destination decision.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,11 +10,14 @@ import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import { errorMessage, OutpostError } from '../core/errors.js';
+import { DaneLookup } from '../dane/host-status.js';
 import type { Resolver } from '../dns/resolver.js';
 import { HttpsPolicyFetcher, type PolicyFetcher } from '../mtasts/fetcher.js';
 import { MtaStsPolicies, type MtaStsObserver } from '../mtasts/policies.js';
 import { POLICY_CACHE_FOLDER, PolicyFolder } from '../mtasts/store.js';
 import { OutboundTls } from './tls-policy.js';
+
+const SMTP_PORT = 25;
 
 export interface OutboundTrust {
   /** PEM CA certificates: Node's roots and the file's; undefined = Node's default store. */
@@ -37,6 +41,8 @@ export interface OutboundTlsDependencies {
   readonly resolver: Resolver;
   /** dns.ipv6: policy hosts reached over IPv6 too. */
   readonly ipv6: boolean;
+  /** dns.dnssec: the resolver validates, so DANE TLSA records are looked up; default off. */
+  readonly dnssec?: boolean;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer?: MtaStsObserver;
@@ -53,7 +59,7 @@ export interface OutboundTlsParts {
   readonly trust: OutboundTrust;
 }
 
-export async function createOutboundTls(delivery: Pick<DeliveryConfig, 'tlsPolicy' | 'mtaSts' | 'caFile'>, deps: OutboundTlsDependencies): Promise<OutboundTlsParts> {
+export async function createOutboundTls(delivery: Pick<DeliveryConfig, 'tlsPolicy' | 'mtaSts' | 'caFile'> & Partial<Pick<DeliveryConfig, 'port'>>, deps: OutboundTlsDependencies): Promise<OutboundTlsParts> {
   const trust = await outboundTrust(delivery.caFile);
   const fetcher = deps.fetcher?.(trust) ?? new HttpsPolicyFetcher({ resolver: deps.resolver, ipv6: deps.ipv6, clock: deps.clock, ...(trust.ca === undefined ? {} : { ca: trust.ca }) });
   const policies = delivery.mtaSts
@@ -67,6 +73,7 @@ export async function createOutboundTls(delivery: Pick<DeliveryConfig, 'tlsPolic
         ...(deps.observer === undefined ? {} : { observer: deps.observer }),
       })
     : undefined;
-  const outboundTls = new OutboundTls({ levels: delivery.tlsPolicy, mtaSts: policies, secureContext: trust.secureContext });
+  const dane = deps.dnssec === true ? new DaneLookup({ resolver: deps.resolver, port: delivery.port ?? SMTP_PORT }) : undefined;
+  const outboundTls = new OutboundTls({ levels: delivery.tlsPolicy, mtaSts: policies, secureContext: trust.secureContext, dane });
   return { outboundTls, policies, trust };
 }

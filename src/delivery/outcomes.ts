@@ -1,6 +1,7 @@
 // Turns what happened into per-recipient outcomes: remote replies by class
 // (RFC 5321 §4.2.1), local conditions with enhanced status codes (RFC 3463:
-// 4.4.1 no answer, 4.4.2 bad connection, 4.5.0 protocol, 4.7.5 TLS, 5.3.4 size, 5.6.7 UTF-8).
+// 4.4.1 no answer, 4.4.2 bad connection, 4.5.0 protocol, 4.7.5 TLS, 5.3.4 size, 5.6.7 UTF-8;
+// RFC 8689 §4.2.1 / RFC 5248: 5.7.10 encryption needed, 5.7.30 REQUIRETLS support required).
 
 import type { PlanFailure } from '../dns/next-hop.js';
 import { replyText, type Reply } from '../smtp/reply.js';
@@ -91,6 +92,16 @@ export function sessionFailureOutcome(error: SessionError, peer: Peer): Recipien
 /** TLS is required with this host and could not be had (RFC 3207 §4, RFC 8314 §5): deferred, never sent in clear. */
 export function tlsRequiredOutcome(peer: Peer, text: string): RecipientOutcome {
   return localOutcome('transient', 451, '4.7.5', text, peer.host);
+}
+
+/** A REQUIRETLS message cannot be sent with the TLS it needs (RFC 8689 §4.2.1): it bounces with 5.7.10, never goes in clear. */
+export function requireTlsRefusedOutcome(text: string, remoteMta?: string): RecipientOutcome {
+  return localOutcome('permanent', 550, '5.7.10', `REQUIRETLS: ${text}; not sent`, remoteMta);
+}
+
+/** The host did not offer REQUIRETLS after STARTTLS (RFC 8689 §4.2.1 step 4): 5.7.30 REQUIRETLS support required. */
+export function requireTlsNotOfferedOutcome(peer: Peer): RecipientOutcome {
+  return localOutcome('permanent', 550, '5.7.30', `REQUIRETLS: ${describePeer(peer)} does not offer REQUIRETLS after STARTTLS; not sent`, peer.host);
 }
 
 export function abortedOutcome(): RecipientOutcome {

@@ -1,6 +1,7 @@
 // Opening an outbound SMTP session on a connected socket: greeting, EHLO with
 // HELO fallback (RFC 5321 §4.1.1.1, §3.2), STARTTLS (RFC 3207) opportunistic
-// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), and the fresh EHLO after TLS (§4.2).
+// (RFC 7435) or required, implicit TLS (RFC 8314 §3.3), the certificate checked
+// against CAs or DANE TLSA records (RFC 7672 §3), and the fresh EHLO after TLS (§4.2).
 
 import type { Socket } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type SecureContext } from 'node:tls';
@@ -8,12 +9,14 @@ import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { errnoCode } from '../core/errors.js';
 import type { RouteTlsMode } from '../config/types.js';
+import { verifyDane, type DaneCheck } from '../dane/verify.js';
 import { replyText, type Reply } from '../smtp/reply.js';
 import { NO_EXTENSIONS, parseExtensions, type Extensions } from './extensions.js';
 import { describePeer, sessionFailureOutcome, skippedHostOutcome, tlsRequiredOutcome, type Peer } from './outcomes.js';
 import type { ReplyLimits } from './reply-reader.js';
 import { SessionError } from './session-error.js';
 import { SmtpConnection, type TlsResult } from './smtp-connection.js';
+import { certificateFailure, type TlsFailure } from './tls-failure.js';
 import type { RecipientOutcome } from './types.js';
 
 const SERVICE_READY = 220;
@@ -40,6 +43,11 @@ export interface SessionTls {
   readonly secureContext?: SecureContext;
   /** What requires the TLS, named in deferrals ("the MTA-STS policy of example.net"); a route's TLS names nothing. */
   readonly requiredBy?: string;
+  /**
+   * DANE (RFC 7672 §3): the certificate must match one of these TLSA records; CAs and `verify`
+   * play no part. Goes with `mode: 'starttls'` and a context trusting no CA (the chain as sent).
+   */
+  readonly dane?: DaneCheck;
 }
 
 export const OPPORTUNISTIC_TLS: SessionTls = Object.freeze({ mode: 'opportunistic', verify: false, ca: undefined });
@@ -57,18 +65,15 @@ export interface OpenSession {
   readonly tlsSkipped: boolean;
 }
 
-/** Why TLS did not come about, as TLS reporting (RFC 8460 §4.3) needs it. */
-export type TlsShortfall =
-  | { readonly kind: 'starttls-not-offered' }
-  | { readonly kind: 'starttls-refused'; readonly replyCode: number | undefined }
-  /** The handshake failed; `code` is Node's error code when there is one. */
-  | { readonly kind: 'handshake'; readonly code: string | undefined }
-  /** The certificate did not verify; `code` is Node's (CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...). */
-  | { readonly kind: 'unverified'; readonly code: string };
-
 export type OpenResult =
   | { readonly ok: true; readonly session: OpenSession }
-  | { readonly ok: false; readonly outcome: RecipientOutcome; readonly tlsFailed: boolean; readonly tlsShortfall?: TlsShortfall };
+  | {
+      readonly ok: false;
+      readonly outcome: RecipientOutcome;
+      readonly tlsFailed: boolean;
+      /** TLS was not to be had as `tls` asks (no STARTTLS, refused, failed handshake, certificate not verified or matching no TLSA record). */
+      readonly tlsFailure?: TlsFailure;
+    };
 
 type Hello = { readonly ok: true; readonly extensions: Extensions } | { readonly ok: false; readonly reply: Reply };
 
@@ -91,9 +96,10 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 }
 
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
-async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string, tlsShortfall: TlsShortfall): Promise<OpenResult> {
+async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string, code: string): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${why}`), tlsFailed: false, tlsShortfall };
+  const text = `${tlsRequiredWith(peer, tls)}, but ${why}`;
+  return { ok: false, outcome: tlsRequiredOutcome(peer, text), tlsFailed: false, tlsFailure: { result: 'starttls-not-supported', text, code } };
 }
 
 function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
@@ -112,10 +118,22 @@ function tlsOptions(peer: Peer, setup: SessionSetup, tls: SessionTls): Connectio
   };
 }
 
-/** Why a handshake does not satisfy `tls`, or undefined when it does. */
-function unverified(result: TlsResult, peer: Peer, tls: SessionTls): string | undefined {
-  if (!tlsRequired(tls) || !tls.verify || result.verified) return undefined;
-  return `its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+type Checked = { readonly ok: true; readonly tls: TlsResult } | { readonly ok: false; readonly failure: TlsFailure };
+
+/**
+ * Whether a handshake satisfies `tls`: the certificate against the TLSA records (DANE; a match
+ * makes the session `verified`, as REQUIRETLS asks, RFC 8689 §4.2.1), or against CAs and the host name when verified.
+ */
+function checkCertificate(connection: SmtpConnection, result: TlsResult, peer: Peer, tls: SessionTls, setup: SessionSetup): Checked {
+  if (tls.dane !== undefined) {
+    const verdict = verifyDane(connection.peerCertificateChain(), tls.dane, setup.clock.now());
+    if (verdict.ok) return { ok: true, tls: { ...result, verified: true, verifyError: undefined, dane: verdict.matched } };
+    const text = `${tlsRequiredWith(peer, tls)}, but its certificate matches none of the TLSA records (${verdict.reason})`;
+    return { ok: false, failure: { result: 'validation-failure', text, code: 'tlsa-mismatch' } };
+  }
+  if (!tlsRequired(tls) || !tls.verify || result.verified) return { ok: true, tls: result };
+  const text = `${tlsRequiredWith(peer, tls)}, but its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
+  return { ok: false, failure: { result: certificateFailure(result.verifyError), text, code: result.verifyError ?? 'unverified' } };
 }
 
 /**
@@ -130,45 +148,44 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     if (greeting.code !== SERVICE_READY) return await refused(connection, greeting, peer, setup);
     let said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS', { kind: 'starttls-not-offered' });
+    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS', 'starttls-not-offered');
     if (!said.extensions.startTls || tls.mode === 'none') return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: said.extensions.startTls } };
     connection.send(['STARTTLS'], 'STARTTLS');
     const ready = await connection.readReply(setup.commandTimeoutMs, 'STARTTLS', { discardAfterCode: SERVICE_READY });
     if (ready.code === 421) return await refused(connection, ready, peer, setup);
     if (ready.code !== SERVICE_READY) {
-      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`, { kind: 'starttls-refused', replyCode: ready.code });
+      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`, `starttls-reply-${ready.code}`);
       // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
-    const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
-    const problem = unverified(secured, peer, tls);
-    if (problem !== undefined) return closeUnverified(connection, peer, tls, problem, secured);
+    const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
+    if (!checked.ok) return closeUnverified(connection, peer, checked.failure);
     said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+    return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
   } catch (error) {
     connection.close();
     if (!(error instanceof SessionError)) throw error;
-    const tlsFailed = error.failure === 'tls';
-    return { ok: false, outcome: sessionFailureOutcome(error, peer), tlsFailed, ...(tlsFailed ? { tlsShortfall: { kind: 'handshake', code: errnoCode(error.cause) } } : {}) };
+    const outcome = sessionFailureOutcome(error, peer);
+    if (error.failure !== 'tls') return { ok: false, outcome, tlsFailed: false };
+    // A failed handshake (RFC 8460 has no better type for it); counted only where a policy requires the TLS.
+    return { ok: false, outcome, tlsFailed: true, tlsFailure: { result: 'validation-failure', text: `TLS with ${describePeer(peer)} failed: ${error.message}`, code: errnoCode(error.cause) ?? 'tls-handshake-failed' } };
   }
 }
 
 /** Implicit TLS (RFC 8314 §3.3): the handshake first, then the greeting over TLS. */
 async function openImplicit(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls): Promise<OpenResult> {
-  const secured = await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs);
-  const problem = unverified(secured, peer, tls);
-  if (problem !== undefined) return closeUnverified(connection, peer, tls, problem, secured);
+  const checked = checkCertificate(connection, await connection.startTls(tlsOptions(peer, setup, tls), setup.commandTimeoutMs), peer, tls, setup);
+  if (!checked.ok) return closeUnverified(connection, peer, checked.failure);
   const greeting = await connection.readReply(setup.commandTimeoutMs, 'greeting');
   if (greeting.code !== SERVICE_READY) return refused(connection, greeting, peer, setup);
   const said = await hello(connection, setup);
   if (!said.ok) return refused(connection, said.reply, peer, setup);
-  return { ok: true, session: { connection, extensions: said.extensions, tls: secured, tlsSkipped: false } };
+  return { ok: true, session: { connection, extensions: said.extensions, tls: checked.tls, tlsSkipped: false } };
 }
 
 /** Not one byte more to a host whose certificate failed: close at once. */
-function closeUnverified(connection: SmtpConnection, peer: Peer, tls: SessionTls, problem: string, secured: TlsResult): OpenResult {
+function closeUnverified(connection: SmtpConnection, peer: Peer, failure: TlsFailure): OpenResult {
   connection.close();
-  const tlsShortfall: TlsShortfall = { kind: 'unverified', code: secured.verifyError ?? 'unverified' };
-  return { ok: false, outcome: tlsRequiredOutcome(peer, `${tlsRequiredWith(peer, tls)}, but ${problem}`), tlsFailed: true, tlsShortfall };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, failure.text), tlsFailed: true, tlsFailure: failure };
 }

@@ -4,7 +4,7 @@
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { DotStuffer } from '../smtp/dot-stuffing.js';
@@ -18,7 +18,12 @@ export interface TlsResult {
   readonly verified: boolean;
   /** Why the certificate did not verify (e.g. "DEPTH_ZERO_SELF_SIGNED_CERT"). */
   readonly verifyError: string | undefined;
+  /** The TLSA record the certificate matched, when DANE authenticated it ("DANE-EE 3 1 1"). */
+  readonly dane?: string;
 }
+
+/** A server sends a handful of certificates; no more are read. */
+const MAX_PEER_CHAIN = 10;
 
 export interface SmtpConnectionOptions {
   readonly clock: Clock;
@@ -145,6 +150,25 @@ export class SmtpConnection {
     const cipher = secure.getCipher();
     const verifyError = secure.authorized ? undefined : String(secure.authorizationError ?? 'unverified');
     return { protocol: secure.getProtocol() ?? 'unknown', cipher: cipher.standardName ?? cipher.name, verified: secure.authorized, verifyError };
+  }
+
+  /**
+   * The certificates the server sent in the TLS handshake as DER, leaf first, in issuer order;
+   * empty before TLS. Only certificates from the session's trust store could be added by Node,
+   * so a context without CAs yields exactly what the server sent (as DANE-TA needs, RFC 7671 §5.2.2).
+   */
+  peerCertificateChain(): Buffer[] {
+    if (this.#socket === this.#raw || !('getPeerCertificate' in this.#socket)) return [];
+    const chain: Buffer[] = [];
+    let certificate: DetailedPeerCertificate | undefined = (this.#socket as TLSSocket).getPeerCertificate(true);
+    while (certificate?.raw !== undefined && chain.length < MAX_PEER_CHAIN) {
+      chain.push(certificate.raw);
+      const issuer: DetailedPeerCertificate | undefined = certificate.issuerCertificate;
+      // A self-signed certificate is its own issuer.
+      if (issuer === undefined || issuer === certificate || issuer.fingerprint256 === certificate.fingerprint256) break;
+      certificate = issuer;
+    }
+    return chain;
   }
 
   /**

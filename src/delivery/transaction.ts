@@ -1,10 +1,10 @@
 // One mail transaction on an open session: MAIL, RCPTs, DATA, the body and
 // the final dot (RFC 5321 §3.3), pipelined when offered (RFC 2920 §3.1), with
-// SIZE (RFC 1870), BODY=8BITMIME (RFC 6152) and SMTPUTF8 (RFC 6531) declared.
+// SIZE (RFC 1870), BODY=8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and REQUIRETLS (RFC 8689 §4.2.1) declared.
 
 import type { Reply } from '../smtp/reply.js';
 import type { Extensions } from './extensions.js';
-import { allRecipients, describePeer, localOutcome, replyOutcome, sessionFailureOutcome, skippedHostOutcome, type Peer } from './outcomes.js';
+import { allRecipients, describePeer, localOutcome, replyOutcome, requireTlsNotOfferedOutcome, sessionFailureOutcome, skippedHostOutcome, type Peer } from './outcomes.js';
 import { SessionError } from './session-error.js';
 import type { SmtpConnection } from './smtp-connection.js';
 import type { OutboundMessage, RecipientOutcome } from './types.js';
@@ -45,10 +45,14 @@ function mailCommand(message: OutboundMessage, extensions: Extensions): string {
   if (extensions.size) params.push(`SIZE=${message.sizeBytes}`);
   if (message.eightBit && extensions.eightBitMime) params.push('BODY=8BITMIME');
   if (message.smtputf8) params.push('SMTPUTF8');
+  if (message.tlsRequirement === 'requiretls') params.push('REQUIRETLS');
   return [`MAIL FROM:${path(message.from)}`, ...params].join(' ');
 }
 
-/** Refusals we know before sending anything: SIZE too small (RFC 1870 §6), SMTPUTF8 missing (RFC 6531 §3.2). */
+/**
+ * Refusals we know before sending anything: SIZE too small (RFC 1870 §6), SMTPUTF8 missing (RFC 6531 §3.2),
+ * REQUIRETLS missing (RFC 8689 §4.2.1; the transport leaves such a host before any transaction).
+ */
 function precheck(message: OutboundMessage, extensions: Extensions, peer: Peer): RecipientOutcome | undefined {
   if (extensions.maxSizeBytes !== undefined && message.sizeBytes > extensions.maxSizeBytes) {
     return localOutcome('permanent', 552, '5.3.4', `message size ${message.sizeBytes} exceeds size limit ${extensions.maxSizeBytes} of ${describePeer(peer)}`, peer.host);
@@ -56,6 +60,7 @@ function precheck(message: OutboundMessage, extensions: Extensions, peer: Peer):
   if (message.smtputf8 && !extensions.smtpUtf8) {
     return localOutcome('permanent', 553, '5.6.7', `SMTPUTF8 is required, but was not offered by ${describePeer(peer)}`, peer.host);
   }
+  if (message.tlsRequirement === 'requiretls' && !extensions.requireTls) return requireTlsNotOfferedOutcome(peer);
   return undefined;
 }
 

@@ -3,6 +3,7 @@
 // message's per-recipient outcome as soon as it is known (STYLE.md §4).
 
 import type { Readable } from 'node:stream';
+import type { TlsRequirement } from '../spool/types.js';
 
 export type OutcomeKind = 'delivered' | 'transient' | 'permanent';
 
@@ -31,6 +32,8 @@ export interface OutboundMessage {
   readonly smtputf8: boolean;
   /** Header fields sent in front of the body (the stored DKIM-Signature fields), CRLF-terminated; counted in sizeBytes. */
   readonly headerPrefix?: Buffer;
+  /** RFC 8689: REQUIRETLS (verified TLS to REQUIRETLS servers only, else a 5.7.x bounce) or TLS-Required: No (TLS policies ignored). */
+  readonly tlsRequirement?: TlsRequirement;
   /** The stored body: canonical CRLF lines, not dot-stuffed. */
   openBody(): Readable;
 }
@@ -92,4 +95,9 @@ export interface Transport {
   run(job: DeliveryJob, report: ReportOutcomes, signal: AbortSignal): Promise<void>;
   /** The lane a destination's sessions go through (its route), if it shares one; stable per destination. */
   lane?(destination: string): DeliveryLane | undefined;
+  /**
+   * The provider a destination's MX hosts belong to (their registrable domain, or a
+   * configured name), from its delivery plan; undefined for routes, literals and failed plans.
+   */
+  provider?(destination: string, signal: AbortSignal): Promise<string | undefined>;
 }

@@ -30,6 +30,8 @@ export interface DnsClientOptions {
   /** Whole question; default timeoutMs × tries. */
   readonly totalTimeoutMs?: number;
   readonly randomInt?: RandomInt;
+  /** Set the DO bit (RFC 3225) in every query: dns.dnssec. */
+  readonly dnssecOk?: boolean;
 }
 
 export class DnsClient implements DnsQueryClient {
@@ -39,6 +41,7 @@ export class DnsClient implements DnsQueryClient {
   private readonly tries: number;
   private readonly totalTimeoutMs: number;
   private readonly randomInt: RandomInt;
+  private readonly dnssecOk: boolean;
   private readonly inFlight = new Map<string, Promise<QueryOutcome>>();
   private rotation = 0;
 
@@ -50,6 +53,7 @@ export class DnsClient implements DnsQueryClient {
     this.tries = Math.max(1, options.attempts ?? 2) * options.servers.length;
     this.totalTimeoutMs = options.totalTimeoutMs ?? options.timeoutMs * this.tries;
     this.randomInt = options.randomInt ?? ((maxExclusive) => cryptoRandomInt(maxExclusive));
+    this.dnssecOk = options.dnssecOk ?? false;
   }
 
   /** `name` must be canonical (see canonicalDnsName). */
@@ -90,7 +94,7 @@ export class DnsClient implements DnsQueryClient {
 
   private async tryServer(server: DnsServer, name: string, type: RecordType, timeoutMs: number): Promise<ExchangeOutcome> {
     const id = this.randomInt(65536);
-    const outgoing: OutgoingQuery = { id, name, type, packet: encodeQuery(id, name, type) };
+    const outgoing: OutgoingQuery = { id, name, type, packet: encodeQuery(id, name, type, this.dnssecOk) };
     const started = this.clock.now();
     const udp = await udpExchange({ server, query: outgoing, timeoutMs }, this.clock, this.randomInt);
     if (udp.kind !== 'response' || !udp.message.truncated) return udp;

@@ -1,6 +1,7 @@
 // Next-hop resolution: a destination domain -> an ordered delivery plan or a
 // failure with its enhanced status code. Routes first ("*" for all), then MX (RFC 5321 §5.1),
-// implicit MX, null MX (RFC 7505), Postfix-style loop guard, host/address caps.
+// implicit MX, null MX (RFC 7505), Postfix-style loop guard, host/address caps;
+// the DNSSEC status of the MX RRset and of each host's addresses (RFC 7672 §2.2).
 
 import { isIP } from 'node:net';
 import { canonicalDomain } from '../core/domain.js';
@@ -45,6 +46,8 @@ export interface PlanHost {
   readonly port: number;
   readonly addresses: readonly string[];
   readonly ttlSeconds: number;
+  /** Present when every address answer was DNSSEC-secure. */
+  readonly addressesSecure?: boolean;
 }
 
 export type PlanSource = 'route' | 'mx' | 'implicit' | 'literal';
@@ -56,6 +59,8 @@ export interface PlanSuccess {
   /** The key of the delivery.routes entry used ("*" or a domain); only when `source` is "route". */
   readonly route?: string;
   readonly hosts: readonly PlanHost[];
+  /** Present when the MX RRset (or, for an implicit MX, the denial of MX records) was DNSSEC-secure. */
+  readonly mxSecure?: boolean;
 }
 
 export type DeliveryPlan = PlanSuccess | PlanFailure;
@@ -83,20 +88,20 @@ async function resolveCandidates(candidates: readonly Candidate[], options: Next
     if (found.kind !== 'addresses' || addressBudget <= 0 || hosts.length >= (options.maxHosts ?? 10)) continue;
     const addresses = found.addresses.slice(0, addressBudget);
     addressBudget -= addresses.length;
-    hosts.push({ host: candidate.host, preference: candidate.preference, port: candidate.port, addresses, ttlSeconds: found.ttlSeconds });
+    hosts.push({ host: candidate.host, preference: candidate.preference, port: candidate.port, addresses, ttlSeconds: found.ttlSeconds, ...(found.secure ? { addressesSecure: true } : {}) });
   }
   if (hosts.length > 0) return hosts;
   const reasons = kept.map(({ found }) => (found.kind === 'none' ? found.reason : '')).filter((reason) => reason !== '');
   return failurePlan('', 'no-address', reasons.join('; '));
 }
 
-function withDomain(domain: string, result: PlanHost[] | PlanFailure, source: PlanSource, capTtlSeconds: number): DeliveryPlan {
+function withDomain(domain: string, result: PlanHost[] | PlanFailure, source: PlanSource, capTtlSeconds: number, mxSecure: boolean): DeliveryPlan {
   if (!Array.isArray(result)) return { ...result, domain };
-  return { ok: true, domain, source, hosts: result.map((host) => ({ ...host, ttlSeconds: Math.min(host.ttlSeconds, capTtlSeconds) })) };
+  return { ok: true, domain, source, hosts: result.map((host) => ({ ...host, ttlSeconds: Math.min(host.ttlSeconds, capTtlSeconds) })), ...(mxSecure ? { mxSecure } : {}) };
 }
 
-async function planHosts(domain: string, source: PlanSource, candidates: readonly Candidate[], options: NextHopOptions, ttlSeconds: number): Promise<DeliveryPlan> {
-  return withDomain(domain, await resolveCandidates(candidates, options), source, ttlSeconds);
+async function planHosts(domain: string, source: PlanSource, candidates: readonly Candidate[], options: NextHopOptions, ttlSeconds: number, mxSecure = false): Promise<DeliveryPlan> {
+  return withDomain(domain, await resolveCandidates(candidates, options), source, ttlSeconds, mxSecure);
 }
 
 function addressLiteral(domain: string): string | undefined {
@@ -121,7 +126,7 @@ async function planMx(domain: string, options: NextHopOptions): Promise<Delivery
       const implicit = await hostAddresses(options.resolver, domain, options.ipv6 ?? true);
       if (implicit.kind === 'none') return { ...failurePlan(domain, implicit.temporary ? 'dns-failure' : 'no-mx-no-address', implicit.reason), domain };
       // Host TTLs are the address TTLs; the negative MX TTL (often 0: no SOA) is not a lifetime.
-      return planHosts(domain, 'implicit', [{ host: domain, preference: 0, port: options.port }], options, Number.POSITIVE_INFINITY);
+      return planHosts(domain, 'implicit', [{ host: domain, preference: 0, port: options.port }], options, Number.POSITIVE_INFINITY, mx.secure);
     }
     case 'ok':
       break;
@@ -131,7 +136,7 @@ async function planMx(domain: string, options: NextHopOptions): Promise<Delivery
   const ordered = orderMx(records, options.self, options.randomInt);
   if (ordered.hosts.length === 0) return { ...(ordered.loop ? failurePlan(domain, 'loop') : failurePlan(domain, 'no-address', 'no valid MX host names')), domain };
   const candidates = ordered.hosts.slice(0, MAX_MX_CANDIDATES).map((record) => ({ host: record.exchange, preference: record.preference, port: options.port }));
-  return planHosts(domain, 'mx', candidates, options, mx.ttlSeconds);
+  return planHosts(domain, 'mx', candidates, options, mx.ttlSeconds, mx.secure);
 }
 
 /** The delivery plan for `domainName`; never rejects for DNS outcomes. */

@@ -1,6 +1,7 @@
 // The Resolver seam used by delivery and its tests, and the caching stub
 // resolver behind it: CNAME chains across queries (RFC 1034 §3.6.2, limit 8),
-// result values for every outcome, TTL-bounded cache (RFC 2308 negatives).
+// result values for every outcome, TTL-bounded cache (RFC 2308 negatives), and
+// answers marked secure when a trusted validating server set AD (RFC 4035 §3.2.3, RFC 6698 §4.1).
 
 import type { Clock } from '../core/clock.js';
 import { readAnswer, type ChainState } from './answer.js';
@@ -21,6 +22,8 @@ export interface CachingResolverOptions {
   readonly cache?: DnsCacheOptions;
   /** Default 8. */
   readonly maxCnameHops?: number;
+  /** The servers validate DNSSEC and are trusted to (dns.dnssec): their AD bit makes an answer secure. */
+  readonly validating?: boolean;
 }
 
 export const DEFAULT_MAX_CNAME_HOPS = 8;
@@ -29,11 +32,13 @@ export class CachingResolver implements Resolver {
   private readonly client: DnsQueryClient;
   private readonly cache: DnsCache;
   private readonly maxCnameHops: number;
+  private readonly validating: boolean;
 
   constructor(options: CachingResolverOptions) {
     this.client = options.client;
     this.cache = new DnsCache(options.clock, options.cache);
     this.maxCnameHops = options.maxCnameHops ?? DEFAULT_MAX_CNAME_HOPS;
+    this.validating = options.validating ?? false;
   }
 
   async lookup<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>> {
@@ -62,11 +67,11 @@ export class CachingResolver implements Resolver {
       const reading = readAnswer(message, current, type, chain);
       switch (reading.kind) {
         case 'records':
-          return { kind: 'ok', records: reading.records, ttlSeconds: Math.min(chainTtlSeconds, reading.ttlSeconds), canonicalName: reading.name, authenticated };
+          return { kind: 'ok', records: reading.records, ttlSeconds: Math.min(chainTtlSeconds, reading.ttlSeconds), canonicalName: reading.name, authenticated, secure: this.validating && authenticated };
         case 'nxdomain':
         case 'nodata': {
           const ttlSeconds = Math.min(chainTtlSeconds, reading.chainTtlSeconds, reading.ttlSeconds);
-          return { kind: reading.kind, ttlSeconds, canonicalName: reading.name, authenticated };
+          return { kind: reading.kind, ttlSeconds, canonicalName: reading.name, authenticated, secure: this.validating && authenticated };
         }
         case 'follow':
           chainTtlSeconds = Math.min(chainTtlSeconds, reading.ttlSeconds);

@@ -12,6 +12,8 @@ import type { DnsServer, RandomInt } from './types.js';
 export interface DnsSettings {
   readonly servers: readonly DnsServer[];
   readonly timeoutMs: number;
+  /** The servers validate DNSSEC: queries set DO and their AD bit is trusted (config forbids it without servers). */
+  readonly dnssec?: boolean;
 }
 
 export interface ResolverSetupOptions {
@@ -45,10 +47,12 @@ export async function clientSettings(settings: DnsSettings, resolvConfPath: stri
 
 export async function createResolver(settings: DnsSettings, options: ResolverSetupOptions): Promise<CachingResolver> {
   const resolved = await clientSettings(settings, options.resolvConfPath);
+  const dnssec = settings.dnssec === true && settings.servers.length > 0;
   const client = new DnsClient({
     ...resolved,
     clock: options.clock,
+    dnssecOk: dnssec,
     ...(options.randomInt === undefined ? {} : { randomInt: options.randomInt }),
   });
-  return new CachingResolver({ client, clock: options.clock, ...(options.cache === undefined ? {} : { cache: options.cache }) });
+  return new CachingResolver({ client, clock: options.clock, validating: dnssec, ...(options.cache === undefined ? {} : { cache: options.cache }) });
 }

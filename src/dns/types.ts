@@ -1,5 +1,6 @@
 // DNS record and result types shared by the resolver, its cache and its users:
-// answers are values (RFC 1035 §3.3, RFC 2308 negative answers, RFC 4035 §3.2.3 AD).
+// answers are values (RFC 1035 §3.3, RFC 2308 negative answers, RFC 4035 §3.2.3 AD,
+// RFC 4033 §5 "secure" only when the resolver is trusted to validate).
 
 export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'TXT' | 'TLSA' | 'SOA' | 'PTR' | 'SRV';
 
@@ -68,6 +69,8 @@ export interface DnsOk<T extends RecordType> {
   readonly canonicalName: string;
   /** AD flag of every response that contributed (RFC 4035 §3.2.3). */
   readonly authenticated: boolean;
+  /** DNSSEC-secure: `authenticated` and the servers are trusted to validate (dns.dnssec); what DANE relies on. */
+  readonly secure: boolean;
 }
 
 /** NXDOMAIN / NODATA (RFC 2308); ttlSeconds is the negative-caching TTL (0: not cacheable). */
@@ -76,6 +79,8 @@ export interface DnsNegative {
   readonly ttlSeconds: number;
   readonly canonicalName: string;
   readonly authenticated: boolean;
+  /** A secure denial of existence (see DnsOk.secure). */
+  readonly secure: boolean;
 }
 
 /** No usable answer: server failure (also malformed responses, CNAME loops), timeout, refusal. */
@@ -99,8 +104,9 @@ export function ok<T extends RecordType>(
   ttlSeconds: number,
   canonicalName: string,
   authenticated = false,
+  secure = false,
 ): DnsOk<T> {
-  return { kind: 'ok', records, ttlSeconds, canonicalName, authenticated };
+  return { kind: 'ok', records, ttlSeconds, canonicalName, authenticated, secure };
 }
 
 export function failure(kind: DnsFailure['kind'], reason: string): DnsFailure {

@@ -17,6 +17,8 @@ const FLAG_QR = 1 << 15;
 const FLAG_TC = 1 << 9;
 const FLAG_RD = 1 << 8;
 const FLAG_AD = 1 << 5;
+/** The DO bit in the OPT record's flags (RFC 3225 §3). */
+const EDNS_FLAG_DO = 1 << 15;
 
 export interface DnsQuestion {
   readonly name: string;
@@ -57,14 +59,17 @@ function consumedBytes(codec: { readonly [key: string]: unknown }): number {
   return typeof decode?.bytes === 'number' ? decode.bytes : -1;
 }
 
-/** A query with RD and AD set (RFC 6840 §5.7) and an EDNS0 OPT record. */
-export function encodeQuery(id: number, name: string, type: RecordType): Buffer {
+/**
+ * A query with RD and AD set (RFC 6840 §5.7) and an EDNS0 OPT record; `dnssecOk`
+ * sets its DO bit (RFC 3225: the validating server returns the DNSSEC records too).
+ */
+export function encodeQuery(id: number, name: string, type: RecordType, dnssecOk = false): Buffer {
   return dnsPacket.encode({
     type: 'query',
     id,
     flags: FLAG_RD | FLAG_AD,
     questions: [{ name, type, class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD_BYTES, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD_BYTES, extendedRcode: 0, ednsVersion: 0, flags: dnssecOk ? EDNS_FLAG_DO : 0, flag_do: dnssecOk, options: [] }],
   });
 }
 

@@ -16,6 +16,14 @@ export interface DoctorMetricRow {
   readonly status: 'ok' | 'warn' | 'fail';
 }
 
+/** One provider's row in the provider gauges (structurally a scheduler ProviderState). */
+export interface ProviderMetricRow {
+  readonly provider: string;
+  readonly running: number;
+  /** Undefined when the provider is not paused now. */
+  readonly pausedUntilMs: number | undefined;
+}
+
 /** What the queue gauges show; read at every scrape. */
 export interface QueueSnapshot {
   readonly messages: number;
@@ -31,6 +39,19 @@ export interface MetricsOptions {
   /** Where a failing queue snapshot is reported. */
   readonly logger?: Logger;
 }
+
+const CERTIFICATE_RESULTS = ['starttls-not-supported', 'certificate-host-mismatch', 'certificate-expired', 'certificate-not-trusted', 'validation-failure'] as const;
+
+/** The (policy, result) pairs of `outpost_tls_policy_failures_total` exported at 0 before their first failure. */
+const TLS_POLICY_FAILURES_AT_START: readonly (readonly [string, string])[] = [
+  ...CERTIFICATE_RESULTS.map((result) => ['mta-sts', result] as const),
+  ['mta-sts', 'mx-mismatch'],
+  ...CERTIFICATE_RESULTS.map((result) => ['tlsPolicy', result] as const),
+  ...CERTIFICATE_RESULTS.map((result) => ['requiretls', result] as const),
+  ['requiretls', 'mx-not-authenticated'],
+  ['requiretls', 'requiretls-not-supported'],
+  ...(['dnssec-invalid', 'dane-required', 'tlsa-invalid', 'starttls-not-supported', 'validation-failure'] as const).map((result) => ['dane', result] as const),
+];
 
 /**
  * The metrics:
@@ -48,14 +69,25 @@ export interface MetricsOptions {
  * - `outpost_recipient_verifications_total{result,source}` counter: RCPT verifications of local recipients,
  *   result valid|invalid|unavailable|unverifiable, source list|cache|probe|none.
  * - `outpost_mta_sts_fetch_failures_total` counter: MTA-STS policy fetches that failed (network, TLS, HTTP, size, type, syntax).
- * - `outpost_tls_policy_skips_total{policy,reason}` counter: MX hosts passed over because of MTA-STS (enforce) or
- *   delivery.tlsPolicy, reason mx-mismatch (not in the MTA-STS policy) or tls (the required TLS failed).
+ * - `outpost_tls_policy_failures_total{policy,result}` counter: outbound TLS a policy requires that was not to be had,
+ *   per host (skipped before connecting, or per attempt) or per destination when no host qualifies; policy
+ *   mta-sts|dane|tlsPolicy|requiretls, result an RFC 8460 result type (starttls-not-supported, certificate-host-mismatch,
+ *   certificate-expired, certificate-not-trusted, validation-failure; for DANE dnssec-invalid (TLSA lookup bogus or
+ *   failed), dane-required (tlsPolicy dane, no usable TLSA), tlsa-invalid) or mx-mismatch, mx-not-authenticated,
+ *   requiretls-not-supported.
+ * - `outpost_dane_hosts_total{status}` counter: MX hosts planned with DNSSEC on, by what DANE asked of them:
+ *   usable, unusable (TLS without authentication), absent (no TLSA), insecure (something on the way not signed), failed.
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
  * - `outpost_tlsrpt_sessions_total{result}` counter: outbound TLS sessions (and MTA-STS policy fetches) recorded for
  *   TLS reports (RFC 8460), result success|failure.
  * - `outpost_tlsrpt_reports_total{method,result}` counter: TLS reports per rua, method mailto|https, result sent
  *   (queued or POSTed) or failed (a failed attempt; retried a few times).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
+ * - `outpost_spool_free_bytes` / `outpost_spool_min_free_bytes` gauges: free space on the spool's file system and the
+ *   reserve below which mail is refused (`limits.minFreeSpace`); exported once `setSpoolFreeSpace` wires them.
+ * - `outpost_provider_sessions{provider}` gauge: outbound sessions open to a provider (MX hosts' registrable domain), from memory at scrape time.
+ * - `outpost_provider_paused{provider}` gauge: 1 while a provider is paused after throttling us, else 0.
+ * - `outpost_provider_throttled_total{provider}` counter: throttling replies from a provider (421 4.7.0, 4.7.28, 4.7.650...).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -73,11 +105,16 @@ export class Metrics {
   private readonly doctorChecks: Gauge<'domain' | 'check'>;
   private readonly verifications: Counter<'result' | 'source'>;
   private readonly stsFetchFailures: Counter;
-  private readonly tlsPolicySkips: Counter<'policy' | 'reason'>;
+  private readonly tlsPolicyFailures: Counter<'policy' | 'result'>;
   private readonly stsTestingFailures: Counter;
   private readonly tlsRptSessions: Counter<'result'>;
   private readonly tlsRptReports: Counter<'method' | 'result'>;
+  private readonly daneHosts: Counter<'status'>;
+  private readonly providerSessions: Gauge<'provider'>;
+  private readonly providerPaused: Gauge<'provider'>;
+  private readonly providerThrottles: Counter<'provider'>;
   private queueSnapshot: (() => QueueSnapshot | Promise<QueueSnapshot>) | undefined;
+  private providerRows: (() => readonly ProviderMetricRow[]) | undefined;
 
   constructor(private readonly options: MetricsOptions = {}) {
     const r = this.registry;
@@ -101,15 +138,24 @@ export class Metrics {
     for (const source of ['cache', 'probe'] as const) for (const result of ['valid', 'invalid'] as const) this.verifications.touch({ result, source });
     this.verifications.touch({ result: 'unavailable', source: 'probe' });
     this.stsFetchFailures = r.counter({ name: 'outpost_mta_sts_fetch_failures_total', help: 'MTA-STS policy fetches that failed.' });
-    this.tlsPolicySkips = r.counter({ name: 'outpost_tls_policy_skips_total', help: 'MX hosts passed over because of MTA-STS or delivery.tlsPolicy, by policy and reason.', labelNames: ['policy', 'reason'] });
+    this.tlsPolicyFailures = r.counter({
+      name: 'outpost_tls_policy_failures_total',
+      help: 'Outbound TLS required by a policy (MTA-STS, DANE, delivery.tlsPolicy, REQUIRETLS) and not had, by policy and RFC 8460 result.',
+      labelNames: ['policy', 'result'],
+    });
     this.stsTestingFailures = r.counter({ name: 'outpost_mta_sts_testing_failures_total', help: 'MX hosts an MTA-STS policy in testing mode would have refused.' });
+    this.providerSessions = r.gauge({ name: 'outpost_provider_sessions', help: 'Outbound sessions open to a mail provider.', labelNames: ['provider'] });
+    this.providerPaused = r.gauge({ name: 'outpost_provider_paused', help: '1 while a mail provider is paused after throttling us, else 0.', labelNames: ['provider'] });
+    this.providerThrottles = r.counter({ name: 'outpost_provider_throttled_total', help: 'Throttling replies from a mail provider.', labelNames: ['provider'] });
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
-    for (const [policy, reason] of [['mta-sts', 'mx-mismatch'], ['mta-sts', 'tls'], ['tlsPolicy', 'tls']] as const) this.tlsPolicySkips.touch({ policy, reason });
     this.tlsRptSessions = r.counter({ name: 'outpost_tlsrpt_sessions_total', help: 'Outbound TLS sessions recorded for TLS reports (RFC 8460), by result.', labelNames: ['result'] });
     this.tlsRptReports = r.counter({ name: 'outpost_tlsrpt_reports_total', help: 'TLS reports sent (queued or POSTed) or failed to send, by method.', labelNames: ['method', 'result'] });
     for (const result of ['success', 'failure'] as const) this.tlsRptSessions.touch({ result });
     for (const method of ['mailto', 'https'] as const) for (const result of ['sent', 'failed'] as const) this.tlsRptReports.touch({ method, result });
+    for (const [policy, result] of TLS_POLICY_FAILURES_AT_START) this.tlsPolicyFailures.touch({ policy, result });
+    this.daneHosts = r.counter({ name: 'outpost_dane_hosts_total', help: 'MX hosts planned with DNSSEC validation on, by what DANE asked of them.', labelNames: ['status'] });
+    for (const status of ['usable', 'unusable', 'absent', 'insecure', 'failed'] as const) this.daneHosts.touch({ status });
     for (const listener of options.listeners ?? []) {
       this.sessions.touch({ listener });
       this.accepted.touch({ listener });
@@ -119,6 +165,7 @@ export class Metrics {
     for (const action of ['failed', 'delayed'] as const) this.dsns.touch({ action });
     for (const direction of ['in', 'out'] as const) this.tlsSessions.touch({ direction });
     r.addCollector(() => this.collectQueue());
+    r.addCollector(() => this.collectProviders());
   }
 
   sessionStarted(listener: string): void {
@@ -169,9 +216,14 @@ export class Metrics {
     this.stsFetchFailures.inc({});
   }
 
-  /** `policy` is mta-sts or tlsPolicy, `reason` mx-mismatch or tls: fixed names. */
-  tlsPolicyHostSkipped(policy: string, reason: string): void {
-    this.tlsPolicySkips.inc({ policy, reason });
+  /** `policy` and `result` are fixed names (delivery/tls-failure.ts), never remote input. */
+  tlsPolicyFailure(policy: string, result: string): void {
+    this.tlsPolicyFailures.inc({ policy, result });
+  }
+
+  /** `status` is a fixed DANE host status name (usable, unusable, absent, insecure, failed). */
+  daneHostStatus(status: string): void {
+    this.daneHosts.inc({ status });
   }
 
   mtaStsTestingFailure(): void {
@@ -203,9 +255,45 @@ export class Metrics {
     this.queueSnapshot = collect;
   }
 
+  /**
+   * Exports `outpost_spool_free_bytes` (read at each scrape through `readFreeBytes`, meant to be the cached
+   * reader the SMTP server uses; NaN when it fails) and `outpost_spool_min_free_bytes`. Call once.
+   */
+  setSpoolFreeSpace(readFreeBytes: () => Promise<number>, minFreeBytes: number): void {
+    const free = this.registry.gauge({ name: 'outpost_spool_free_bytes', help: 'Bytes free for new files on the spool file system.' });
+    const reserve = this.registry.gauge({ name: 'outpost_spool_min_free_bytes', help: 'Free bytes below which new mail is refused (limits.minFreeSpace).' });
+    reserve.set({}, minFreeBytes);
+    this.registry.addCollector(async () => {
+      try {
+        free.set({}, await readFreeBytes());
+      } catch (error: unknown) {
+        free.set({}, NaN);
+        this.options.logger?.warn({ err: error }, 'spool free space metric failed');
+      }
+    });
+  }
+
+  /** `provider` comes from MX host names (bounded by the scheduler's memory of providers). */
+  providerThrottled(provider: string): void {
+    this.providerThrottles.inc({ provider });
+  }
+
+  /** Sets the source of the provider gauges (the scheduler's memory), called once per scrape. */
+  setProviderGauges(collect: () => readonly ProviderMetricRow[]): void {
+    this.providerRows = collect;
+  }
+
   /** The exposition text (format 0.0.4). */
   render(): Promise<string> {
     return this.registry.render();
+  }
+
+  private collectProviders(): void {
+    if (this.providerRows === undefined) return;
+    for (const row of this.providerRows()) {
+      this.providerSessions.set({ provider: row.provider }, row.running);
+      this.providerPaused.set({ provider: row.provider }, row.pausedUntilMs === undefined ? 0 : 1);
+    }
   }
 
   /** A failing snapshot shows as NaN (unknown) rather than failing the whole scrape. */

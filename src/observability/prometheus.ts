@@ -1,6 +1,6 @@
-// A dependency-free Prometheus registry: counters and gauges with fixed label
-// names, rendered in the text exposition format 0.0.4 (HELP/TYPE lines,
-// escaped label values, metrics sorted by name and series by labels).
+// A dependency-free Prometheus registry: counters, gauges and histograms with
+// fixed label names, rendered in the text exposition format 0.0.4 (HELP/TYPE
+// lines, escaped label values, metrics sorted by name and series by labels).
 
 import { OutpostError } from '../core/errors.js';
 
@@ -11,6 +11,11 @@ export interface MetricOptions<L extends string> {
   readonly name: string;
   readonly help: string;
   readonly labelNames?: readonly L[];
+}
+
+export interface HistogramOptions<L extends string> extends MetricOptions<L> {
+  /** Upper bounds of the buckets, ascending and finite; `+Inf` is added. */
+  readonly buckets: readonly number[];
 }
 
 export interface GaugeOptions<L extends string> extends MetricOptions<L> {
@@ -24,23 +29,24 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-interface Series {
+interface Series<S> {
   readonly labelText: string;
-  value: number;
+  readonly state: S;
 }
 
-abstract class Metric<L extends string> {
-  abstract readonly type: 'counter' | 'gauge';
+/** A named family of series keyed by label values; subclasses say what one series holds and how it renders. */
+abstract class Family<L extends string, S> {
+  abstract readonly type: 'counter' | 'gauge' | 'histogram';
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, Series<S>>();
 
-  constructor(options: MetricOptions<L>) {
+  constructor(options: MetricOptions<L>, reservedLabels: readonly string[] = []) {
     if (!METRIC_NAME.test(options.name)) throw new OutpostError('EMETRIC', `invalid metric name ${JSON.stringify(options.name)}`);
     const labelNames = options.labelNames ?? [];
     for (const label of labelNames) {
-      if (!LABEL_NAME.test(label) || label.startsWith('__')) {
+      if (!LABEL_NAME.test(label) || label.startsWith('__') || reservedLabels.includes(label)) {
         throw new OutpostError('EMETRIC', `${options.name}: invalid label name ${JSON.stringify(label)}`);
       }
     }
@@ -48,35 +54,43 @@ abstract class Metric<L extends string> {
     this.name = options.name;
     this.help = options.help;
     this.labelNames = [...labelNames];
-    if (labelNames.length === 0) this.seriesFor({} as LabelValues<L>);
   }
 
-  /** The current value of one series (0 when it was never touched). */
-  get(labels: LabelValues<L>): number {
-    return this.series.get(this.labelText(labels))?.value ?? 0;
-  }
-
-  /** Creates the series at 0 if missing, so it is exported before its first event. */
+  /** Creates the series if missing, so it is exported before its first event. */
   touch(labels: LabelValues<L>): void {
     this.seriesFor(labels);
   }
 
-  /** HELP, TYPE and one line per series, each ending in `\n`. */
+  /** Drops every series (e.g. before a collector sets the ones that exist now). */
+  clear(): void {
+    this.series.clear();
+  }
+
+  /** HELP, TYPE and the sample lines, each ending in `\n`. */
   render(): string {
     const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`];
     const sorted = [...this.series.values()].sort((a, b) => (a.labelText < b.labelText ? -1 : a.labelText > b.labelText ? 1 : 0));
-    for (const { labelText, value } of sorted) lines.push(`${this.name}${labelText} ${formatSampleValue(value)}`);
+    for (const { labelText, state } of sorted) lines.push(...this.sampleLines(labelText, state));
     return `${lines.join('\n')}\n`;
   }
 
-  protected seriesFor(labels: LabelValues<L>): Series {
+  protected abstract newState(): S;
+
+  /** The sample lines of one series; `labelText` is `{a="x"}` or ''. */
+  protected abstract sampleLines(labelText: string, state: S): string[];
+
+  protected existing(labels: LabelValues<L>): S | undefined {
+    return this.series.get(this.labelText(labels))?.state;
+  }
+
+  protected seriesFor(labels: LabelValues<L>): S {
     const labelText = this.labelText(labels);
     let series = this.series.get(labelText);
     if (series === undefined) {
-      series = { labelText, value: 0 };
+      series = { labelText, state: this.newState() };
       this.series.set(labelText, series);
     }
-    return series;
+    return series.state;
   }
 
   /** `{a="x",b="y"}` in label-name order; '' without labels. Throws on missing or unknown labels (a bug). */
@@ -95,6 +109,29 @@ abstract class Metric<L extends string> {
   }
 }
 
+/** One number per series; an unlabeled metric is exported at 0 from the start. */
+abstract class Metric<L extends string> extends Family<L, { value: number }> {
+  abstract override readonly type: 'counter' | 'gauge';
+
+  constructor(options: MetricOptions<L>) {
+    super(options);
+    if (this.labelNames.length === 0) this.touch({} as LabelValues<L>);
+  }
+
+  /** The current value of one series (0 when it was never touched). */
+  get(labels: LabelValues<L>): number {
+    return this.existing(labels)?.value ?? 0;
+  }
+
+  protected newState(): { value: number } {
+    return { value: 0 };
+  }
+
+  protected sampleLines(labelText: string, state: { value: number }): string[] {
+    return [`${this.name}${labelText} ${formatSampleValue(state.value)}`];
+  }
+}
+
 /** A value that only goes up (events so far); resets only when the process restarts. */
 export class Counter<L extends string = never> extends Metric<L> {
   readonly type = 'counter';
@@ -102,6 +139,76 @@ export class Counter<L extends string = never> extends Metric<L> {
   inc(labels: LabelValues<L>, by = 1): void {
     if (!Number.isFinite(by) || by < 0) throw new OutpostError('EMETRIC', `${this.name}: a counter only goes up by a finite amount, got ${by}`);
     this.seriesFor(labels).value += by;
+  }
+
+  /**
+   * Sets a total counted elsewhere (e.g. the kernel's CPU time of this process). A total lower
+   * than the current value is ignored: a counter never goes down while the process lives.
+   */
+  setTotal(labels: LabelValues<L>, total: number): void {
+    if (!Number.isFinite(total)) throw new OutpostError('EMETRIC', `${this.name}: a counter total must be finite, got ${total}`);
+    const series = this.seriesFor(labels);
+    series.value = Math.max(series.value, total);
+  }
+}
+
+interface HistogramState {
+  /** Observations per bucket (not cumulative), one more than `buckets` for +Inf. */
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * Observations counted into cumulative buckets: `<name>_bucket{le="…"}` for each bound and `+Inf`,
+ * `<name>_sum` and `<name>_count` per label set.
+ */
+export class Histogram<L extends string = never> extends Family<L, HistogramState> {
+  readonly type = 'histogram';
+  readonly buckets: readonly number[];
+
+  constructor(options: HistogramOptions<L>) {
+    super(options, ['le']);
+    const buckets = [...options.buckets];
+    if (buckets.length === 0 || buckets.some((bound, index) => !Number.isFinite(bound) || (index > 0 && bound <= (buckets[index - 1] ?? -Infinity)))) {
+      throw new OutpostError('EMETRIC', `${options.name}: buckets must be finite and ascending`);
+    }
+    this.buckets = buckets;
+    if (this.labelNames.length === 0) this.touch({} as LabelValues<L>);
+  }
+
+  observe(labels: LabelValues<L>, value: number): void {
+    if (Number.isNaN(value)) throw new OutpostError('EMETRIC', `${this.name}: cannot observe NaN`);
+    const state = this.seriesFor(labels);
+    const index = this.buckets.findIndex((bound) => value <= bound);
+    const slot = index === -1 ? this.buckets.length : index;
+    state.counts[slot] = (state.counts[slot] ?? 0) + 1;
+    state.sum += value;
+    state.count += 1;
+  }
+
+  /** Count and sum of one series (zeros when never touched). */
+  get(labels: LabelValues<L>): { readonly count: number; readonly sum: number } {
+    const state = this.existing(labels);
+    return { count: state?.count ?? 0, sum: state?.sum ?? 0 };
+  }
+
+  protected newState(): HistogramState {
+    return { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
+  }
+
+  protected sampleLines(labelText: string, state: HistogramState): string[] {
+    const withLe = (bound: string): string => (labelText === '' ? `{le="${bound}"}` : `${labelText.slice(0, -1)},le="${bound}"}`);
+    const lines: string[] = [];
+    let cumulative = 0;
+    this.buckets.forEach((bound, index) => {
+      cumulative += state.counts[index] ?? 0;
+      lines.push(`${this.name}_bucket${withLe(formatSampleValue(bound))} ${cumulative}`);
+    });
+    lines.push(`${this.name}_bucket${withLe('+Inf')} ${state.count}`);
+    lines.push(`${this.name}_sum${labelText} ${formatSampleValue(state.sum)}`);
+    lines.push(`${this.name}_count${labelText} ${state.count}`);
+    return lines;
   }
 }
 
@@ -131,7 +238,7 @@ export class Gauge<L extends string = never> extends Metric<L> {
 
 /** Holds the metrics of one process; no global default registry. */
 export class Registry {
-  private readonly metrics = new Map<string, Metric<string>>();
+  private readonly metrics = new Map<string, { readonly name: string; render(): string }>();
   private readonly collectors: (() => void | Promise<void>)[] = [];
 
   counter<L extends string = never>(options: MetricOptions<L>): Counter<L> {
@@ -142,6 +249,10 @@ export class Registry {
     const gauge = this.register(new Gauge<L>(options));
     if (gauge.collect !== undefined) this.collectors.push(gauge.collect);
     return gauge;
+  }
+
+  histogram<L extends string = never>(options: HistogramOptions<L>): Histogram<L> {
+    return this.register(new Histogram<L>(options));
   }
 
   /** Runs before every render, in the order added; for one source feeding several gauges. */
@@ -156,7 +267,7 @@ export class Registry {
     return names.map((name) => this.metrics.get(name)?.render() ?? '').join('');
   }
 
-  private register<M extends Metric<string>>(metric: M): M {
+  private register<M extends { readonly name: string; render(): string }>(metric: M): M {
     if (this.metrics.has(metric.name)) throw new OutpostError('EMETRIC', `metric ${metric.name} is already registered`);
     this.metrics.set(metric.name, metric);
     return metric;

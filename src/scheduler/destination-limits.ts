@@ -2,14 +2,19 @@
 // `concurrencyPerDomain` per destination — or per lane, when destinations
 // share a route (its own maxConnections) — the route's pacing, and a pause for a
 // destination whose sessions keep failing at connection level, so queued mail to it waits.
+// Destinations without a route also count under their provider (src/scheduler/provider-limits.ts).
 
 import type { DeliveryLane } from '../delivery/types.js';
+import type { ProviderDirectory } from './provider-directory.js';
+import type { ProviderLimits } from './provider-limits.js';
 
 export interface DestinationLimitsOptions {
   readonly maxConcurrency: number;
   readonly concurrencyPerDomain: number;
   /** Pause length after `consecutiveFailures` connection-level failures in a row (>= 1). */
   readonly pauseDelayMs: (consecutiveFailures: number) => number;
+  /** Limits per provider (the MX hosts' registrable domain); none without. */
+  readonly providers?: ProviderLimits | undefined;
 }
 
 interface DestinationHealth {
@@ -30,6 +35,7 @@ export class DestinationLimits {
   private readonly health = new Map<string, DestinationHealth>();
   private runningTotal = 0;
   private laneOf: LaneOf = () => undefined;
+  private directory: ProviderDirectory | undefined;
 
   constructor(options: DestinationLimitsOptions) {
     this.options = options;
@@ -47,6 +53,27 @@ export class DestinationLimits {
       known.set(destination, lane);
       return lane;
     };
+  }
+
+  /** Lets destinations without a lane count under their provider, as the directory knows it. */
+  useProviders(directory: ProviderDirectory): void {
+    if (this.options.providers !== undefined) this.directory = directory;
+  }
+
+  /** The provider limits, if any. */
+  get providers(): ProviderLimits | undefined {
+    return this.directory === undefined ? undefined : this.options.providers;
+  }
+
+  /** True when the destination's provider must be looked up before a session to it may start. */
+  needsProvider(destination: string, nowMs: number): boolean {
+    return this.directory !== undefined && this.laneOf(destination) === undefined && this.directory.get(destination, nowMs) === undefined;
+  }
+
+  /** The provider sessions of `destination` also count under; undefined for route lanes and unknown or no provider. */
+  providerOf(destination: string, nowMs: number): string | undefined {
+    if (this.directory === undefined || this.laneOf(destination) !== undefined) return undefined;
+    return this.directory.get(destination, nowMs)?.provider;
   }
 
   /** The key sessions of `destination` are counted, paused and reported under: "route:*", or the destination. */
@@ -67,20 +94,24 @@ export class DestinationLimits {
     return Object.fromEntries(this.runningByLane);
   }
 
-  /** True when a new session to `destination` fits the limits and neither it nor its lane is paused. */
+  /** True when a new session to `destination` fits the limits (its provider's too) and neither it, its lane nor its provider is paused. */
   canStart(destination: string, nowMs: number): boolean {
     const lane = this.laneOf(destination);
+    const provider = this.providerOf(destination, nowMs);
     return (
       this.runningTotal < Math.max(1, this.options.maxConcurrency) &&
       this.runningFor(destination) < Math.max(1, lane?.maxSessions ?? this.options.concurrencyPerDomain) &&
+      (provider === undefined || this.options.providers?.canStart(provider, nowMs) !== false) &&
       this.pausedUntilMs(destination, nowMs) === undefined
     );
   }
 
-  /** How many of `wanted` messages may start now through the destination's lane (all of them without one). */
+  /** How many of `wanted` messages may start now through the destination's lane or provider (all of them without either). */
   grant(destination: string, wanted: number, nowMs: number): number {
     const lane = this.laneOf(destination);
-    return lane === undefined ? wanted : lane.take(wanted, nowMs);
+    if (lane !== undefined) return lane.take(wanted, nowMs);
+    const provider = this.providerOf(destination, nowMs);
+    return provider === undefined || this.options.providers === undefined ? wanted : this.options.providers.take(provider, wanted, nowMs);
   }
 
   /** True when the global limit is reached (no destination can start a session). */
@@ -88,13 +119,18 @@ export class DestinationLimits {
     return this.runningTotal >= Math.max(1, this.options.maxConcurrency);
   }
 
-  acquire(destination: string): void {
+  /** Counts a session; returns the provider it counts under, to be handed back to `release`. */
+  acquire(destination: string, nowMs = 0): string | undefined {
     this.runningTotal += 1;
     const key = this.laneKey(destination);
     this.runningByLane.set(key, (this.runningByLane.get(key) ?? 0) + 1);
+    const provider = this.providerOf(destination, nowMs);
+    if (provider !== undefined) this.options.providers?.acquire(provider, nowMs);
+    return provider;
   }
 
-  release(destination: string): void {
+  release(destination: string, provider?: string, nowMs = 0): void {
+    if (provider !== undefined) this.options.providers?.release(provider, nowMs);
     this.runningTotal = Math.max(0, this.runningTotal - 1);
     const key = this.laneKey(destination);
     const left = (this.runningByLane.get(key) ?? 0) - 1;
@@ -106,7 +142,8 @@ export class DestinationLimits {
   pausedUntilMs(destination: string, nowMs: number): number | undefined {
     const health = this.health.get(this.laneKey(destination));
     const failingUntilMs = health !== undefined && health.pausedUntilMs > nowMs ? health.pausedUntilMs : undefined;
-    const laneReadyAtMs = this.laneOf(destination)?.readyAtMs(nowMs);
+    const provider = this.providerOf(destination, nowMs);
+    const laneReadyAtMs = this.laneOf(destination)?.readyAtMs(nowMs) ?? (provider === undefined ? undefined : this.options.providers?.readyAtMs(provider, nowMs));
     if (failingUntilMs === undefined || laneReadyAtMs === undefined) return failingUntilMs ?? laneReadyAtMs;
     return Math.max(failingUntilMs, laneReadyAtMs);
   }

@@ -1,13 +1,16 @@
 // Runs delivery jobs: per-destination queues of transactions, started as
 // jobs (several messages, one connection where the transport can) within the
 // session limits of their lane (a route shared by destinations, or the destination
-// itself) and its pacing; matches the transport's reports to transactions.
+// itself) and its pacing — and of its provider, looked up before its first session;
+// matches the transport's reports to transactions and tells the provider limits of throttling.
 
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../core/clock.js';
+import { throttleOf } from '../delivery/throttle-reply.js';
 import type { AttemptInfo, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from '../delivery/types.js';
 import type { DestinationLimits } from './destination-limits.js';
 import type { Transaction } from './grouping.js';
+import { ProviderDirectory } from './provider-directory.js';
 
 export interface DispatcherOptions {
   readonly transport: Transport;
@@ -30,6 +33,8 @@ export class Dispatcher {
   private readonly controllers = new Set<AbortController>();
   private readonly jobs = new Set<Promise<void>>();
   private readonly resumeTimers = new Map<string, Timer>();
+  private readonly lookups = new Set<Promise<void>>();
+  private readonly directory: ProviderDirectory | undefined;
   private stopped = false;
 
   constructor(options: DispatcherOptions) {
@@ -37,6 +42,10 @@ export class Dispatcher {
     // The transport knows the routes: destinations that take one route share its limits.
     const { transport } = options;
     options.limits.useLanes((destination) => transport.lane?.(destination));
+    // ... and the providers of MX destinations: their sessions count under the provider too.
+    const lookup = transport.provider?.bind(transport);
+    this.directory = lookup === undefined ? undefined : new ProviderDirectory({ lookup, clock: options.clock, logger: options.logger });
+    if (this.directory !== undefined) options.limits.useProviders(this.directory);
   }
 
   get queued(): number {
@@ -47,7 +56,7 @@ export class Dispatcher {
 
   /** True while a job runs. */
   get busy(): boolean {
-    return this.jobs.size > 0;
+    return this.jobs.size > 0 || this.lookups.size > 0;
   }
 
   add(transactions: readonly Transaction[]): void {
@@ -83,6 +92,10 @@ export class Dispatcher {
     const nowMs = clock.now();
     for (const [destination, queue] of [...this.queues]) {
       if (limits.saturated()) return;
+      if (limits.needsProvider(destination, nowMs)) {
+        this.lookUpProvider(destination);
+        continue;
+      }
       while (queue.length > 0 && limits.canStart(destination, nowMs)) {
         const granted = limits.grant(destination, Math.min(queue.length, Math.max(1, maxMessagesPerJob)), nowMs);
         if (granted === 0) break;
@@ -100,6 +113,7 @@ export class Dispatcher {
   /** No new jobs from now on; returns the transactions that never started. */
   stop(): Transaction[] {
     this.stopped = true;
+    this.directory?.stop();
     for (const timer of this.resumeTimers.values()) timer.cancel();
     this.resumeTimers.clear();
     const abandoned = [...this.queues.values()].flat();
@@ -114,19 +128,31 @@ export class Dispatcher {
 
   /** Resolves when no job is running. */
   async idle(): Promise<void> {
-    while (this.jobs.size > 0) await Promise.all(this.jobs);
+    while (this.jobs.size > 0 || this.lookups.size > 0) await Promise.all([...this.jobs, ...this.lookups]);
+  }
+
+  /** Looks up the destination's provider, then dispatches again (its queue waits meanwhile). */
+  private lookUpProvider(destination: string): void {
+    if (this.directory === undefined) return;
+    const lookup = this.directory.lookUp(destination);
+    if (this.lookups.has(lookup)) return;
+    this.lookups.add(lookup);
+    void lookup.finally(() => {
+      this.lookups.delete(lookup);
+      this.dispatch();
+    });
   }
 
   private start(destination: string, transactions: Transaction[]): void {
-    this.options.limits.acquire(destination);
-    const job = this.run(destination, transactions).finally(() => {
+    const provider = this.options.limits.acquire(destination, this.options.clock.now());
+    const job = this.run(destination, transactions, provider).finally(() => {
       this.jobs.delete(job);
       this.dispatch();
     });
     this.jobs.add(job);
   }
 
-  private async run(destination: string, transactions: Transaction[]): Promise<void> {
+  private async run(destination: string, transactions: Transaction[], provider: string | undefined): Promise<void> {
     const { transport, clock, logger, limits } = this.options;
     const controller = new AbortController();
     this.controllers.add(controller);
@@ -134,10 +160,15 @@ export class Dispatcher {
     const unreported = [...transactions];
     let outcomeCount = 0;
     let answered = false;
+    let delivered = false;
+    let throttled: { readonly reason: string; readonly reply: string } | undefined;
     const record = async (transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo): Promise<void> => {
       for (const outcome of outcomes.values()) {
         outcomeCount += 1;
         if (outcome.kind !== 'transient' || outcome.remote) answered = true;
+        if (outcome.kind === 'delivered') delivered = true;
+        const throttle = throttled === undefined ? throttleOf(outcome) : undefined;
+        if (throttle !== undefined) throttled = { reason: throttle.reason, reply: outcome.reply };
       }
       await this.options.record(transaction, outcomes, info);
     };
@@ -170,10 +201,12 @@ export class Dispatcher {
       await record(transaction, completeOutcomes(transaction.message, new Map(), aborted ? ABORTED : NOT_REPORTED), info);
     }
     this.controllers.delete(controller);
-    limits.release(destination);
+    limits.release(destination, provider, clock.now());
     if (!aborted) {
       const nowMs = clock.now();
       limits.recordSession(destination, outcomeCount > 0 && !answered, nowMs);
+      if (provider !== undefined && throttled !== undefined) limits.providers?.recordThrottle(provider, throttled.reason, throttled.reply, nowMs);
+      else if (provider !== undefined && delivered) limits.providers?.recordSuccess(provider, nowMs);
       const pausedUntilMs = limits.pausedUntilMs(destination, nowMs);
       if (pausedUntilMs !== undefined) logger.warn({ destination, until: new Date(pausedUntilMs).toISOString() }, 'destination paused');
     }

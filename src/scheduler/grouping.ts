@@ -67,6 +67,7 @@ function outboundMessage(record: EnvelopeRecord, recipients: readonly string[], 
     smtputf8: record.smtputf8 || NON_ASCII.test(record.from) || recipients.some((address) => NON_ASCII.test(address)),
     // RFC 6376 §3.5: the stored DKIM-Signature fields go in front of the stored message.
     ...(prefix === undefined ? {} : { headerPrefix: prefix }),
+    ...(record.tlsRequirement === undefined ? {} : { tlsRequirement: record.tlsRequirement }),
     openBody: () => openBody(id),
   };
 }

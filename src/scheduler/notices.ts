@@ -1,6 +1,8 @@
 // Delivery status notifications as queued mail: builds the DsnRequest (RFC
 // 3464 fields) from a spool record, has the injected builder render it and
 // commits it to the spool as a new message from <> to the original sender.
+// The report carries the original's headers only (RET=HDRS); the report of a
+// REQUIRETLS message is itself sent with REQUIRETLS (RFC 8689 §5).
 
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -74,6 +76,7 @@ export async function queueDsn(
     smtputf8: dsn.smtputf8,
     body: EIGHT_BIT.test(dsn.content.toString('latin1')) ? '8BITMIME' : '7BIT',
     client: LOCAL_CLIENT,
+    ...(record.tlsRequirement === 'requiretls' ? { tlsRequirement: 'requiretls' as const } : {}),
   });
 }
 

@@ -46,6 +46,7 @@ export class DeliveryScheduler {
       maxConcurrency: delivery.maxConcurrency,
       concurrencyPerDomain: delivery.concurrencyPerDomain,
       pauseDelayMs: (failures) => baseRetryDelayMs(failures, delivery.retryDelaysMs),
+      providers: options.providers,
     });
     this.dispatcher = new Dispatcher({
       transport: options.transport,
@@ -268,8 +269,9 @@ export class DeliveryScheduler {
       if (anyTransient) round.plannedNextAttemptMs ??= plannedNextAttemptMs(this.settlement, record, nowMs);
     }
     logOutcomes(this.logger, record, outcomes, info, round?.plannedNextAttemptMs);
-    for (const outcome of outcomes.values()) {
+    for (const [rcpt, outcome] of outcomes) {
       this.options.observer?.recipientOutcome(outcome.kind === 'transient' ? 'deferred' : outcome.kind === 'permanent' ? 'failed' : 'delivered', info.tls !== null);
+      if (outcome.kind === 'permanent') this.options.observer?.permanentFailure?.(rcpt, outcome.status, outcome.reply);
     }
   }
 

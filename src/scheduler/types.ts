@@ -8,6 +8,7 @@ import type { DeliveryConfig } from '../config/types.js';
 import type { Transport } from '../delivery/types.js';
 import type { DsnRequest } from '../dsn/types.js';
 import type { EnvelopeRecord, MessageWriter } from '../spool/types.js';
+import type { ProviderLimits } from './provider-limits.js';
 
 /** What the scheduler needs of the spool; the real Spool (src/spool/spool.ts) satisfies it. */
 export interface SchedulerSpool {
@@ -45,6 +46,8 @@ export type SchedulerSettings = Pick<
 export interface DeliveryObserver {
   recipientOutcome(kind: 'delivered' | 'deferred' | 'failed', overTls: boolean): void;
   dsnQueued(action: 'failed' | 'delayed'): void;
+  /** A recipient failed permanently at delivery, with the outcome's enhanced status and reply (the suppression list counts these). */
+  permanentFailure?(recipient: string, status: string, reply: string): void;
 }
 
 export interface SchedulerOptions {
@@ -61,6 +64,8 @@ export interface SchedulerOptions {
   readonly observer?: DeliveryObserver;
   /** Transactions handed to the transport in one job (one connection where it can); default 20. */
   readonly maxMessagesPerJob?: number;
+  /** Session, rate and throttling limits per provider (destinations looked up through `transport.provider`); none without. */
+  readonly providers?: ProviderLimits;
 }
 
 export interface PausedDestination {

@@ -1,5 +1,6 @@
 // The SMTP command handlers of one session (RFC 5321 §4.1.1, §4.1.4 sequencing,
-// RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8, RFC 2920 PIPELINING).
+// RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 6531 SMTPUTF8, RFC 2920 PIPELINING,
+// RFC 3030 CHUNKING: BDAT is planned in chunking.ts; RFC 8689 REQUIRETLS: offered and accepted only inside TLS).
 // Each handler takes the session state and returns a Reply; no I/O happens here.
 
 import type { ListenerMode } from '../config/types.js';
@@ -9,6 +10,7 @@ import { mailboxKey, parseMailFromArgument, parseRcptToArgument, relayDomain, ty
 import { interpretMailParams, interpretRcptParams } from '../smtp/esmtp-params.js';
 import { reply, withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
+import { planChunk, type ChunkingProgress, type ChunkPlan } from './chunking.js';
 
 /** What a handler needs to know about the server and the client. */
 export interface CommandContext {
@@ -32,6 +34,10 @@ export interface CommandContext {
   readonly verifiesRecipients: boolean;
   /** Told each verdict of the relay rule at MAIL and RCPT, accepted or refused (for the log). */
   relayDecision?(decision: RelayDecision): void;
+  /** Sending policy at MAIL once the relay rule accepted (sender quotas): a refusal or undefined. */
+  senderRefusal?(authenticatedUser: string | null): Reply | undefined;
+  /** Sending policy at RCPT for an accepted recipient outside the local domains (suppression list): a refusal or undefined. */
+  recipientRefusal?(recipient: Mailbox, authenticatedUser: string | null): Reply | undefined;
 }
 
 /** One verdict of the relay rule (policy/relay.ts): the envelope it judged and why it refused. */
@@ -46,9 +52,13 @@ export interface Transaction {
   readonly sender: Mailbox | null;
   readonly declaredSizeBytes: number | undefined;
   readonly smtputf8: boolean;
+  /** MAIL FROM carried REQUIRETLS (RFC 8689 §4.1): the message is tagged so and relayed only over verified TLS. */
+  readonly requireTls: boolean;
   readonly recipients: Mailbox[];
   /** `mailboxKey` of each accepted recipient: a repeated RCPT is answered 250 but stored and counted once. */
   readonly recipientKeys: Set<string>;
+  /** Set by the first BDAT (RFC 3030): from then on the data comes only in chunks. */
+  chunking?: ChunkingProgress;
 }
 
 export interface SessionState {
@@ -62,6 +72,7 @@ export type CommandOutcome =
   | { readonly kind: 'reply'; readonly reply: Reply }
   | { readonly kind: 'close'; readonly reply: Reply }
   | { readonly kind: 'start-data'; readonly transaction: Transaction }
+  | { readonly kind: 'chunk'; readonly plan: ChunkPlan }
   | { readonly kind: 'starttls' }
   | { readonly kind: 'auth'; readonly argument: string }
   /** The recipient passed the relay rule and must be verified; the session adds it with `addRecipient` if it passes. */
@@ -70,15 +81,17 @@ export type CommandOutcome =
 const replyWith = (r: Reply): CommandOutcome => ({ kind: 'reply', reply: r });
 
 /** Commands we know but do not offer; anything else (XCLIENT, XFORWARD, PROXY, ...) is unrecognized. */
-const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'BDAT', 'ATRN', 'SEND', 'SOML', 'SAML']);
+const KNOWN_NOT_OFFERED = new Set(['EXPN', 'TURN', 'ETRN', 'ATRN', 'SEND', 'SOML', 'SAML']);
 /** An HTTP client talking to the SMTP port (cross-protocol attack): hang up, as Postfix does. */
 const FORBIDDEN = new Set(['GET', 'POST', 'CONNECT', 'HEAD', 'PUT']);
 
 export function ehloReply(context: CommandContext, helo: string): Reply {
-  const extensions = ['PIPELINING', `SIZE ${context.maxMessageBytes}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8'];
+  const extensions = ['PIPELINING', `SIZE ${context.maxMessageBytes}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8', 'CHUNKING'];
   if (context.tlsOffered()) extensions.push('STARTTLS');
   // RFC 4954 §4 / RFC 8314: AUTH only inside TLS, never in clear.
   if (context.authConfigured() && context.tlsActive()) extensions.push('AUTH PLAIN LOGIN');
+  // RFC 8689 §2: the MAIL option is only valid in a TLS session, where the server advertises it.
+  if (context.tlsActive()) extensions.push('REQUIRETLS');
   return reply(250, undefined, `${context.hostname} Hello ${helo}`, ...extensions);
 }
 
@@ -96,6 +109,8 @@ export function handleCommand(line: string, state: SessionState, context: Comman
       return rcpt(argument, state, context);
     case 'DATA':
       return data(argument, state, context);
+    case 'BDAT':
+      return { kind: 'chunk', plan: planChunk(argument, state, { maxMessageBytes: context.maxMessageBytes, belowDiskReserve: () => belowDiskReserve(context, 0) }) };
     case 'RSET':
       if (argument.trim() !== '') return replyWith(Replies.syntaxError);
       state.transaction = undefined;
@@ -160,6 +175,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
     return replyWith(params.error === 'unknown-param' ? Replies.unknownParameter : withText(Replies.syntaxError, `Bad ${params.keyword} parameter`));
   }
   if (!state.esmtp && parsed.params.length > 0) return replyWith(Replies.unknownParameter);
+  if (params.requireTls && !context.tlsActive()) return replyWith(Replies.requireTlsNeedsTls);
   const sender = parsed.path;
   if (sender !== null && sender.isUtf8 && !params.smtputf8) return replyWith(Replies.utf8NotDeclared);
   if (params.sizeBytes !== undefined && params.sizeBytes > context.maxMessageBytes) return replyWith(Replies.messageTooBig);
@@ -167,10 +183,13 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
   const verdict = judgeSender(relayClient(state, context), relayDomain(sender), (domain) => context.isLocalDomain(domain));
   context.relayDecision?.({ command: 'MAIL', sender, recipient: undefined, verdict });
   if (!verdict.accept) return replyWith(senderRefusal(verdict));
+  const policyRefusal = context.senderRefusal?.(state.authenticatedUser);
+  if (policyRefusal !== undefined) return replyWith(policyRefusal);
   state.transaction = {
     sender,
     declaredSizeBytes: params.sizeBytes,
     smtputf8: params.smtputf8,
+    requireTls: params.requireTls,
     recipients: [],
     recipientKeys: new Set(),
   };
@@ -180,6 +199,7 @@ function mail(argument: string, state: SessionState, context: CommandContext): C
 function rcpt(argument: string, state: SessionState, context: CommandContext): CommandOutcome {
   const transaction = state.transaction;
   if (transaction === undefined) return replyWith(Replies.needMail);
+  if (transaction.chunking !== undefined) return replyWith(Replies.rcptAfterBdat);
   const parsed = parseRcptToArgument(argument);
   if (!parsed.ok) return replyWith(pathErrorReply(parsed.error, Replies.badRecipientAddress));
   const params = interpretRcptParams(parsed.params);
@@ -199,6 +219,9 @@ function rcpt(argument: string, state: SessionState, context: CommandContext): C
   );
   context.relayDecision?.({ command: 'RCPT', sender: transaction.sender, recipient, verdict });
   if (!verdict.accept) return replyWith(recipientRefusal(verdict));
+  const storedDomain = relayDomain(stored);
+  const policyRefusal = storedDomain === null || context.isLocalDomain(storedDomain) ? undefined : context.recipientRefusal?.(stored, state.authenticatedUser);
+  if (policyRefusal !== undefined) return replyWith(policyRefusal);
   if (context.verifiesRecipients && needsRecipientVerification(relayClient(state, context), stored.localPart, relayDomain(stored), (domain) => context.isLocalDomain(domain))) {
     return { kind: 'verify-recipient', recipient: stored };
   }
@@ -246,6 +269,7 @@ function data(argument: string, state: SessionState, context: CommandContext): C
   if (argument.trim() !== '') return replyWith(Replies.syntaxError);
   const transaction = state.transaction;
   if (transaction === undefined) return replyWith(Replies.needMail);
+  if (transaction.chunking !== undefined) return replyWith(Replies.dataAfterBdat);
   if (transaction.recipients.length === 0) return replyWith(Replies.noValidRecipients);
   if (belowDiskReserve(context, 0)) return replyWith(Replies.diskReserveReached);
   return { kind: 'start-data', transaction };

@@ -1,12 +1,15 @@
-// The DATA phase of one transaction (RFC 5321 §4.1.1.4): decodes the client's
-// bytes, streams the canonical content into the spool with backpressure,
+// The DATA phase of one transaction (RFC 5321 §4.1.1.4), or its BDAT chunks
+// (RFC 3030): decodes the client's bytes with the decoder it is given,
+// streams the canonical content into the spool with backpressure,
 // enforces the size, line-length and loop limits, and commits durably. When the
 // message is to be DKIM-signed, its body hash is computed as it streams by.
 // Lines over 998 octets are refused, or fixed by a rewrite before signing.
+// A "TLS-Required: No" header field tags the message (RFC 8689 §4.1) unless it came with REQUIRETLS.
 
 import type { Writable } from 'node:stream';
 import { SpoolError, errnoCode, errorMessage } from '../core/errors.js';
-import { DataDecoder } from '../smtp/data-decoder.js';
+import type { ContentDecoder } from '../smtp/content-decoder.js';
+import type { DecodeStep } from '../smtp/data-decoder.js';
 import { withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../spool/types.js';
@@ -42,7 +45,6 @@ export type DataResult =
   | { readonly kind: 'rejected'; readonly reply: Reply; readonly reason: string; readonly error?: unknown };
 
 export class DataReceiver {
-  private readonly decoder: DataDecoder;
   private readonly headers = new HeaderScanner();
   private writeError: unknown = undefined;
   private receivedBytes = 0;
@@ -54,14 +56,14 @@ export class DataReceiver {
 
   constructor(
     private readonly writer: MessageWriter,
-    maxMessageBytes: number,
+    /** DATA's DataDecoder or BDAT's ChunkDecoder, with the size and line limits. */
+    private readonly decoder: ContentDecoder,
     private readonly fixes: ((id: string) => SubmissionFixes) | undefined = undefined,
     private readonly signer: MessageSigner | undefined = undefined,
     private readonly longLines: LongLinePolicy = 'refuse',
   ) {
     this.held = fixes === undefined ? undefined : [];
     this.splitter = signer === undefined ? undefined : new MessageSplitter();
-    this.decoder = new DataDecoder({ maxMessageBytes });
     writer.body.on('error', (error: unknown) => {
       this.writeError ??= error;
     });
@@ -88,7 +90,15 @@ export class DataReceiver {
   /** Feeds client bytes; when the end-of-data marker is seen, returns the bytes after it. */
   async push(chunk: Buffer): Promise<{ done: false } | { done: true; rest: Buffer }> {
     this.receivedBytes += chunk.length;
-    const step = this.decoder.push(chunk);
+    return this.store(this.decoder.push(chunk));
+  }
+
+  /** BDAT LAST: the client says the content is complete; what the decoder held is stored. */
+  async end(): Promise<void> {
+    await this.store(this.decoder.end());
+  }
+
+  private async store(step: DecodeStep): Promise<{ done: false } | { done: true; rest: Buffer }> {
     for (const piece of step.output) {
       this.headers.push(piece);
       if (this.held === undefined) {
@@ -104,7 +114,11 @@ export class DataReceiver {
     return step.done ? { done: true, rest: step.rest ?? Buffer.alloc(0) } : { done: false };
   }
 
-  /** After the end-of-data marker: checks the limits, then commits or discards. */
+  /**
+   * After the end-of-data marker: checks the limits, then commits or discards. The envelope's
+   * `tlsRequirement` is "requiretls" when MAIL carried REQUIRETLS; otherwise a "TLS-Required: No"
+   * header field sets it (RFC 8689 §4.1: with REQUIRETLS the field is ignored).
+   */
   async finish(envelope: Omit<NewEnvelope, 'body'>): Promise<DataResult> {
     const refusal = this.refusal();
     if (refusal !== undefined) {
@@ -120,8 +134,10 @@ export class DataReceiver {
       }
       const dkim = await this.signature(repaired === undefined ? this.splitter : repaired.splitter);
       const has8bit = repaired === undefined ? this.decoder.has8bit : repaired.has8bit;
+      const tlsOptional = envelope.tlsRequirement === undefined && this.headers.tlsRequired === 'no';
       const record = await this.writer.commit({
         ...envelope,
+        ...(tlsOptional ? { tlsRequirement: 'tls-required-no' as const } : {}),
         body: has8bit ? '8BITMIME' : '7BIT',
         ...(dkim?.kind === 'signed' ? { dkimSignature: dkim.fields } : {}),
       });

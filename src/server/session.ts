@@ -1,6 +1,7 @@
 // One inbound SMTP connection: reads commands with backpressure, answers
-// pipelined commands in order (RFC 2920), runs the DATA phase, and enforces
-// the per-command deadline, the minimum DATA rate and the error limit.
+// pipelined commands in order (RFC 2920), runs the DATA phase or reads BDAT
+// chunks (RFC 3030), and enforces the per-command deadline, the minimum data
+// rate and the error limit.
 
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
@@ -8,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { errnoCode } from '../core/errors.js';
 import type { LimitsConfig, ListenerMode } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
-import { formatReply, replyText, type Reply } from '../smtp/reply.js';
+import { formatReply, replyText, withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import { CommandLineReader, MAX_COMMAND_LINE_BYTES, type CommandLine } from '../smtp/line-reader.js';
 import { MAX_SASL_LINE_OCTETS, type SaslState } from '../auth/sasl.js';
@@ -16,10 +17,16 @@ import { AuthExchange, type AuthServices, type AuthStep } from './auth-exchange.
 import { formatPath, type Mailbox } from '../smtp/address.js';
 import type { MessageSink } from '../spool/types.js';
 import type { FreeSpaceReader } from '../spool/free-space.js';
+import type { SenderIdentity, SendingGuards } from './sending-guards.js';
 import { addRecipient, handleCommand, type CommandContext, type RelayDecision, type SessionState, type Transaction } from './commands.js';
 import { recipientToVerify, verificationRefusal } from './recipient-verification.js';
 import type { RecipientVerifier } from '../verify/types.js';
 import { DataReceiver, type SubmissionFixes } from './data-receiver.js';
+import { DataDecoder } from '../smtp/data-decoder.js';
+import { ChunkDecoder } from '../smtp/chunk-decoder.js';
+import type { ContentDecoder } from '../smtp/content-decoder.js';
+import { refuseChunk, type ChunkPlan } from './chunking.js';
+import { ChunkTransfer } from './chunk-transfer.js';
 import { SessionDeadline } from './session-deadline.js';
 import { rejectionReason, type SessionObserver } from './session-observer.js';
 import { formatRfc5322DateMs } from '../core/date.js';
@@ -53,10 +60,12 @@ export interface SessionOptions {
   readonly dkimSigner?: MessageSigner | undefined;
   /** Verifies local-domain recipients of unauthorized `mta` clients at RCPT (no backscatter). Absent: no verification. */
   readonly recipientVerifier?: RecipientVerifier | undefined;
+  /** Sender quotas and the suppression list (sending-guards.ts). Absent: none. */
+  readonly guards?: SendingGuards | undefined;
   isLocalDomain(canonicalDomain: string): boolean;
 }
 
-export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed' | 'auth-locked-out';
+export type SessionEnd = 'quit' | 'disconnect' | 'timeout' | 'too-many-errors' | 'shutdown' | 'error' | 'refused' | 'tls-failed' | 'auth-locked-out' | 'protocol-error';
 
 /** The reply to a command line the reader refuses (RFC 5321 §2.3.8, §4.5.3.1.4). */
 const LINE_REFUSALS: Readonly<Record<Exclude<CommandLine['kind'], 'line'>, Reply>> = {
@@ -92,6 +101,10 @@ export class SmtpSession {
   private end: SessionEnd = 'disconnect';
   private readonly deadline: SessionDeadline;
   private receiver: DataReceiver | undefined;
+  /** The BDAT chunk whose octets are being read. */
+  private chunk: ChunkTransfer | undefined;
+  /** The message a BDAT transaction is building, open from its first accepted chunk to LAST. */
+  private chunked: { readonly transaction: Transaction; readonly receiver: DataReceiver } | undefined;
   private messagesQueued = 0;
   private messagesRejected = 0;
   private freeBytes: number | undefined;
@@ -116,7 +129,13 @@ export class SmtpSession {
       authConfigured: () => options.auth?.users() !== undefined,
       verifiesRecipients: options.recipientVerifier !== undefined,
       relayDecision: (decision) => this.logRelayDecision(decision),
+      senderRefusal: (user) => options.guards?.senderRefusal?.(this.sender(user)),
+      recipientRefusal: (recipient, user) => options.guards?.recipientRefusal?.(recipient, this.sender(user)),
     };
+  }
+
+  private sender(user: string | null): SenderIdentity {
+    return { user, clientAddress: this.options.clientAddress, trusted: this.options.clientTrusted };
   }
 
   /** Reply bytes written but not yet taken by the client's TCP stack. */
@@ -149,7 +168,7 @@ export class SmtpSession {
     } finally {
       this.options.observer?.sessionEnded();
       this.deadline.cancel();
-      if (this.receiver !== undefined) await this.abandonData();
+      await this.abandonData();
       if (!this.socket.destroyed) this.socket.destroy();
       if (!this.options.socket.destroyed) this.options.socket.destroy();
       this.log.info(
@@ -180,7 +199,7 @@ export class SmtpSession {
       // Tests wait for this line instead of sleeping (e.g. before moving a manual clock).
       this.log.trace({ bytes: (chunk as Buffer).length }, 'input consumed');
       if (this.upgradeRequested) return true;
-      if (this.shuttingDown && !this.closed && this.receiver === undefined) this.close('shutdown', Replies.shuttingDown);
+      if (this.shuttingDown && !this.closed && !this.receivingMessage()) this.close('shutdown', Replies.shuttingDown);
       if (this.closed) return false;
       if (socket.writableLength > OUTPUT_HIGH_WATER_BYTES) {
         // A client that does not read its replies: stop reading until it does, so TCP holds it back.
@@ -234,10 +253,15 @@ export class SmtpSession {
    */
   shutdown(): void {
     this.shuttingDown = true;
-    if (!this.busy && this.receiver === undefined && !this.closed) {
+    if (!this.busy && !this.receivingMessage() && !this.closed) {
       this.close('shutdown', Replies.shuttingDown);
       this.flush();
     }
+  }
+
+  /** Mid-DATA, or in a BDAT transaction (mid-chunk or between chunks): shutdown lets the message finish first. */
+  private receivingMessage(): boolean {
+    return this.receiver !== undefined || this.chunk !== undefined || this.chunked !== undefined;
   }
 
   /** Ends the connection at once, without a reply (after the shutdown grace period). */
@@ -253,10 +277,14 @@ export class SmtpSession {
         data = await this.feedData(this.receiver, data);
         continue;
       }
+      if (this.chunk !== undefined) {
+        data = await this.feedChunk(this.chunk, data);
+        continue;
+      }
       const next = this.reader.next(data);
       if (next === undefined) return;
       data = next.rest;
-      if (this.shuttingDown) {
+      if (this.shuttingDown && !this.continuesChunkedMessage(next.line)) {
         this.close('shutdown', Replies.shuttingDown);
         return;
       }
@@ -272,14 +300,20 @@ export class SmtpSession {
       } else {
         await this.command(next.line.text.toString('utf8'));
       }
-      if (!this.closed && this.receiver === undefined) this.deadline.command();
+      if (!this.closed && this.receiver === undefined && this.chunk === undefined) this.deadline.command();
     }
+  }
+
+  /** While shutting down, an open BDAT message may still get its chunks (it finishes like DATA does). */
+  private continuesChunkedMessage(line: CommandLine): boolean {
+    return this.chunked !== undefined && line.kind === 'line' && /^BDAT /i.test(line.text.toString('latin1', 0, 5));
   }
 
   private async command(line: string): Promise<void> {
     this.log.trace({ line: redactCommand(line) }, 'command');
-    if (/^(MAIL|DATA)(\s|$)/i.test(line)) await this.readFreeSpace();
+    if (/^(MAIL|DATA)(\s|$)/i.test(line) || (this.chunked === undefined && /^BDAT(\s|$)/i.test(line))) await this.readFreeSpace();
     const outcome = handleCommand(line, this.state, this.context);
+    await this.settleChunkedMessage();
     switch (outcome.kind) {
       case 'reply': {
         const reason = rejectionReason(outcome.reply);
@@ -292,6 +326,9 @@ export class SmtpSession {
         return;
       case 'start-data':
         await this.startData(outcome.transaction);
+        return;
+      case 'chunk':
+        await this.startChunk(outcome.plan);
         return;
       case 'starttls':
         this.send(Replies.readyToStartTls);
@@ -383,12 +420,25 @@ export class SmtpSession {
   }
 
   private async startData(transaction: Transaction): Promise<void> {
-    let receiver: DataReceiver;
+    const receiver = await this.openReceiver(transaction, new DataDecoder({ maxMessageBytes: this.options.limits.maxMessageBytes }));
+    if (receiver === undefined) {
+      this.send(Replies.localError);
+      return;
+    }
+    this.receiver = receiver;
+    const dataStartedAtMs = this.options.clock.now();
+    this.send(Replies.startMailInput);
+    this.flush();
+    this.deadline.data(dataStartedAtMs, () => receiver.bytesReceived);
+  }
+
+  /** A spool file for the transaction's message, with our Received header; undefined when the spool fails. */
+  private async openReceiver(transaction: Transaction, decoder: ContentDecoder): Promise<DataReceiver | undefined> {
     try {
       const authorized = this.options.clientTrusted || this.state.authenticatedUser !== null;
       const signer = authorized ? this.options.dkimSigner : undefined;
       const longLines = authorized ? 'repair' : 'refuse';
-      receiver = new DataReceiver(await this.options.spool.begin(), this.options.limits.maxMessageBytes, this.submissionFixes(), signer, longLines);
+      const receiver = new DataReceiver(await this.options.spool.begin(), decoder, this.submissionFixes(), signer, longLines);
       await receiver.prepend(
         buildReceivedHeader({
           helo: this.state.helo ?? 'unknown',
@@ -403,16 +453,11 @@ export class SmtpSession {
           date: new Date(this.options.clock.now()),
         }),
       );
+      return receiver;
     } catch (error: unknown) {
       this.log.error({ err: error }, 'cannot open a spool file');
-      this.send(Replies.localError);
-      return;
+      return undefined;
     }
-    this.receiver = receiver;
-    const dataStartedAtMs = this.options.clock.now();
-    this.send(Replies.startMailInput);
-    this.flush();
-    this.deadline.data(dataStartedAtMs, () => receiver.bytesReceived);
   }
 
   /** Feeds DATA bytes; returns what follows the end-of-data marker (or nothing). */
@@ -423,10 +468,19 @@ export class SmtpSession {
     this.state.transaction = undefined;
     this.deadline.cancel();
     if (transaction === undefined) throw new Error('DATA without a transaction');
+    await this.commitMessage(receiver, transaction);
+    this.receiver = undefined;
+    this.deadline.command();
+    return step.rest;
+  }
+
+  /** The end of a message (the dot, or BDAT LAST): limits checked, then committed durably and answered. */
+  private async commitMessage(receiver: DataReceiver, transaction: Transaction): Promise<void> {
     const result = await receiver.finish({
       from: transaction.sender?.address ?? '',
       recipients: transaction.recipients.map((recipient) => recipient.address),
       smtputf8: transaction.smtputf8,
+      ...(transaction.requireTls ? { tlsRequirement: 'requiretls' as const } : {}),
       client: {
         address: this.options.clientAddress,
         helo: this.state.helo ?? '',
@@ -435,10 +489,10 @@ export class SmtpSession {
         auth: this.state.authenticatedUser,
       },
     });
-    this.receiver = undefined;
     if (result.kind === 'queued') {
       this.messagesQueued += 1;
       this.options.observer?.messageAccepted(this.options.mode);
+      this.options.guards?.messageQueued?.(this.sender(this.state.authenticatedUser));
       const { record } = result;
       this.log.info(
         {
@@ -448,6 +502,7 @@ export class SmtpSession {
           rcpts: record.recipients.map((r) => r.address),
           size: record.size,
           dkim: dkimLogField(result.dkim),
+          ...(record.tlsRequirement === undefined ? {} : { tlsRequirement: record.tlsRequirement }),
           ...(result.longLines === undefined ? {} : { longLines: result.longLines }),
         },
         'message queued',
@@ -460,14 +515,96 @@ export class SmtpSession {
       this.log.info({ qid: receiver.id, reason: result.reason, err: result.error, reply: replyText(result.reply) }, 'message rejected');
       this.sendCounted(result.reply);
     }
-    this.deadline.command();
-    return step.rest;
   }
 
+  /** BDAT (RFC 3030 §2): starts reading the chunk's octets into the message, or to discard them under a refusal. */
+  private async startChunk(plan: ChunkPlan): Promise<void> {
+    if (plan.kind === 'close') {
+      this.log.warn({ client: this.options.clientAddress, reason: plan.reason, reply: replyText(plan.reply) }, 'BDAT chunk not read, closing');
+      this.countRejection(plan.reply);
+      this.close('protocol-error', plan.reply);
+      return;
+    }
+    let receiver: DataReceiver | undefined;
+    if (plan.kind === 'take') {
+      receiver = await this.chunkedReceiver();
+      if (receiver === undefined) plan = refuseChunk(this.state, plan, Replies.localError, this.options.limits);
+      if (plan.kind === 'close') {
+        this.close('protocol-error', plan.reply);
+        return;
+      }
+    }
+    const chunk = new ChunkTransfer(plan, receiver);
+    this.chunk = chunk;
+    this.deadline.data(this.options.clock.now(), () => chunk.takenOctets);
+    if (chunk.complete) await this.endChunk(chunk);
+  }
+
+  private countRejection(reply: Reply): void {
+    const reason = rejectionReason(reply);
+    if (reason !== undefined) this.options.observer?.messageRejected(reason);
+  }
+
+  /** The receiver of the BDAT message, opened at its first accepted chunk. */
+  private async chunkedReceiver(): Promise<DataReceiver | undefined> {
+    if (this.chunked !== undefined) return this.chunked.receiver;
+    const transaction = this.state.transaction;
+    if (transaction === undefined) throw new Error('BDAT chunk taken without a transaction');
+    const receiver = await this.openReceiver(transaction, new ChunkDecoder({ maxMessageBytes: this.options.limits.maxMessageBytes }));
+    if (receiver !== undefined) this.chunked = { transaction, receiver };
+    return receiver;
+  }
+
+  /** Feeds BDAT octets; returns the bytes after the chunk (the next commands), or nothing. */
+  private async feedChunk(chunk: ChunkTransfer, data: Buffer): Promise<Buffer> {
+    const rest = await chunk.take(data);
+    if (chunk.complete) await this.endChunk(chunk);
+    return rest;
+  }
+
+  /** All of a chunk's octets are in: 250 for a chunk, the commit for LAST, or the refusal. */
+  private async endChunk(chunk: ChunkTransfer): Promise<void> {
+    this.chunk = undefined;
+    this.deadline.cancel();
+    const { plan } = chunk;
+    if (plan.kind === 'discard') {
+      if (!plan.firstRefusal) {
+        this.send(plan.reply);
+      } else {
+        this.log.info({ client: this.options.clientAddress, reply: replyText(plan.reply) }, 'BDAT chunk refused');
+        this.countRejection(plan.reply);
+        this.sendCounted(plan.reply);
+      }
+    } else if (!plan.last) {
+      this.send(withText(Replies.chunkReceived, `Ok: ${plan.sizeOctets} octets received`));
+    } else {
+      const open = this.chunked;
+      const transaction = this.state.transaction;
+      this.chunked = undefined;
+      this.state.transaction = undefined;
+      if (open === undefined || transaction !== open.transaction) throw new Error('BDAT LAST without its message');
+      await open.receiver.end();
+      await this.commitMessage(open.receiver, transaction);
+    }
+    if (!this.closed) this.deadline.command();
+  }
+
+  /** A BDAT message whose transaction was reset (RSET, EHLO, a refused LAST) or failed is dropped from the spool. */
+  private async settleChunkedMessage(): Promise<void> {
+    const open = this.chunked;
+    if (open === undefined) return;
+    if (this.state.transaction === open.transaction && open.transaction.chunking?.failure === undefined) return;
+    this.chunked = undefined;
+    await open.receiver.abandon();
+  }
+
+  /** Drops any message in progress (client vanished, timeout, shutdown, QUIT). */
   private async abandonData(): Promise<void> {
-    const receiver = this.receiver;
+    const receivers = [this.receiver, this.chunked?.receiver];
     this.receiver = undefined;
-    if (receiver !== undefined) await receiver.abandon();
+    this.chunked = undefined;
+    this.chunk = undefined;
+    for (const receiver of receivers) if (receiver !== undefined) await receiver.abandon();
   }
 
   private send(r: Reply): void {

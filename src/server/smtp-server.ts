@@ -21,6 +21,7 @@ import type { SessionObserver } from './session-observer.js';
 import type { AuthServices } from './auth-exchange.js';
 import type { MessageSigner } from '../dkim/message-signer.js';
 import type { RecipientVerifier } from '../verify/types.js';
+import type { SendingGuards } from './sending-guards.js';
 
 export interface SmtpServerOptions {
   readonly hostname: string;
@@ -38,6 +39,8 @@ export interface SmtpServerOptions {
   readonly dkimSigner?: MessageSigner;
   /** Verifies local-domain recipients of unauthorized `mta` clients at RCPT. Absent: none. */
   readonly recipientVerifier?: RecipientVerifier;
+  /** Sender quotas and the suppression list. Absent: none. */
+  readonly guards?: SendingGuards;
   /** Live views, so a reload of the domains file or trusted networks takes effect for new commands. */
   isLocalDomain(canonicalDomain: string): boolean;
   isTrusted(clientAddress: string): boolean;
@@ -208,6 +211,7 @@ export class SmtpServer {
       auth: this.options.auth,
       dkimSigner: this.options.dkimSigner,
       recipientVerifier: this.options.recipientVerifier,
+      guards: this.options.guards,
       isLocalDomain: (domain) => this.options.isLocalDomain(domain),
     });
     this.sessions.add(session);

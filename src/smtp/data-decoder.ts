@@ -106,6 +106,12 @@ export class DataDecoder {
   get bareLineEnds(): number { return this.#bareLineEnds; }
   get nulCount(): number { return this.#nulCount; }
 
+  /** DATA content ends only at its marker, which push() reports; there is nothing to end after it. */
+  end(): DecodeStep {
+    if (!this.#done) throw new Error('DATA content ends only at <CRLF>.<CRLF>');
+    return { output: [], done: true, rest: Buffer.alloc(0) };
+  }
+
   push(chunk: Buffer): DecodeStep {
     if (this.#done) throw new Error('DataDecoder.push called after end of data');
     const scan: Scan = { chunk, src: chunk, runStart: 0, out: [], nextCr: -2, nextNul: -2, endOfData: -1 };

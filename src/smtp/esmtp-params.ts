@@ -1,6 +1,6 @@
 // ESMTP parameters after the MAIL and RCPT paths: the generic syntax (RFC 5321 §4.1.2 esmtp-param)
 // and the MAIL parameters we support: SIZE (RFC 1870 §6), BODY (RFC 6152 §2), SMTPUTF8 (RFC 6531 §3.4),
-// AUTH (RFC 4954 §5). No RCPT parameter is supported yet.
+// AUTH (RFC 4954 §5), REQUIRETLS (RFC 8689 §2). No RCPT parameter is supported yet.
 
 export interface EsmtpParam {
   /** Uppercased (keywords are ASCII and case-insensitive). */
@@ -51,6 +51,8 @@ export type MailParamsResult =
       smtputf8: boolean;
       /** The AUTH= value as written (xtext-encoded mailbox or "<>"). */
       auth: string | undefined;
+      /** REQUIRETLS (RFC 8689 §2): the message must only travel over verified TLS; valid only inside TLS (the caller checks). */
+      requireTls: boolean;
     }
   | { ok: false; error: 'unknown-param' | 'bad-value' | 'duplicate'; keyword: string };
 
@@ -60,6 +62,7 @@ export function interpretMailParams(params: readonly EsmtpParam[]): MailParamsRe
   let body: '7BIT' | '8BITMIME' | undefined;
   let smtputf8 = false;
   let auth: string | undefined;
+  let requireTls = false;
   const seen = new Set<string>();
   for (const { keyword, value } of params) {
     if (seen.has(keyword)) return { ok: false, error: 'duplicate', keyword };
@@ -81,11 +84,15 @@ export function interpretMailParams(params: readonly EsmtpParam[]): MailParamsRe
         if (value === undefined || !XTEXT.test(value)) return { ok: false, error: 'bad-value', keyword };
         auth = value;
         break;
+      case 'REQUIRETLS':
+        if (value !== undefined) return { ok: false, error: 'bad-value', keyword };
+        requireTls = true;
+        break;
       default:
         return { ok: false, error: 'unknown-param', keyword };
     }
   }
-  return { ok: true, sizeBytes, body, smtputf8, auth };
+  return { ok: true, sizeBytes, body, smtputf8, auth, requireTls };
 }
 
 /** Interprets RCPT TO parameters: none is supported yet (no DSN), so any parameter is unknown. */

@@ -1,5 +1,5 @@
 // Named replies of the SMTP server with their enhanced status codes
-// (RFC 5321 §4.2, RFC 3463, RFC 1870, RFC 6531, RFC 7504). Handlers use these,
+// (RFC 5321 §4.2, RFC 3463, RFC 1870, RFC 6531, RFC 7504, RFC 3030). Handlers use these,
 // never bare numbers; the text is the default and may be replaced with withText().
 
 import { reply } from './reply.js';
@@ -11,9 +11,11 @@ export const Replies = {
   recipientOk: reply(250, '2.1.5', 'Recipient ok'),
   duplicateRecipient: reply(250, '2.1.5', 'Recipient ok (duplicate: delivered once)'),
   resetOk: reply(250, '2.0.0', 'Reset state'),
+  /** RFC 3030 §2: a BDAT chunk other than the last, received whole (the text says how many octets). */
+  chunkReceived: reply(250, '2.0.0', 'Ok: chunk received'),
   closing: reply(221, '2.0.0', 'Bye'),
   cannotVerify: reply(252, '2.0.0', 'Cannot VRFY user, but will accept message and attempt delivery'),
-  help: reply(214, '2.0.0', 'See https://www.rfc-editor.org/rfc/rfc5321 ; commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP'),
+  help: reply(214, '2.0.0', 'See https://www.rfc-editor.org/rfc/rfc5321 ; commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP'),
   readyToStartTls: reply(220, '2.0.0', 'Ready to start TLS'),
   authSucceeded: reply(235, '2.7.0', 'Authentication successful'),
   // 3xx
@@ -37,6 +39,9 @@ export const Replies = {
   bareLfInCommand: reply(500, '5.5.2', 'Bare LF in command line; lines end with CRLF (RFC 5321 §2.3.8)'),
   nulOrBareCrInCommand: reply(500, '5.5.2', 'Command line contains a NUL or bare CR'),
   syntaxError: reply(501, '5.5.4', 'Syntax error in parameters or arguments'),
+  bdatSyntax: reply(501, '5.5.4', 'Syntax: BDAT chunk-size [LAST]'),
+  /** RFC 3030 §2: without a readable size the chunk's end is unknown, so the connection ends (as Postfix does). */
+  bdatSizeUnreadable: reply(521, '5.5.4', 'Syntax: BDAT chunk-size [LAST]; the chunk cannot be skipped, closing connection'),
   badSenderAddress: reply(501, '5.1.7', 'Bad sender address syntax'),
   badRecipientAddress: reply(501, '5.1.3', 'Bad recipient address syntax'),
   pathTooLong: reply(501, '5.5.4', 'Path too long'),
@@ -48,6 +53,8 @@ export const Replies = {
   nestedMail: reply(503, '5.5.1', 'Sender already specified'),
   needMail: reply(503, '5.5.1', 'Need MAIL command first'),
   needRcpt: reply(503, '5.5.1', 'Need RCPT command first'),
+  dataAfterBdat: reply(503, '5.5.1', 'DATA after BDAT in the same transaction'),
+  rcptAfterBdat: reply(503, '5.5.1', 'RCPT after BDAT in the same transaction'),
   unknownParameter: reply(555, '5.5.4', 'Unsupported MAIL FROM or RCPT TO parameter'),
   // 5xx policy and content
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
@@ -68,6 +75,8 @@ export const Replies = {
   spoofedSender: reply(550, '5.7.1', 'Sender address in a local domain: authenticate on the submission port'),
   senderNotOwned: reply(553, '5.7.1', 'Sender address not owned by the authenticated user: use an address in a local domain'),
   authRequired: reply(530, '5.7.0', 'Authentication required'),
+  /** RFC 8689 §2, RFC 5248 X.7.10 (encryption needed): the REQUIRETLS option outside TLS. */
+  requireTlsNeedsTls: reply(530, '5.7.10', 'REQUIRETLS needs TLS: use STARTTLS first'),
   mailLoop: reply(554, '5.4.6', 'Too many Received headers: mail loop detected'),
   noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
   recipientUnknown: reply(550, '5.1.1', 'Recipient address rejected: User unknown (verified with the next hop)'),

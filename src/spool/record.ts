@@ -1,7 +1,7 @@
 // The envelope record on disk: building a new one at commit, encoding it as
 // JSON (version 1) and decoding it back with full shape validation.
 
-import type { EnvelopeRecord, NewEnvelope, RecipientAttempt, RecipientState } from './types.js';
+import type { EnvelopeRecord, NewEnvelope, RecipientAttempt, RecipientState, TlsRequirement } from './types.js';
 
 export const RECORD_VERSION = 1;
 
@@ -32,6 +32,7 @@ export function newRecord(id: string, envelope: NewEnvelope, arrivalMs: number, 
       history: [],
     })),
     ...(envelope.dkimSignature === undefined ? {} : { dkimSignature: envelope.dkimSignature }),
+    ...(envelope.tlsRequirement === undefined ? {} : { tlsRequirement: envelope.tlsRequirement }),
   };
 }
 
@@ -67,6 +68,7 @@ export function recordProblem(value: unknown, expectedId: string): string | unde
   if (!isCount(value['attempts'])) return 'attempts is not a count';
   if (typeof value['delayWarningSent'] !== 'boolean') return 'delayWarningSent is not a boolean';
   if (value['dkimSignature'] !== undefined && !isHeaderText(value['dkimSignature'])) return 'dkimSignature is not header text';
+  if (value['tlsRequirement'] !== undefined && !TLS_REQUIREMENTS.has(value['tlsRequirement'])) return 'tlsRequirement is not requiretls or tls-required-no';
   const recipients = value['recipients'];
   if (!Array.isArray(recipients) || recipients.length === 0) return 'recipients is not a non-empty array';
   for (const [index, recipient] of recipients.entries()) {
@@ -86,6 +88,8 @@ function clientRecordProblem(value: unknown): string | undefined {
   }
   return undefined;
 }
+
+const TLS_REQUIREMENTS: ReadonlySet<unknown> = new Set<TlsRequirement>(['requiretls', 'tls-required-no']);
 
 const RECIPIENT_STATES: ReadonlySet<unknown> = new Set<RecipientState>(['pending', 'delivered', 'failed']);
 

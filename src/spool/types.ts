@@ -25,6 +25,13 @@ export interface RecipientRecord {
   readonly dsnSent?: boolean;
 }
 
+/**
+ * How the message asks to be relayed (RFC 8689): `requiretls` (the REQUIRETLS MAIL option: only
+ * over TLS verified for an authenticated MX name, to servers that offer REQUIRETLS themselves) or
+ * `tls-required-no` (a "TLS-Required: No" header field: the recipient's TLS policies are ignored).
+ */
+export type TlsRequirement = 'requiretls' | 'tls-required-no';
+
 export interface ClientRecord {
   readonly address: string;
   readonly helo: string;
@@ -54,6 +61,8 @@ export interface EnvelopeRecord {
   readonly recipients: readonly RecipientRecord[];
   /** DKIM-Signature fields (CRLF-terminated) sent in front of the stored body at every attempt (RFC 6376). */
   readonly dkimSignature?: string;
+  /** RFC 8689 handling asked for at acceptance; absent on ordinary messages and on records written before it existed. */
+  readonly tlsRequirement?: TlsRequirement;
 }
 
 /** What the server knows when a message is complete. */
@@ -64,6 +73,7 @@ export interface NewEnvelope {
   readonly body: '7BIT' | '8BITMIME';
   readonly client: ClientRecord;
   readonly dkimSignature?: string;
+  readonly tlsRequirement?: TlsRequirement;
 }
 
 /** A replacement body for a message not yet committed (see MessageWriter.rewriteBody). */

@@ -1,6 +1,7 @@
 // A report for a mailto: rua as mail through outpost's own queue (RFC 8460 §5.3):
 // written to the spool like a DSN, from the null sender (never bounced), DKIM-signed
-// when the From: domain (or a parent) has a key, and handed to the delivery scheduler.
+// when the From: domain (or a parent) has a key, tagged "TLS-Required: No" (RFC 8689)
+// so the recipient's TLS policies do not hold it back, and handed to the delivery scheduler.
 
 import { once } from 'node:events';
 import type { MessageSigner } from '../dkim/message-signer.js';
@@ -45,6 +46,9 @@ export class SpoolReportMail implements ReportMail {
       body: '7BIT',
       client: LOCAL_CLIENT,
       ...(dkimSignature === undefined ? {} : { dkimSignature }),
+      // The content says "TLS-Required: No" (RFC 8460 §3); tagged as the server tags such mail at
+      // acceptance, delivery ignores MTA-STS, DANE and tlsPolicy, so a report on broken TLS arrives (RFC 8689 §5).
+      tlsRequirement: 'tls-required-no',
     });
   }
 

@@ -1,7 +1,9 @@
 // The "policy" object of a report (RFC 8460 §4.4) for what outpost applies: an
 // MTA-STS policy (its lines as "policy-string", its mx patterns as "mx-host"),
-// or "no-policy-found" for a destination that publishes none.
+// DANE's TLSA records ("tlsa", the records in presentation form), or
+// "no-policy-found" for a destination that publishes none.
 
+import type { TlsaRecord } from '../dns/types.js';
 import type { StsPolicy } from '../mtasts/policy.js';
 import type { ReportedPolicy } from './types.js';
 
@@ -23,4 +25,14 @@ export function stsFailedPolicy(domain: string, kept: StsPolicy | undefined): Re
 /** The destination publishes no policy outpost applies (§4.4 "no-policy-found"). */
 export function noPolicyFound(domain: string): ReportedPolicy {
   return { type: 'no-policy-found', domain, strings: [], mxHosts: [] };
+}
+
+/** One TLSA record in presentation form: usage, selector, matching type and the data in hex (RFC 6698 §2.2). */
+export function tlsaPresentation(record: TlsaRecord): string {
+  return `${record.usage} ${record.selector} ${record.matchingType} ${Buffer.from(record.certificateData).toString('hex')}`;
+}
+
+/** DANE TLSA records of an MX host of `domain` (the recipient domain); none when the lookup failed or found none DANE required. */
+export function tlsaReportedPolicy(domain: string, records: readonly TlsaRecord[]): ReportedPolicy {
+  return { type: 'tlsa', domain, strings: records.map(tlsaPresentation), mxHosts: [] };
 }

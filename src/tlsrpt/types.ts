@@ -39,7 +39,7 @@ export const RESULT_TYPES: readonly ResultType[] = [
 /** The policy a session was judged under (§4.4 "policy"). */
 export interface ReportedPolicy {
   readonly type: PolicyType;
-  /** A-label domain the policy is defined for: the recipient domain (sts, no-policy-found) or the TLSA base domain (tlsa). Reports go to its `_smtp._tls` record. */
+  /** A-label policy domain (RFC 8460 §3): the recipient domain, for every policy type. Reports go to its `_smtp._tls` record. */
   readonly domain: string;
   /** "policy-string": the MTA-STS policy lines, or the TLSA records in presentation form; empty for no-policy-found. */
   readonly strings: readonly string[];

@@ -9,12 +9,15 @@ const NAMES: ReadonlyArray<readonly [string, string]> = [
   ['trustGateway', 'OUTPOST_TRUST_GATEWAY'],
   ['dns.servers', 'OUTPOST_DNS_SERVERS'],
   ['dns.ipv6', 'OUTPOST_DNS_IPV6'],
+  ['dns.dnssec', 'OUTPOST_DNS_DNSSEC'],
   ['delivery.maxQueueLifetime', 'OUTPOST_DELIVERY_MAX_QUEUE_LIFETIME'],
   ['limits.maxMessageSize', 'OUTPOST_LIMITS_MAX_MESSAGE_SIZE'],
   ['limits.minFreeSpace', 'OUTPOST_LIMITS_MIN_FREE_SPACE'],
   ['tls.cert', 'OUTPOST_TLS_CERT'],
   ['http.port', 'OUTPOST_HTTP_PORT'],
   ['log.level', 'OUTPOST_LOG_LEVEL'],
+  ['suppression.ttl', 'OUTPOST_SUPPRESSION_TTL'],
+  ['quotas.perHour', 'OUTPOST_QUOTAS_PER_HOUR'],
 ];
 
 for (const [path, variable] of NAMES) {
@@ -26,7 +29,7 @@ for (const [path, variable] of NAMES) {
 
 test('env: every configuration key has its own variable', () => {
   const keys = envKeys();
-  assert.equal(keys.size, 51);
+  assert.equal(keys.size, 60);
   assert.equal(new Set([...keys.values()].map((key) => key.path)).size, keys.size);
   assert.ok(!keys.has('OUTPOST_CONFIG'));
 });

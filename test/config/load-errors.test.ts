@@ -46,6 +46,15 @@ const CASES: readonly BrokenCase[] = [
     expected: [{ line: 7, key: 'listen[1].mode', problem: /"smtp" is not one of mta, submission or smtps/ }],
   },
   {
+    name: 'rejects a negative quota, a zero suppression count and a zero ttl',
+    yaml: minimalYaml('quotas: { perHour: -1 }', 'suppression:', '  after: 0', '  ttl: 0'),
+    expected: [
+      { line: 3, key: 'quotas.perHour', problem: /-1 is not a whole number \(0 = unlimited\)/ },
+      { line: 5, key: 'suppression.after', problem: /0 is not a positive whole number/ },
+      { line: 6, key: 'suppression.ttl', problem: /must be more than 0/ },
+    ],
+  },
+  {
     name: 'rejects a quoted port as text',
     yaml: minimalYaml('delivery:', '  port: "25"'),
     expected: [{ line: 4, key: 'delivery.port', problem: /"25" is quoted text/ }],

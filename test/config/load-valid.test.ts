@@ -33,9 +33,9 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
   assert.equal(config.usersFile, undefined);
   assert.equal(config.tls, undefined);
   assert.equal(config.spoolDir, '/var/spool/outpost');
-  assert.deepEqual(config.dns, { servers: [], timeoutMs: 3000, ipv6: true });
+  assert.deepEqual(config.dns, { servers: [], timeoutMs: 3000, ipv6: true, dnssec: false });
   const minute = 60_000;
-  assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes], tlsPolicy: [...config.delivery.tlsPolicy] }, {
+  assert.deepEqual({ ...config.delivery, routes: [...config.delivery.routes], tlsPolicy: [...config.delivery.tlsPolicy], providers: [...config.delivery.providers] }, {
     port: 25,
     retryDelaysMs: [5, 10, 20, 40, 60, 120, 240].map((minutes) => minutes * minute),
     maxQueueLifetimeMs: 5 * 24 * 60 * minute,
@@ -46,6 +46,9 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     delayWarningMs: 4 * 60 * minute,
     maxConcurrency: 100,
     concurrencyPerDomain: 10,
+    concurrencyPerProvider: 20,
+    providers: [],
+    publicSuffixes: [],
     recipientsPerTransaction: 50,
     connectTimeoutMs: 30_000,
     commandTimeoutMs: 5 * minute,
@@ -63,6 +66,8 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     minDataRateBytesPerSecond: 500,
     minFreeBytes: 100 * 1024 * 1024,
   });
+  assert.deepEqual(config.suppression, { enabled: true, after: 1, ttlMs: 30 * 24 * 60 * minute });
+  assert.deepEqual(config.quotas, { perHour: 0, perDay: 0 });
   assert.deepEqual(config.http, { address: '127.0.0.1', port: 8025 });
   assert.deepEqual(config.log, { level: 'info' });
 });

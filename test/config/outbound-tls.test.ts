@@ -1,6 +1,6 @@
-// The outbound TLS keys: delivery.tlsPolicy (domain -> verify|encrypt|may|none;
-// dane refused for now), delivery.mtaSts and delivery.caFile, from YAML and from
-// the environment, with errors naming the file, line and key.
+// The outbound TLS keys: delivery.tlsPolicy (domain -> dane|verify|encrypt|may|none;
+// dane only with dns.dnssec), dns.dnssec (only with dns.servers), delivery.mtaSts and
+// delivery.caFile, from YAML and from the environment, with errors naming the file, line and key.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,12 +48,31 @@ describe('delivery.tlsPolicy, mtaSts and caFile', () => {
     assert.equal(config.delivery.caFile, undefined);
   });
 
-  it('refuses dane (not supported yet), unknown levels and bad domains, naming line and key', async () => {
-    const yaml = minimalYaml('delivery:', '  tlsPolicy:', '    example.com: dane', '    example.net: strict', '    "bad domain": verify');
+  it('refuses unknown levels and bad domains, naming line and key', async () => {
+    const yaml = minimalYaml('delivery:', '  tlsPolicy:', '    example.net: strict', '    "bad domain": verify');
     assert.deepEqual(await problems(yaml), [
-      '5 delivery.tlsPolicy.example.com: dane is not supported yet (outpost does not check TLSA records); use verify, or leave the domain to MTA-STS',
-      '6 delivery.tlsPolicy.example.net: "strict" is not one of verify, encrypt, may or none',
-      '7 delivery.tlsPolicy.bad domain: "bad domain" is not a valid domain',
+      '5 delivery.tlsPolicy.example.net: "strict" is not one of dane, verify, encrypt, may or none',
+      '6 delivery.tlsPolicy.bad domain: "bad domain" is not a valid domain',
+    ]);
+  });
+
+  it('takes dane with dns.dnssec and explicit dns.servers', async () => {
+    const { config } = await load(minimalYaml('dns: { servers: ["127.0.0.1:5353"], dnssec: true }', 'delivery: { tlsPolicy: { example.com: DANE } }'));
+    assert.deepEqual([...config.delivery.tlsPolicy], [['example.com', 'dane']]);
+    assert.equal(config.dns.dnssec, true);
+    const { config: fromEnv } = await load(minimalYaml(), { OUTPOST_DNS_SERVERS: '127.0.0.1', OUTPOST_DNS_DNSSEC: 'true', OUTPOST_DELIVERY_TLS_POLICY: 'example.com=dane' });
+    assert.deepEqual([fromEnv.dns.dnssec, fromEnv.delivery.tlsPolicy.get('example.com')], [true, 'dane']);
+  });
+
+  it('refuses dns.dnssec without dns.servers, and dane without dns.dnssec, naming line and key', async () => {
+    assert.deepEqual(await problems(minimalYaml('dns:', '  dnssec: true')), [
+      '4 dns.dnssec: needs dns.servers: the AD bit is trusted only from servers named here, which must validate DNSSEC (a local validating resolver such as unbound on 127.0.0.1), not whatever /etc/resolv.conf lists',
+    ]);
+    assert.deepEqual(await problems(minimalYaml('delivery:', '  tlsPolicy:', '    example.com: dane')), [
+      '5 delivery.tlsPolicy.example.com: dane needs dns.dnssec: true (and dns.servers that validate DNSSEC): without it no TLSA record is ever secure',
+    ]);
+    assert.deepEqual(await problems(minimalYaml(), { OUTPOST_DNS_DNSSEC: 'true' }), [
+      '- OUTPOST_DNS_DNSSEC: needs dns.servers: the AD bit is trusted only from servers named here, which must validate DNSSEC (a local validating resolver such as unbound on 127.0.0.1), not whatever /etc/resolv.conf lists',
     ]);
   });
 
@@ -62,7 +81,7 @@ describe('delivery.tlsPolicy, mtaSts and caFile', () => {
     assert.match(missing ?? '', /^3 delivery\.caFile: cannot read \/\S+\/missing\.pem: no such file$/);
     const [notPem] = await problems(minimalYaml('delivery: { caFile: key.pem }'), {}, { 'key.pem': 'not a certificate\n' });
     assert.match(notPem ?? '', /^3 delivery\.caFile: cannot read \/\S+\/key\.pem: no PEM certificate in it$/);
-    assert.deepEqual(await problems(minimalYaml('delivery: { tlsPolicy: verify }')), ['3 delivery.tlsPolicy: "verify" is not a mapping of domain: verify|encrypt|may|none']);
+    assert.deepEqual(await problems(minimalYaml('delivery: { tlsPolicy: verify }')), ['3 delivery.tlsPolicy: "verify" is not a mapping of domain: dane|verify|encrypt|may|none']);
   });
 
   it('takes all three from the environment', async () => {
@@ -71,6 +90,6 @@ describe('delivery.tlsPolicy, mtaSts and caFile', () => {
     assert.equal(config.delivery.mtaSts, false);
     assert.equal(config.delivery.caFile, join(folder, 'ca.pem'));
     assert.deepEqual(await problems(minimalYaml(), { OUTPOST_DELIVERY_TLS_POLICY: 'example.com' }), ['- OUTPOST_DELIVERY_TLS_POLICY: "example.com" is not domain=level']);
-    assert.deepEqual(await problems(minimalYaml(), { OUTPOST_DELIVERY_TLS_POLICY: 'example.com=dane' }), ['- OUTPOST_DELIVERY_TLS_POLICY: dane is not supported yet (outpost does not check TLSA records); use verify, or leave the domain to MTA-STS']);
+    assert.deepEqual(await problems(minimalYaml(), { OUTPOST_DELIVERY_TLS_POLICY: 'example.com=strict' }), ['- OUTPOST_DELIVERY_TLS_POLICY: "strict" is not one of dane, verify, encrypt, may or none']);
   });
 });

@@ -56,7 +56,7 @@ after(async () => {
 interface Delivery extends TransportUnderTest {
   readonly outbound: OutboundTlsParts;
   readonly stsLog: MemoryLog;
-  readonly skips: string[];
+  readonly failures: string[];
   readonly testingFailures: number[];
 }
 
@@ -76,7 +76,7 @@ async function delivery(mta: FakeMta, options: { routes?: ReadonlyMap<string, Ro
       fetcher: (trust) => new HttpsPolicyFetcher({ resolver, ipv6: false, clock, port: policyServer.port, ...(trust.ca === undefined ? {} : { ca: trust.ca }) }),
     },
   );
-  const skips: string[] = [];
+  const failures: string[] = [];
   const testingFailures: number[] = [];
   const routes = options.routes ?? new Map<string, RouteConfig>();
   const planner = (domain: string): ReturnType<typeof planDelivery> =>
@@ -84,9 +84,9 @@ async function delivery(mta: FakeMta, options: { routes?: ReadonlyMap<string, Ro
   const underTest = transportFor(planner, {
     outboundTls: outbound.outboundTls,
     routes,
-    observer: { tlsPolicyHostSkipped: (policy, reason) => skips.push(`${policy}:${reason}`), stsTestingFailure: () => testingFailures.push(1) },
+    observer: { tlsPolicyFailure: (policy, result) => failures.push(`${policy}:${result}`), stsTestingFailure: () => testingFailures.push(1) },
   });
-  return { ...underTest, outbound, stsLog, skips, testingFailures };
+  return { ...underTest, outbound, stsLog, failures, testingFailures };
 }
 
 const mail = (domain: string): ReturnType<typeof outboundMessage>[] => [outboundMessage('m1', [`a@${domain}`])];
@@ -112,13 +112,13 @@ describe('an enforce policy', () => {
     publish('partial.test', ['mx.elsewhere.test', 'a.b.partial.test', 'mx2.partial.test']);
     policyServer.serve('partial.test', policyText('enforce', ['*.partial.test']));
     const mta = await fakeMta({ tls: await ca.issue('mx2.partial.test') });
-    const { transport, connector, log, skips } = await delivery(mta);
+    const { transport, connector, log, failures } = await delivery(mta);
     const reports = await runJob(transport, 'partial.test', mail('partial.test'));
     assert.equal(outcomeOf(reports, 'm1', 'a@partial.test').kind, 'delivered');
     assert.equal(reports.get('m1')?.info.mx, 'mx2.partial.test');
     assert.equal(connector.requests.length, 1, 'no connection to the hosts outside the policy');
     assert.deepEqual(log.messages('mx skipped: not in the mta-sts policy').map((entry) => entry['mx']), ['mx.elsewhere.test', 'a.b.partial.test']);
-    assert.deepEqual(skips, ['mta-sts:mx-mismatch', 'mta-sts:mx-mismatch']);
+    assert.deepEqual(failures, ['mta-sts:mx-mismatch', 'mta-sts:mx-mismatch']);
   });
 
   it('defers with 4.7.5, without connecting, when no MX host matches', async () => {
@@ -136,23 +136,24 @@ describe('an enforce policy', () => {
     publish('wrongname.test', ['mx1.wrongname.test']);
     policyServer.serve('wrongname.test', policyText('enforce', ['mx1.wrongname.test']));
     const mta = await fakeMta({ tls: await ca.issue('mx9.wrongname.test') });
-    const { transport, skips } = await delivery(mta);
+    const { transport, failures } = await delivery(mta);
     const outcome = outcomeOf(await runJob(transport, 'wrongname.test', mail('wrongname.test')), 'm1', 'a@wrongname.test');
     assert.equal(outcome.status, '4.7.5');
     assert.match(outcome.reply, /^451 4\.7\.5 TLS is required by the MTA-STS policy of wrongname\.test with mx1\.wrongname\.test\[127\.0\.0\.1\], but its certificate does not verify for mx1\.wrongname\.test \(ERR_TLS_CERT_ALTNAME_INVALID\)$/);
     assert.equal(mta.sessions.length, 1);
     assert.deepEqual(verbs(mta), ['EHLO', 'STARTTLS']);
-    assert.deepEqual(skips, ['mta-sts:tls']);
+    assert.deepEqual(failures, ['mta-sts:certificate-host-mismatch']);
   });
 
   it('defers with 4.7.5 when the MX certificate has expired', async () => {
     publish('expired.test', ['mx1.expired.test']);
     policyServer.serve('expired.test', policyText('enforce', ['mx1.expired.test']));
     const mta = await fakeMta({ tls: await ca.issue('mx1.expired.test', { expired: true }) });
-    const { transport } = await delivery(mta);
+    const { transport, failures } = await delivery(mta);
     const outcome = outcomeOf(await runJob(transport, 'expired.test', mail('expired.test')), 'm1', 'a@expired.test');
     assert.equal(outcome.status, '4.7.5');
     assert.match(outcome.reply, /certificate does not verify for mx1\.expired\.test \(CERT_HAS_EXPIRED\)/);
+    assert.deepEqual(failures, ['mta-sts:certificate-expired']);
     assert.equal(mta.messages.length, 0);
     assert.equal(mta.sessions.length, 1);
   });
@@ -161,8 +162,9 @@ describe('an enforce policy', () => {
     publish('plain.test', ['mx1.plain.test']);
     policyServer.serve('plain.test', policyText('enforce', ['mx1.plain.test']));
     const mta = await fakeMta();
-    const { transport } = await delivery(mta);
+    const { transport, failures } = await delivery(mta);
     const outcome = outcomeOf(await runJob(transport, 'plain.test', mail('plain.test')), 'm1', 'a@plain.test');
+    assert.deepEqual(failures, ['mta-sts:starttls-not-supported']);
     assert.equal(outcome.status, '4.7.5');
     assert.match(outcome.reply, /TLS is required by the MTA-STS policy of plain\.test with mx1\.plain\.test\[127\.0\.0\.1\], but it does not offer STARTTLS$/);
     assert.deepEqual(verbs(mta), ['EHLO', 'QUIT']);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createOutboundTls } from '../../src/delivery/outbound-tls-setup.js';
 import { planDelivery } from '../../src/dns/next-hop.js';
 import { HttpsPolicyFetcher } from '../../src/mtasts/fetcher.js';
-import { recordStsFetchFailure } from '../../src/tlsrpt/sts-fetch.js';
+import { recordStsFetchFailure } from '../../src/delivery/sts-fetch-report.js';
 import type { FailureDetails, ReportedPolicy, TlsReportRecorder } from '../../src/tlsrpt/types.js';
 import { startDnsServer, type TestDnsServer, type Zones } from '../helpers/dns-server.js';
 import { resolverFor } from '../helpers/dns-resolver-setup.js';

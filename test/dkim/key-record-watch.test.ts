@@ -27,7 +27,7 @@ function txtResolver(records: Map<string, string>): Resolver & { lookups: number
     lookup<T extends RecordType>(name: string): Promise<DnsResult<T>> {
       resolver.lookups += 1;
       const value = records.get(name);
-      const result = value === undefined ? { kind: 'nxdomain', ttlSeconds: 0, canonicalName: name, authenticated: false } : { kind: 'ok', records: [[value]], ttlSeconds: 60, canonicalName: name, authenticated: false };
+      const result = value === undefined ? { kind: 'nxdomain', ttlSeconds: 0, canonicalName: name, authenticated: false, secure: false } : { kind: 'ok', records: [[value]], ttlSeconds: 60, canonicalName: name, authenticated: false, secure: false };
       return Promise.resolve(result as DnsResult<T>);
     },
   };

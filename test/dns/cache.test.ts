@@ -35,8 +35,8 @@ describe('DNS cache', () => {
   it('caches negatives for their SOA TTL (capped) and never caches failures', () => {
     const clock = new ManualClock();
     const cache = new DnsCache(clock, { maxNegativeTtlSeconds: 600 });
-    cache.set('nx.example', 'MX', { kind: 'nxdomain', ttlSeconds: 3600, canonicalName: 'nx.example', authenticated: false });
-    cache.set('nosoa.example', 'MX', { kind: 'nodata', ttlSeconds: 0, canonicalName: 'nosoa.example', authenticated: false });
+    cache.set('nx.example', 'MX', { kind: 'nxdomain', ttlSeconds: 3600, canonicalName: 'nx.example', authenticated: false, secure: false });
+    cache.set('nosoa.example', 'MX', { kind: 'nodata', ttlSeconds: 0, canonicalName: 'nosoa.example', authenticated: false, secure: false });
     cache.set('fail.example', 'MX', { kind: 'servfail', reason: 'x' });
     assert.equal(cache.get('nx.example', 'MX')?.kind, 'nxdomain');
     assert.equal(cache.get('nosoa.example', 'MX'), undefined);

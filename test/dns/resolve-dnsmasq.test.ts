@@ -90,7 +90,14 @@ describe('outpost resolve against dnsmasq', () => {
         ok: true,
         source: 'implicit',
         hosts: [{ host: 'nomx.test', preference: 0, addresses: ['127.0.0.5', '::5'], port: 25, ttl: 300 }],
-        tls: { policy: 'default', level: 'may', mtaSts: { found: false, reason: 'no TXT record at _mta-sts.nomx.test' }, hosts: [{ host: 'nomx.test', tls: 'may' }] },
+        tls: {
+          policy: 'default',
+          level: 'may',
+          mtaSts: { found: false, reason: 'no TXT record at _mta-sts.nomx.test' },
+          dane: { on: false, reason: 'dns.dnssec is false: no DNSSEC validation, no TLSA lookups' },
+          hosts: [{ host: 'nomx.test', tls: 'may' }],
+        },
+        requiretls: { deliverable: true, basis: 'domain', hosts: ['nomx.test'] },
       },
     });
   });
@@ -113,7 +120,13 @@ describe('outpost resolve against dnsmasq', () => {
 
   it('uses delivery.routes before MX', async () => {
     const { json } = await resolveJson('routed.test');
-    assert.deepEqual(json, { domain: 'routed.test', ok: true, source: 'route', hosts: [{ host: 'mx2.example.test', preference: 0, addresses: ['127.0.0.3'], port: 2525, ttl: 300 }] });
+    assert.deepEqual(json, {
+      domain: 'routed.test',
+      ok: true,
+      source: 'route',
+      hosts: [{ host: 'mx2.example.test', preference: 0, addresses: ['127.0.0.3'], port: 2525, ttl: 300 }],
+      requiretls: { deliverable: false, status: '5.7.10', result: 'validation-failure', reason: 'route routed.test does not require verified TLS (tls: starttls or implicit with verify: true)' },
+    });
   });
 
   it('prints a readable plan without --json', async () => {

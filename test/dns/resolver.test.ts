@@ -47,7 +47,7 @@ describe('caching resolver', () => {
 
   it('returns A records with their TTL and the canonical name', async () => {
     const { resolver } = resolverFor([server]);
-    assert.deepEqual(await resolver.lookup('MX1.Example.NET.', 'A'), { kind: 'ok', records: ['127.0.0.2'], ttlSeconds: 120, canonicalName: 'mx1.example.net', authenticated: false });
+    assert.deepEqual(await resolver.lookup('MX1.Example.NET.', 'A'), { kind: 'ok', records: ['127.0.0.2'], ttlSeconds: 120, canonicalName: 'mx1.example.net', authenticated: false, secure: false });
   });
 
   it('decodes AAAA, MX, TXT, TLSA and SOA records', async () => {
@@ -77,8 +77,8 @@ describe('caching resolver', () => {
 
   it('tells NXDOMAIN from NODATA, with the negative TTL min(SOA TTL, MINIMUM)', async () => {
     const { resolver } = resolverFor([server]);
-    assert.deepEqual(await resolver.lookup('nothere.zone.example', 'A'), { kind: 'nxdomain', ttlSeconds: 30, canonicalName: 'nothere.zone.example', authenticated: false });
-    assert.deepEqual(await resolver.lookup('www.zone.example', 'MX'), { kind: 'nodata', ttlSeconds: 30, canonicalName: 'www.zone.example', authenticated: false });
+    assert.deepEqual(await resolver.lookup('nothere.zone.example', 'A'), { kind: 'nxdomain', ttlSeconds: 30, canonicalName: 'nothere.zone.example', authenticated: false, secure: false });
+    assert.deepEqual(await resolver.lookup('www.zone.example', 'MX'), { kind: 'nodata', ttlSeconds: 30, canonicalName: 'www.zone.example', authenticated: false, secure: false });
     assert.equal((await resolver.lookup('deep.example.net', 'A')).kind, 'nodata', 'an empty non-terminal has no data but exists');
     assert.equal((await resolver.lookup('gone.example.net', 'MX')).kind, 'nxdomain');
   });
@@ -91,7 +91,7 @@ describe('caching resolver', () => {
 
   it('follows a CNAME chain inside one answer; the TTL is the smallest on the chain', async () => {
     const { resolver } = resolverFor([server]);
-    assert.deepEqual(await resolver.lookup('alias.example.net', 'A'), { kind: 'ok', records: ['127.0.0.2'], ttlSeconds: 50, canonicalName: 'mx1.example.net', authenticated: false });
+    assert.deepEqual(await resolver.lookup('alias.example.net', 'A'), { kind: 'ok', records: ['127.0.0.2'], ttlSeconds: 50, canonicalName: 'mx1.example.net', authenticated: false, secure: false });
     const cname = await resolver.lookup('alias.example.net', 'CNAME');
     assert.deepEqual(cname.kind === 'ok' && cname.records, ['mid.example.net']);
   });

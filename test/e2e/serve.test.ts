@@ -98,6 +98,12 @@ describe('outpost serve with real clients', () => {
     assert.match(shown.stdout, /smtplib e2e/);
   });
 
+  it('says once at startup that DANE is off (dns.dnssec false)', async () => {
+    await serve.waitForLog((line) => line['msg'] === 'outpost started');
+    const dane = serve.logLines.filter((line) => String(line['msg']).startsWith('dane '));
+    assert.deepEqual(dane.map((line) => line['msg']), ['dane off: dns.dnssec is false (DNSSEC-secure TLSA records need a validating resolver such as a local unbound)']);
+  });
+
   it('serves /healthz and /metrics, and the metrics move after traffic', async () => {
     const http = await serve.waitForLog((line) => line['msg'] === 'http listening');
     const base = `http://127.0.0.1:${String(http['port'])}`;

@@ -3,7 +3,9 @@
 // the MX fixed, delivers (queue flush); at shutdown the counts are on disk. The
 // daily sender (in-process, its clock moved past the day) queues the report in
 // the same spool; a second `outpost serve` delivers it to the rua's MX, and
-// Python's email, gzip and json read both counts out of it.
+// Python's email, gzip and json read both counts out of it. The rua's domain has an
+// MTA-STS enforce policy its MX (no STARTTLS) fails: ordinary mail there is deferred,
+// the report ("TLS-Required: No", RFC 8460 §3 and RFC 8689) goes through in clear.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,6 +53,7 @@ describe('TLS reporting end to end', () => {
         '_smtp._tls.rpt.test': { TXT: ['v=TLSRPTv1; rua=mailto:tls-reports@reports.test'] },
         'reports.test': { MX: [{ preference: 10, exchange: 'mx.reports.test' }] },
         'mx.reports.test': { A: ['127.0.0.9'] },
+        '_mta-sts.reports.test': { TXT: ['v=STSv1; id=3'] },
       },
     });
     installation = await makeInstallation({
@@ -62,6 +65,8 @@ describe('TLS reporting end to end', () => {
     await mkdir(cache, { recursive: true });
     const policy = { domain: 'rpt.test', id: '7', fetchedAt: new Date().toISOString(), mode: 'enforce', mx: ['mx.rpt.test'], maxAge: 604_800 };
     await writeFile(join(cache, 'rpt.test.json'), JSON.stringify(policy));
+    const reportsPolicy = { domain: 'reports.test', id: '3', fetchedAt: new Date().toISOString(), mode: 'enforce', mx: ['mx.reports.test'], maxAge: 604_800 };
+    await writeFile(join(cache, 'reports.test.json'), JSON.stringify(reportsPolicy));
   });
 
   after(async () => {
@@ -121,12 +126,19 @@ describe('TLS reporting end to end', () => {
     const [queued] = await spool.list();
     await spool.close();
     assert.deepEqual(queued?.recipients.map((recipient) => recipient.address), ['tls-reports@reports.test']);
+    assert.equal(queued?.tlsRequirement, 'tls-required-no');
 
-    // A second run delivers it to the rua's MX.
+    // A second run delivers it to the rua's MX, though that MX fails its domain's MTA-STS enforce policy (no STARTTLS).
     serve = await ServeProcess.start(installation.configFile);
+    const second = serve;
     await reportsMx.until(() => reportsMx.messages.length > 0);
     const [message] = reportsMx.messages;
-    assert.deepEqual([message?.from, message?.recipients], ['', ['tls-reports@reports.test']]);
+    assert.deepEqual([message?.from, message?.recipients, message?.tls], ['', ['tls-reports@reports.test'], false]);
+    // Ordinary mail to the same domain is held back by the policy.
+    const ordinary = await submit(second.port(), 'app@example.org', ['ops@reports.test']);
+    const held = await second.waitForLog((line) => line['msg'] === 'recipient deferred' && line['qid'] === ordinary, 15_000);
+    assert.match(String(held['reply']), /^451 4\.7\.5 .*does not offer STARTTLS/);
+    assert.equal(reportsMx.messages.length, 1);
     const mail = await readReportMail(message?.data ?? Buffer.alloc(0));
     assert.deepEqual([mail.contentType, mail.reportType, mail.headers['TLS-Report-Domain'], mail.headers['TLS-Report-Submitter']], ['multipart/report', 'tlsrpt', 'rpt.test', 'mx.example.org']);
     const report = mail.report as Json;

@@ -1,5 +1,5 @@
 // Test helper: a real CachingResolver over a real DnsClient pointed at test
-// DNS servers, with a manual clock to drive timeouts and TTLs.
+// DNS servers, with a manual clock to drive timeouts and TTLs; `dnssec` trusts their AD bit.
 
 import { DnsClient } from '../../src/dns/client.js';
 import { CachingResolver } from '../../src/dns/resolver.js';
@@ -16,7 +16,7 @@ export interface ResolverUnderTest {
 
 export function resolverFor(
   servers: readonly { address: string; port: number }[],
-  options: { clock?: ManualClock; timeoutMs?: number; attempts?: number; totalTimeoutMs?: number; cache?: DnsCacheOptions } = {},
+  options: { clock?: ManualClock; timeoutMs?: number; attempts?: number; totalTimeoutMs?: number; cache?: DnsCacheOptions; dnssec?: boolean } = {},
 ): ResolverUnderTest {
   const clock = options.clock ?? new ManualClock();
   const client = new DnsClient({
@@ -25,8 +25,9 @@ export function resolverFor(
     timeoutMs: options.timeoutMs ?? 1000,
     attempts: options.attempts ?? 2,
     ...(options.totalTimeoutMs === undefined ? {} : { totalTimeoutMs: options.totalTimeoutMs }),
+    dnssecOk: options.dnssec ?? false,
   });
-  const resolver = new CachingResolver({ client, clock, ...(options.cache === undefined ? {} : { cache: options.cache }) });
+  const resolver = new CachingResolver({ client, clock, validating: options.dnssec ?? false, ...(options.cache === undefined ? {} : { cache: options.cache }) });
   return { clock, client, resolver };
 }
 

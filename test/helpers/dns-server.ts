@@ -19,6 +19,8 @@ export interface LoggedQuery {
   readonly sourcePort: number;
   readonly flags: number;
   readonly edns: boolean;
+  /** The EDNS DO bit (RFC 3225): the client asked for DNSSEC records. */
+  readonly dnssecOk: boolean;
 }
 
 export interface DnsServerOptions {
@@ -29,7 +31,10 @@ export interface DnsServerOptions {
   clock?: Clock;
   /** SOA MINIMUM and TTL of synthesized SOAs in negative answers; default 60. */
   negativeTtlSeconds?: number;
-  /** Set the AD flag on answers; default false. */
+  /**
+   * Answer like a validating resolver whose data is secure: the AD flag on answers to queries
+   * with AD or DO (RFC 6840 §5.7); default false. A zone entry's `secure` overrides it per name.
+   */
   authenticated?: boolean;
 }
 
@@ -128,8 +133,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<TestDns
     }
     const question: Question | undefined = query.questions?.[0];
     if (question === undefined) return;
-    const edns = (query.additionals ?? []).some((record: Answer) => record.type === 'OPT');
-    queries.push({ name: question.name.toLowerCase(), type: question.type, transport, id: query.id ?? 0, sourcePort, flags: query.flags ?? 0, edns });
+    const opt = (query.additionals ?? []).find((record: Answer) => record.type === 'OPT');
+    const edns = opt !== undefined;
+    const dnssecOk = opt?.type === 'OPT' && opt.flag_do === true;
+    queries.push({ name: question.name.toLowerCase(), type: question.type, transport, id: query.id ?? 0, sourcePort, flags: query.flags ?? 0, edns, dnssecOk });
     wake();
     const plan = buildAnswer({
       query,
@@ -140,6 +147,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<TestDns
       negativeTtlSeconds: options.negativeTtlSeconds ?? 60,
       authenticated: options.authenticated ?? false,
       edns,
+      dnssecOk,
     });
     for (const forged of plan.forged) (forged.fromOtherPort ? sendForged : send)(forged.packet);
     if (plan.reply === undefined) return;

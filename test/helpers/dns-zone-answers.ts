@@ -1,6 +1,7 @@
 // Answers of the test DNS server: records from a zones table (A, AAAA, MX,
 // TXT with several strings, TLSA, SOA, PTR, SRV; CNAMEs chased in-table, glue
-// in additionals, SOA in negative answers) and crafted faults.
+// in additionals, SOA in negative answers), the AD bit of a validating resolver
+// per name (RFC 4035 §3.2.3, only to queries with AD or DO: RFC 6840 §5.7), and crafted faults.
 
 import dnsPacket from 'dns-packet';
 import type { Answer, Packet, Question, RecordType, SoaData } from 'dns-packet';
@@ -20,6 +21,11 @@ export interface ZoneEntry {
   SRV?: { priority: number; weight: number; port: number; target: string }[];
   /** TTL of this name's records; default 300. */
   ttl?: number;
+  /**
+   * Whether answers for this name (and, for denials, names below it) are DNSSEC-secure,
+   * i.e. carry the AD bit a validating resolver sets; default the server's `authenticated`.
+   */
+  secure?: boolean;
 }
 
 export type Zones = Record<string, ZoneEntry>;
@@ -58,6 +64,8 @@ export interface AnswerRequest {
   negativeTtlSeconds: number;
   authenticated: boolean;
   edns: boolean;
+  /** The query's EDNS DO bit (RFC 3225). */
+  dnssecOk: boolean;
 }
 
 export interface AnswerPlan {
@@ -69,6 +77,8 @@ export interface AnswerPlan {
 
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 const FORGED_ADDRESS = '127.0.0.66';
+/** The DO bit of an OPT record's flags (RFC 3225 §3). */
+const DNSSEC_OK = 1 << 15;
 
 function soaFor(name: string, zones: Zones, negativeTtlSeconds: number): Answer {
   const labels = name.split('.');
@@ -145,14 +155,30 @@ function zoneResponse(question: Question, zones: Zones, negativeTtlSeconds: numb
   return { rcode: RCODE.NOERROR, answers, authorities: [], additionals: [] };
 }
 
+/** The `secure` of the name's entry or its nearest ancestor's that says, else the server's default. */
+function isSecure(name: string, zones: Zones, fallback: boolean): boolean {
+  const labels = name.toLowerCase().split('.');
+  for (let index = 0; index < labels.length; index += 1) {
+    const secure = zones[labels.slice(index).join('.')]?.secure;
+    if (secure !== undefined) return secure;
+  }
+  return fallback;
+}
+
+/** AD only for secure data and only to a client that asked for it with AD or DO (RFC 6840 §5.7). */
+function setsAd(request: AnswerRequest): boolean {
+  const asked = ((request.query.flags ?? 0) & dnsPacket.AUTHENTIC_DATA) !== 0 || request.dnssecOk;
+  return asked && isSecure(request.question.name, request.zones, request.authenticated);
+}
+
 function encodeResponse(request: AnswerRequest, rcode: number, parts: { answers?: Answer[]; authorities?: Answer[]; additionals?: Answer[]; truncated?: boolean; id?: number; question?: Question }): Buffer {
   const flags =
     (request.query.flags ?? 0) & dnsPacket.RECURSION_DESIRED |
     dnsPacket.RECURSION_AVAILABLE |
-    (request.authenticated ? dnsPacket.AUTHENTIC_DATA : 0) |
+    (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN ? (setsAd(request) ? dnsPacket.AUTHENTIC_DATA : 0) : 0) |
     (parts.truncated === true ? dnsPacket.TRUNCATED_RESPONSE : 0) |
     rcode;
-  const opt: Answer[] = request.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [];
+  const opt: Answer[] = request.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: request.dnssecOk ? DNSSEC_OK : 0, flag_do: request.dnssecOk, options: [] }] : [];
   return dnsPacket.encode({
     type: 'response',
     id: parts.id ?? request.query.id ?? 0,

@@ -183,6 +183,9 @@ export class FakeConnection {
     }
     const secure = new TLSSocket(this.#socket, { isServer: true, secureContext: createSecureContext({ key: tls.key, cert: tls.cert }) });
     secure.on('error', () => undefined);
+    secure.once('secure', () => {
+      if (typeof secure.servername === 'string') this.session.servername = secure.servername;
+    });
     secure.on('data', this.#onData);
     this.#socket = secure;
     this.session.tls = true;

@@ -21,8 +21,11 @@ export interface FakeMtaOptions {
   readonly port?: number;
   /** Name in the greeting and EHLO reply; default "fake-mta.test". */
   readonly name?: string;
-  /** What EHLO announces; default PIPELINING and 8BITMIME only. SIZE is announced when `size` is a number. */
-  readonly extensions?: { readonly pipelining?: boolean; readonly size?: number; readonly eightBitMime?: boolean; readonly smtpUtf8?: boolean };
+  /**
+   * What EHLO announces; default PIPELINING and 8BITMIME only. SIZE is announced when `size` is a number;
+   * REQUIRETLS (RFC 8689) with `requireTls`, and only inside TLS, as a server must.
+   */
+  readonly extensions?: { readonly pipelining?: boolean; readonly size?: number; readonly eightBitMime?: boolean; readonly smtpUtf8?: boolean; readonly requireTls?: boolean };
   /** Offer STARTTLS with this key and certificate. */
   readonly tls?: {
     readonly key: string;
@@ -42,6 +45,8 @@ export interface FakeSession {
   /** Every chunk of command-mode bytes as it arrived (to see what was pipelined together). */
   readonly chunks: string[];
   tls: boolean;
+  /** The SNI name the client sent in its TLS handshake (undefined: no TLS or no SNI). */
+  servername?: string;
   /** Messages completed (final dot answered 2xx) on this connection. */
   transactions: number;
   rsets: number;

@@ -70,6 +70,7 @@ export class FakeMta implements FakeMtaHost {
     if (this.#extensions.eightBitMime ?? true) keywords.push('8BITMIME');
     if (this.#extensions.smtpUtf8 === true) keywords.push('SMTPUTF8');
     if (this.tlsOptions !== undefined && !tls) keywords.push('STARTTLS');
+    if (this.#extensions.requireTls === true && tls) keywords.push('REQUIRETLS');
     const lines = [this.name, ...keywords];
     return lines.map((line, index) => `250${index === lines.length - 1 ? ' ' : '-'}${line}`);
   }

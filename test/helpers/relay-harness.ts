@@ -18,6 +18,7 @@ import { UserDirectory } from '../../src/auth/users-file.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { MessageSink } from '../../src/spool/types.js';
 import type { RecipientVerifier } from '../../src/verify/types.js';
+import type { SendingGuards } from '../../src/server/sending-guards.js';
 import { ManualClock } from './manual-clock.js';
 import { memoryLog, type MemoryLog } from './memory-log.js';
 
@@ -52,6 +53,8 @@ export interface HarnessOptions {
   readonly spoolParent?: string;
   /** Verifies local recipients of unauthorized mta clients at RCPT (absent: none). */
   readonly recipientVerifier?: RecipientVerifier;
+  /** Sender quotas and the suppression list (absent: none); built with the harness's spool folder and clock. */
+  readonly guards?: (context: { readonly spoolDir: string; readonly clock: ManualClock; readonly logger: Logger }) => SendingGuards;
   /** The listener requires the PROXY protocol from these networks (`proxyProtocol: true, proxyFrom`). */
   readonly proxyFrom?: readonly string[];
 }
@@ -98,6 +101,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     auth: { users: () => users, limiter, clock },
     ...(options.dkimSigner === undefined ? {} : { dkimSigner: options.dkimSigner }),
     ...(options.recipientVerifier === undefined ? {} : { recipientVerifier: options.recipientVerifier }),
+    ...(options.guards === undefined ? {} : { guards: options.guards({ spoolDir, clock, logger }) }),
     spool: options.sink === undefined ? spool : options.sink(spool),
     ...(readFreeSpace === undefined ? {} : { freeSpaceBytes: () => readFreeSpace(spoolDir) }),
     clock: options.clock ?? clock,

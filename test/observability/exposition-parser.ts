@@ -3,6 +3,8 @@
 // renderer's idea of it.
 
 export interface Sample {
+  /** The sample's own name: the family name, or for a histogram `<family>_bucket`, `_sum` or `_count`. */
+  readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
 }
@@ -38,18 +40,28 @@ export function parseExposition(text: string): Map<string, Family> {
     } else {
       const sample = SAMPLE.exec(line);
       if (sample === null) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
-      const declared = families.get(sample[1] ?? '');
+      const name = sample[1] ?? '';
+      const declared = families.get(name) ?? histogramOf(families, name);
       if (declared?.type === undefined) throw new Error(`sample without TYPE: ${line}`);
-      declared.samples.push({ labels: parseLabels(sample[2] ?? ''), value: parseValue(sample[3] ?? '') });
+      declared.samples.push({ name, labels: parseLabels(sample[2] ?? ''), value: parseValue(sample[3] ?? '') });
     }
   }
   return families;
 }
 
-/** The value of the sample with exactly these labels. */
+/** The family a `_bucket`, `_sum` or `_count` sample belongs to, when that family is a declared histogram. */
+function histogramOf(families: Map<string, Family>, name: string): Family | undefined {
+  const suffix = /_(bucket|sum|count)$/.exec(name);
+  if (suffix === null) return undefined;
+  const family = families.get(name.slice(0, -suffix[0].length));
+  return family?.type === 'histogram' ? family : undefined;
+}
+
+/** The value of the sample with exactly these labels; `name` may be a histogram's `_bucket`, `_sum` or `_count`. */
 export function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   const wanted = JSON.stringify(Object.entries(labels).sort());
-  return families.get(name)?.samples.find((sample) => JSON.stringify(Object.entries(sample.labels).sort()) === wanted)?.value;
+  const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
+  return family?.samples.find((sample) => sample.name === name && JSON.stringify(Object.entries(sample.labels).sort()) === wanted)?.value;
 }
 
 function parseLabels(text: string): Record<string, string> {

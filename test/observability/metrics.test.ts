@@ -120,4 +120,21 @@ describe('Metrics', () => {
     first.authFailed();
     assert.equal(sampleValue(parseExposition(await new Metrics().render()), 'outpost_auth_failures_total'), 0);
   });
+  it('exports the spool free space at each scrape beside the reserve, NaN when the reading fails', async () => {
+    const log = memoryLog();
+    const metrics = new Metrics({ logger: log.logger });
+    assert.equal(parseExposition(await metrics.render()).has('outpost_spool_free_bytes'), false, 'absent until wired');
+    let reading: number | Error = 5_000_000;
+    metrics.setSpoolFreeSpace(() => (reading instanceof Error ? Promise.reject(reading) : Promise.resolve(reading)), 1_000_000);
+    let families = parseExposition(await metrics.render());
+    assert.equal(families.get('outpost_spool_free_bytes')?.type, 'gauge');
+    assert.equal(sampleValue(families, 'outpost_spool_free_bytes'), 5_000_000);
+    assert.equal(sampleValue(families, 'outpost_spool_min_free_bytes'), 1_000_000);
+    reading = 700_000;
+    assert.equal(sampleValue(parseExposition(await metrics.render()), 'outpost_spool_free_bytes'), 700_000);
+    reading = new Error('statfs failed');
+    families = parseExposition(await metrics.render());
+    assert.ok(Number.isNaN(sampleValue(families, 'outpost_spool_free_bytes')));
+    assert.equal(log.messages('spool free space metric failed').length, 1);
+  });
 });

@@ -108,4 +108,58 @@ describe('prometheus registry', () => {
     assert.throws(() => counter.inc({} as { a: string }), isMetricError);
     assert.throws(() => counter.inc({ a: 'x', b: 'y' } as { a: string }), isMetricError);
   });
+  it('renders a histogram as cumulative buckets with +Inf, _sum and _count per label set', async () => {
+    const registry = new Registry();
+    const histogram = registry.histogram({ name: 'x_seconds', help: 'h', labelNames: ['kind'], buckets: [0.1, 1] });
+    for (const value of [0.05, 0.1, 0.5, 3]) histogram.observe({ kind: 'a' }, value);
+    histogram.touch({ kind: 'b' });
+    assert.deepEqual(histogram.get({ kind: 'a' }), { count: 4, sum: 3.65 });
+    const text = await registry.render();
+    assert.deepEqual(text.split('\n').filter((line) => line.startsWith('x_seconds')), [
+      'x_seconds_bucket{kind="a",le="0.1"} 2',
+      'x_seconds_bucket{kind="a",le="1"} 3',
+      'x_seconds_bucket{kind="a",le="+Inf"} 4',
+      'x_seconds_sum{kind="a"} 3.65',
+      'x_seconds_count{kind="a"} 4',
+      'x_seconds_bucket{kind="b",le="0.1"} 0',
+      'x_seconds_bucket{kind="b",le="1"} 0',
+      'x_seconds_bucket{kind="b",le="+Inf"} 0',
+      'x_seconds_sum{kind="b"} 0',
+      'x_seconds_count{kind="b"} 0',
+    ]);
+    const families = parseExposition(text);
+    assert.equal(families.get('x_seconds')?.type, 'histogram');
+    assert.equal(sampleValue(families, 'x_seconds_bucket', { kind: 'a', le: '+Inf' }), 4);
+  });
+
+  it('an unlabeled histogram renders le as its only label', async () => {
+    const registry = new Registry();
+    registry.histogram({ name: 'y_seconds', help: 'h', buckets: [1] }).observe({}, 2);
+    assert.match(await registry.render(), /^y_seconds_bucket\{le="1"\} 0\ny_seconds_bucket\{le="\+Inf"\} 1\ny_seconds_sum 2\ny_seconds_count 1\n$/m);
+  });
+
+  it('a counter set from an outside total never goes down; clear drops every series', async () => {
+    const registry = new Registry();
+    const counter = registry.counter({ name: 'cpu_seconds_total', help: 'h' });
+    counter.setTotal({}, 2.5);
+    counter.setTotal({}, 1);
+    assert.equal(counter.get({}), 2.5);
+    const gauge = registry.gauge({ name: 'things', help: 'h', labelNames: ['type'] });
+    gauge.set({ type: 'a' }, 1);
+    gauge.clear();
+    gauge.set({ type: 'b' }, 2);
+    const families = parseExposition(await registry.render());
+    assert.deepEqual(families.get('things')?.samples.map((sample) => sample.labels), [{ type: 'b' }]);
+  });
+
+  it('refuses histogram bugs: unordered or infinite buckets, an le label, NaN', () => {
+    const registry = new Registry();
+    const isMetricError = (error: unknown): boolean => error instanceof OutpostError && error.code === 'EMETRIC';
+    assert.throws(() => registry.histogram({ name: 'a_seconds', help: 'h', buckets: [1, 1] }), isMetricError);
+    assert.throws(() => registry.histogram({ name: 'b_seconds', help: 'h', buckets: [1, Infinity] }), isMetricError);
+    assert.throws(() => registry.histogram({ name: 'c_seconds', help: 'h', buckets: [] }), isMetricError);
+    assert.throws(() => registry.histogram({ name: 'd_seconds', help: 'h', labelNames: ['le'], buckets: [1] }), isMetricError);
+    assert.throws(() => registry.histogram({ name: 'e_seconds', help: 'h', buckets: [1] }).observe({}, NaN), isMetricError);
+    assert.throws(() => registry.counter({ name: 'f_total', help: 'h' }).setTotal({}, Infinity), isMetricError);
+  });
 });

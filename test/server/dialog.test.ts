@@ -61,11 +61,11 @@ describe('greeting and EHLO', () => {
     client.close();
   });
 
-  it('advertises PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES and SMTPUTF8 in EHLO', async () => {
+  it('advertises PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8 and CHUNKING (never BINARYMIME) in EHLO', async () => {
     const client = await session();
     const ehlo = await client.command('EHLO client.example.net');
     assert.equal(ehlo.code, 250);
-    assert.deepEqual(ehlo.lines.slice(1), ['PIPELINING', `SIZE ${10 * 1024 * 1024}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8']);
+    assert.deepEqual(ehlo.lines.slice(1), ['PIPELINING', `SIZE ${10 * 1024 * 1024}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8', 'CHUNKING']);
     client.close();
   });
 

@@ -37,7 +37,7 @@ describe('parseEsmtpParams', () => {
 
 describe('interpretMailParams', () => {
   it('returns defaults for no parameters', () => {
-    assert.deepEqual(interpretMailParams([]), { ok: true, sizeBytes: undefined, body: undefined, smtputf8: false, auth: undefined });
+    assert.deepEqual(interpretMailParams([]), { ok: true, sizeBytes: undefined, body: undefined, smtputf8: false, auth: undefined, requireTls: false });
   });
 
   it('reads SIZE, BODY, SMTPUTF8 and AUTH together', () => {
@@ -47,14 +47,18 @@ describe('interpretMailParams', () => {
       body: '8BITMIME',
       smtputf8: true,
       auth: 'joe+2Bx@example.org',
+      requireTls: false,
     });
   });
 
   const cases: ReadonlyArray<readonly [string, unknown]> = [
-    ['BODY=7bit', { ok: true, sizeBytes: undefined, body: '7BIT', smtputf8: false, auth: undefined }],
-    ['SIZE=0', { ok: true, sizeBytes: 0, body: undefined, smtputf8: false, auth: undefined }],
-    ['SIZE=99999999999999999999', { ok: true, sizeBytes: 1e20, body: undefined, smtputf8: false, auth: undefined }],
-    ['AUTH=<>', { ok: true, sizeBytes: undefined, body: undefined, smtputf8: false, auth: '<>' }],
+    ['BODY=7bit', { ok: true, sizeBytes: undefined, body: '7BIT', smtputf8: false, auth: undefined, requireTls: false }],
+    ['SIZE=0', { ok: true, sizeBytes: 0, body: undefined, smtputf8: false, auth: undefined, requireTls: false }],
+    ['SIZE=99999999999999999999', { ok: true, sizeBytes: 1e20, body: undefined, smtputf8: false, auth: undefined, requireTls: false }],
+    ['AUTH=<>', { ok: true, sizeBytes: undefined, body: undefined, smtputf8: false, auth: '<>', requireTls: false }],
+    ['requiretls', { ok: true, sizeBytes: undefined, body: undefined, smtputf8: false, auth: undefined, requireTls: true }],
+    ['REQUIRETLS=YES', { ok: false, error: 'bad-value', keyword: 'REQUIRETLS' }],
+    ['REQUIRETLS RequireTLS', { ok: false, error: 'duplicate', keyword: 'REQUIRETLS' }],
     ['SIZE=999999999999999999999', { ok: false, error: 'bad-value', keyword: 'SIZE' }],
     ['SIZE=12k', { ok: false, error: 'bad-value', keyword: 'SIZE' }],
     ['SIZE=-1', { ok: false, error: 'bad-value', keyword: 'SIZE' }],

@@ -34,6 +34,17 @@ test('a signed message keeps its DKIM-Signature fields through encode and decode
   assert.equal('dkimSignature' in newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7), false);
 });
 
+test('a REQUIRETLS or TLS-Required: No tag survives encode and decode; records without it stay readable', () => {
+  for (const tlsRequirement of ['requiretls', 'tls-required-no'] as const) {
+    const record = newRecord(ID, { ...sampleEnvelope(), tlsRequirement }, ARRIVAL_MS, 7);
+    assert.equal(record.tlsRequirement, tlsRequirement);
+    assert.deepEqual(decodeRecord(encodeRecord(record), ID), { ok: true, record });
+  }
+  const older = newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7);
+  assert.equal('tlsRequirement' in older, false);
+  assert.deepEqual(decodeRecord(encodeRecord(older), ID), { ok: true, record: older });
+});
+
 test('decode rejects malformed records with a reason', () => {
   const valid = JSON.parse(encodeRecord(newRecord(ID, sampleEnvelope(), ARRIVAL_MS, 7))) as Record<string, unknown>;
   const recipient = (valid['recipients'] as Array<Record<string, unknown>>)[0];
@@ -49,6 +60,7 @@ test('decode rejects malformed records with a reason', () => {
     ['no recipients', JSON.stringify({ ...valid, recipients: [] }), /recipients/],
     ['signature not header text', JSON.stringify({ ...valid, dkimSignature: 'DKIM-Signature: x\r\n\r\nbody' }), /dkimSignature/],
     ['signature without CRLF', JSON.stringify({ ...valid, dkimSignature: 'DKIM-Signature: x' }), /dkimSignature/],
+    ['unknown TLS requirement', JSON.stringify({ ...valid, tlsRequirement: 'always' }), /tlsRequirement is not requiretls or tls-required-no/],
     ['bad state', JSON.stringify({ ...valid, recipients: [{ ...recipient, state: 'sent' }] }), /recipients\[0\]: state/],
     [
       'bad history',

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { discoverTlsRpt, parseTlsRptRecord } from '../../src/tlsrpt/record.js';
 import { mailtoAddress } from '../../src/tlsrpt/sender.js';
-import { isCertificateError, resultTypeOfTlsError } from '../../src/tlsrpt/tls-errors.js';
+import { certificateFailure, isCertificateError } from '../../src/delivery/tls-failure.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { resolverFor } from '../helpers/dns-resolver-setup.js';
 
@@ -89,11 +89,13 @@ describe('TLS error codes as result types', () => {
       ['SELF_SIGNED_CERT_IN_CHAIN', 'certificate-not-trusted'],
       ['DEPTH_ZERO_SELF_SIGNED_CERT', 'certificate-not-trusted'],
       ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'certificate-not-trusted'],
+      ['CERT_NOT_YET_VALID', 'certificate-expired'],
+      ['CERT_REVOKED', 'certificate-not-trusted'],
       ['ECONNRESET', 'validation-failure'],
       ['ERR_SSL_WRONG_VERSION_NUMBER', 'validation-failure'],
       [undefined, 'validation-failure'],
     ];
-    assert.deepEqual(table.map(([code]) => resultTypeOfTlsError(code)), table.map(([, type]) => type));
+    assert.deepEqual(table.map(([code]) => certificateFailure(code)), table.map(([, type]) => type));
     assert.deepEqual([isCertificateError('CERT_HAS_EXPIRED'), isCertificateError('ECONNREFUSED'), isCertificateError(undefined)], [true, false, false]);
   });
 });

@@ -3,16 +3,10 @@
 // host's certificate fails PKIX validation, sts-policy-fetch-error otherwise.
 
 import type { StsFetchFailure } from '../mtasts/policies.js';
-import { stsFailedPolicy } from './reported-policy.js';
-import { isCertificateError } from './tls-errors.js';
-import type { FailureDetails, TlsReportRecorder } from './types.js';
-
-/** failure-reason-code from free text: one line, bounded. */
-const MAX_REASON_CHARS = 200;
-
-function reasonCode(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, MAX_REASON_CHARS);
-}
+import { stsFailedPolicy } from '../tlsrpt/reported-policy.js';
+import type { FailureDetails, TlsReportRecorder } from '../tlsrpt/types.js';
+import { isCertificateError } from './tls-failure.js';
+import { reasonCode } from './tls-report-hook.js';
 
 export function stsFetchFailureDetails(failure: StsFetchFailure): FailureDetails {
   if (failure.kind === 'invalid') return { resultType: 'sts-policy-invalid', failureReasonCode: reasonCode(failure.reason) };
