@@ -47,6 +47,9 @@ import { keyringSigner } from './dkim/message-signer.js';
 import { SigningKeyring } from './dkim/signing-keyring.js';
 import { DoctorMonitor } from './doctor/monitor.js';
 import { runDoctorFromConfig } from './doctor/run.js';
+import type { TlsReportRecorder } from './tlsrpt/types.js';
+import { createTlsReportRecorder, createTlsReportSender } from './tlsrpt/setup.js';
+import { recordStsFetchFailure } from './delivery/sts-fetch-report.js';
 
 /** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
@@ -78,7 +81,14 @@ export function deliveryPlanner(config: Config, resolver: Resolver, listeners: r
     });
 }
 
-function smtpTransport(config: Config, planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>, deps: RelayDependencies, metrics: Metrics, outbound: OutboundTlsParts): SmtpTransport {
+function smtpTransport(
+  config: Config,
+  planner: (domain: string, signal: AbortSignal) => Promise<DeliveryPlan>,
+  deps: RelayDependencies,
+  metrics: Metrics,
+  outbound: OutboundTlsParts,
+  tlsReports: TlsReportRecorder | undefined,
+): SmtpTransport {
   return new SmtpTransport({
     hostname: config.hostname,
     routes: config.delivery.routes,
@@ -86,6 +96,7 @@ function smtpTransport(config: Config, planner: (domain: string, signal: AbortSi
     providerNaming: providerNamingOf(config.delivery),
     // REQUIRETLS (RFC 8689 §4.2.1) trusts the MX names of an answer a trusted validating resolver marked secure (dns.dnssec), or MTA-STS enforce.
     mxAuthenticated: config.dns.dnssec ? MX_SECURE_BY_DNSSEC : MX_NOT_AUTHENTICATED,
+    ...(tlsReports === undefined ? {} : { tlsReports }),
     observer: {
       smarthostAuthFailed: (route) => metrics.smarthostAuthFailed(route),
       tlsPolicyFailure: (policy, result) => metrics.tlsPolicyFailure(policy, result),
@@ -206,6 +217,8 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   let listeners: BoundListener[] = [];
   let planner = deliveryPlanner(config, resolver, config.listen);
   logDnssec(config, logger);
+  // TLS reporting (RFC 8460): delivery and MTA-STS fetches record into it; the sender starts after the queue.
+  const tlsReporting = config.tlsrpt.enabled ? createTlsReportRecorder(config.spoolDir, { clock, logger, observer: { sessionRecorded: (result) => metrics.tlsRptSessionRecorded(result) } }) : undefined;
   const outbound = await createOutboundTls(config.delivery, {
     spoolDir: config.spoolDir,
     resolver,
@@ -213,11 +226,17 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     dnssec: config.dns.dnssec,
     clock,
     logger,
-    observer: { policyFetchFailed: () => metrics.mtaStsFetchFailed() },
+    observer: {
+      policyFetchFailed: (domain, failure) => {
+        metrics.mtaStsFetchFailed();
+        if (tlsReporting !== undefined) recordStsFetchFailure(tlsReporting.recorder, domain, failure);
+      },
+    },
   });
   const sending = sendingParts(config, { clock, logger, registry: metrics.registry, isLocalDomain: (domain) => domains.has(domain) });
   await sending.suppressions.load();
-  const queue = scheduler(config, spool, smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound), deps, {
+  const transport = smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound, tlsReporting?.recorder);
+  const queue = scheduler(config, spool, transport, deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
       if (overTls) metrics.tlsSession('out');
@@ -227,12 +246,29 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   }, providerLimits(config, deps, metrics));
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
+  const queuedSpool = notifyOnCommit(spool, (record) => queue.enqueued(record.id, record));
+  const dkimSigner = keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock });
+  const reportSender =
+    tlsReporting === undefined
+      ? undefined
+      : createTlsReportSender(config.tlsrpt, tlsReporting, {
+          hostname: config.hostname.toLowerCase(),
+          resolver,
+          ipv6: config.dns.ipv6,
+          ca: outbound.trust.ca,
+          sink: queuedSpool,
+          signer: dkimSigner,
+          clock,
+          random: Math.random,
+          logger,
+          observer: { reportSent: (method) => metrics.tlsRptReport(method, 'sent'), reportFailed: (method) => metrics.tlsRptReport(method, 'failed') },
+        });
   const smtp = new SmtpServer({
     hostname: config.hostname,
     listeners: config.listen,
     limits: config.limits,
     tlsContext: (mode) => (mode === 'mta' ? tlsContext?.mta : tlsContext?.submission),
-    spool: notifyOnCommit(spool, (record) => queue.enqueued(record.id, record)),
+    spool: queuedSpool,
     freeSpaceBytes,
     clock,
     logger,
@@ -245,7 +281,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       authFailed: () => metrics.authFailed(),
     },
     auth: { users: () => users, limiter: new FailureLimiter({ clock }), clock },
-    dkimSigner: keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock }),
+    dkimSigner,
     ...(verifier === undefined ? {} : { recipientVerifier: verifier }),
     guards: sending.guards,
     isLocalDomain: (domain) => domains.has(domain),
@@ -273,6 +309,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     // Again now that `outpost suppress` talks to this server: a change it made offline meanwhile is in the file.
     await sending.suppressions.load();
     await queue.start();
+    reportSender?.start();
     processMetrics.start();
     await http.start();
     keyWatch.start();
@@ -281,7 +318,9 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     processMetrics.stop();
     verifier?.close();
     await smtp.stop(0);
+    await reportSender?.stop();
     await queue.stop(0);
+    await tlsReporting?.recorder.close();
     await outbound.policies?.close();
     await control.close().catch(() => undefined);
     await spool.close();
@@ -342,7 +381,11 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       // Sessions waiting for a probe get their answer (unavailable) now, then 421 on shutdown.
       verifier?.close();
       await smtp.stop(SHUTDOWN_GRACE_MS);
+      // A report round under way ends (its unsent reports stay for the next start) before the queue stops.
+      await reportSender?.stop();
       await queue.stop(SHUTDOWN_GRACE_MS);
+      // Counts of the last sessions are written now (a crash loses at most the recorder's flush interval).
+      await tlsReporting?.recorder.close();
       await outbound.policies?.close();
       await http.close();
       processMetrics.stop();

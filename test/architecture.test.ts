@@ -68,6 +68,8 @@ it('keeps the layers pointing inward', () => {
     mtasts: ['mtasts', 'core', 'dns'],
     dane: ['dane', 'core', 'dns'],
     mime: ['mime', 'core'],
+    // TLS reporting: its own parts, what a report is built from and sent with; never delivery or the server.
+    tlsrpt: ['tlsrpt', 'core', 'config', 'dns', 'dsn', 'dkim', 'mtasts', 'smtp', 'spool'],
     suppression: ['suppression', 'core', 'smtp'],
     quota: ['quota', 'core', 'smtp'],
   };

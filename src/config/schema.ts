@@ -24,6 +24,7 @@ import {
 import { listenersType, routesType } from './structured-types.js';
 import { providersType, publicSuffixesType } from './provider-type.js';
 import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
+import { reportTextType } from './tlsrpt-types.js';
 
 /** default: a default applies when absent; required: absent is an error; optional: absent is undefined. */
 export type Presence = 'default' | 'required' | 'optional';
@@ -153,6 +154,11 @@ export const CONFIG_SCHEMA = section({
     probeTimeout: withDefault(positiveDuration, '30s'),
     maxProbes: withDefault(positiveIntegerType, 20),
     cacheSize: withDefault(positiveIntegerType, 100_000),
+  }),
+  tlsrpt: section({
+    enabled: withDefault(booleanType, true),
+    organization: withDefault(reportTextType, ''),
+    contact: withDefault(reportTextType, ''),
   }),
   suppression: section({
     enabled: withDefault(booleanType, true),

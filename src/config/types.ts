@@ -159,6 +159,16 @@ export interface VerifyRecipientsConfig {
   readonly cacheSize: number;
 }
 
+/** SMTP TLS Reporting (RFC 8460): daily aggregate reports about outbound TLS sessions. */
+export interface TlsRptConfig {
+  /** Record outbound TLS sessions and send the reports. */
+  readonly enabled: boolean;
+  /** "organization-name" of the reports; "" = the hostname. */
+  readonly organization: string;
+  /** "contact-info" of the reports; "" = postmaster@hostname. */
+  readonly contact: string;
+}
+
 /** The suppression list (README "Suppression list"). */
 export interface SuppressionConfig {
   readonly enabled: boolean;
@@ -200,6 +210,7 @@ export interface Config {
   /** DKIM (RFC 6376): absolute path of the folder of <domain>/<selector>.pem private keys. */
   readonly dkim: { readonly keysFolder: string };
   readonly verifyRecipients: VerifyRecipientsConfig;
+  readonly tlsrpt: TlsRptConfig;
   readonly suppression: SuppressionConfig;
   readonly quotas: QuotasConfig;
   readonly http: HttpConfig | undefined;

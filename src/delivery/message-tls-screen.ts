@@ -9,6 +9,7 @@ import type { PlanSuccess } from '../dns/next-hop.js';
 import type { TlsRequirement } from '../spool/types.js';
 import { requireTlsRefusedOutcome } from './outcomes.js';
 import { basisText, REQUIRETLS_REQUIRED_BY, requireTlsHosts } from './requiretls.js';
+import type { TlsReportRecorder } from '../tlsrpt/types.js';
 import type { SessionTls } from './session-setup.js';
 import type { HostTls, OutboundTls } from './tls-policy.js';
 import { daneFields, screenPlan, type HostSessionTls, type ScreenedPlan, type TlsPolicyObserver } from './tls-screen.js';
@@ -39,6 +40,8 @@ export interface MessageTlsContext {
   readonly mxAuthenticated: MxAuthentication;
   readonly log: Logger;
   readonly observer: TlsPolicyObserver | undefined;
+  /** TLS reporting (RFC 8460): ordinary mail's sessions under MTA-STS, DANE or no policy are recorded here (REQUIRETLS and TLS-Required: No walks are not). */
+  readonly tlsReports?: TlsReportRecorder;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function screenForMessages(requirement: TlsRequirement | undefined,
     context.log.info({ destination: plan.domain, tlsMode: tls.mode }, 'tls-required-no: tls policies ignored');
     return sameTlsForAll(plan, tls);
   }
-  return screenPlan(outboundTls, plan, signal, context.log, context.observer);
+  return screenPlan(outboundTls, plan, signal, context.log, context.observer, context.tlsReports);
 }
 
 async function screenRequireTls(plan: PlanSuccess, ownTls: SessionTls, signal: AbortSignal, context: MessageTlsContext): Promise<ScreenedPlan> {

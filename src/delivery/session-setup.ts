@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
+import { errnoCode } from '../core/errors.js';
 import type { RouteTlsMode } from '../config/types.js';
 import { verifyDane, type DaneCheck } from '../dane/verify.js';
 import { replyText, type Reply } from '../smtp/reply.js';
@@ -95,10 +96,10 @@ async function refused(connection: SmtpConnection, reply: Reply, peer: Peer, set
 }
 
 /** Required TLS is not to be had: leave (QUIT carries nothing) and defer with 4.7.5. */
-async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string): Promise<OpenResult> {
+async function withoutTls(connection: SmtpConnection, peer: Peer, setup: SessionSetup, tls: SessionTls, why: string, code: string): Promise<OpenResult> {
   await connection.quit(setup.commandTimeoutMs);
   const text = `${tlsRequiredWith(peer, tls)}, but ${why}`;
-  return { ok: false, outcome: tlsRequiredOutcome(peer, text), tlsFailed: false, tlsFailure: { result: 'starttls-not-supported', text } };
+  return { ok: false, outcome: tlsRequiredOutcome(peer, text), tlsFailed: false, tlsFailure: { result: 'starttls-not-supported', text, code } };
 }
 
 function tlsRequiredWith(peer: Peer, tls: SessionTls): string {
@@ -128,11 +129,11 @@ function checkCertificate(connection: SmtpConnection, result: TlsResult, peer: P
     const verdict = verifyDane(connection.peerCertificateChain(), tls.dane, setup.clock.now());
     if (verdict.ok) return { ok: true, tls: { ...result, verified: true, verifyError: undefined, dane: verdict.matched } };
     const text = `${tlsRequiredWith(peer, tls)}, but its certificate matches none of the TLSA records (${verdict.reason})`;
-    return { ok: false, failure: { result: 'validation-failure', text } };
+    return { ok: false, failure: { result: 'validation-failure', text, code: 'tlsa-mismatch' } };
   }
   if (!tlsRequired(tls) || !tls.verify || result.verified) return { ok: true, tls: result };
   const text = `${tlsRequiredWith(peer, tls)}, but its certificate does not verify for ${peer.host} (${result.verifyError ?? 'unverified'})`;
-  return { ok: false, failure: { result: certificateFailure(result.verifyError), text } };
+  return { ok: false, failure: { result: certificateFailure(result.verifyError), text, code: result.verifyError ?? 'unverified' } };
 }
 
 /**
@@ -147,13 +148,13 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     if (greeting.code !== SERVICE_READY) return await refused(connection, greeting, peer, setup);
     let said = await hello(connection, setup);
     if (!said.ok) return await refused(connection, said.reply, peer, setup);
-    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS');
+    if (tls.mode === 'starttls' && !said.extensions.startTls) return await withoutTls(connection, peer, setup, tls, 'it does not offer STARTTLS', 'starttls-not-offered');
     if (!said.extensions.startTls || tls.mode === 'none') return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: said.extensions.startTls } };
     connection.send(['STARTTLS'], 'STARTTLS');
     const ready = await connection.readReply(setup.commandTimeoutMs, 'STARTTLS', { discardAfterCode: SERVICE_READY });
     if (ready.code === 421) return await refused(connection, ready, peer, setup);
     if (ready.code !== SERVICE_READY) {
-      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`);
+      if (tls.mode === 'starttls') return await withoutTls(connection, peer, setup, tls, `it refused STARTTLS: ${replyText(ready)}`, `starttls-reply-${ready.code}`);
       // Opportunistic (RFC 7435): a refused STARTTLS leaves the session in plaintext.
       return { ok: true, session: { connection, extensions: said.extensions, tls: undefined, tlsSkipped: true } };
     }
@@ -168,7 +169,7 @@ export async function openSession(socket: Socket, peer: Peer, setup: SessionSetu
     const outcome = sessionFailureOutcome(error, peer);
     if (error.failure !== 'tls') return { ok: false, outcome, tlsFailed: false };
     // A failed handshake (RFC 8460 has no better type for it); counted only where a policy requires the TLS.
-    return { ok: false, outcome, tlsFailed: true, tlsFailure: { result: 'validation-failure', text: `TLS with ${describePeer(peer)} failed: ${error.message}` } };
+    return { ok: false, outcome, tlsFailed: true, tlsFailure: { result: 'validation-failure', text: `TLS with ${describePeer(peer)} failed: ${error.message}`, code: errnoCode(error.cause) ?? 'tls-handshake-failed' } };
   }
 }
 

@@ -32,6 +32,8 @@ export interface TlsFailure {
   readonly result: TlsFailureResult;
   /** "TLS is required by ... with mx[192.0.2.1], but it does not offer STARTTLS". */
   readonly text: string;
+  /** A short machine code for TLS reports' failure-reason-code (RFC 8460 §4.4): Node's error code, starttls-not-offered, starttls-reply-454... */
+  readonly code?: string;
 }
 
 /** One MX host's TLS failure under a policy (the host was skipped or its session closed), for TLS reporting (RFC 8460). */
@@ -59,6 +61,14 @@ const NOT_TRUSTED = new Set([
   'CERT_REJECTED',
   'INVALID_CA',
   'CERT_SIGNATURE_FAILURE',
+  'CERT_REVOKED',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
 ]);
 
 /** The RFC 8460 result type of a certificate that did not verify (WebPKI), from Node's `authorizationError` code. */
@@ -67,4 +77,9 @@ export function certificateFailure(verifyError: string | undefined): TlsFailureR
   if (verifyError === 'CERT_HAS_EXPIRED' || verifyError === 'CERT_NOT_YET_VALID') return 'certificate-expired';
   if (verifyError !== undefined && NOT_TRUSTED.has(verifyError)) return 'certificate-not-trusted';
   return 'validation-failure';
+}
+
+/** True when `code` says a certificate failed verification (an MTA-STS policy host's: sts-webpki-invalid, RFC 8460 §4.3.2.3). */
+export function isCertificateError(code: string | undefined): boolean {
+  return code !== undefined && certificateFailure(code) !== 'validation-failure';
 }

@@ -9,7 +9,9 @@ import { tlsaText } from '../dane/tlsa.js';
 import type { PlanSuccess } from '../dns/next-hop.js';
 import { localOutcome } from './outcomes.js';
 import type { SessionTls } from './session-setup.js';
+import type { TlsReportRecorder } from '../tlsrpt/types.js';
 import type { HostTlsFailure, TlsFailureResult, TlsPolicyName } from './tls-failure.js';
+import { hostReportScope, reportSkippedHost, type TlsReportScope } from './tls-report-hook.js';
 import { levelOf, type DestinationTls, type HostTls, type OutboundTls, type PlanTls } from './tls-policy.js';
 import type { RecipientOutcome } from './types.js';
 
@@ -37,6 +39,8 @@ export interface HostSessionTls {
   readonly enforcedBy: TlsPolicyName | undefined;
   /** Testing mode: the MTA-STS policy whose failures are logged, not enforced. */
   readonly testing: { readonly domain: string; readonly id: string } | undefined;
+  /** TLS reporting (RFC 8460): the policy this host's sessions count under, if any. */
+  readonly report?: TlsReportScope;
 }
 
 export type ScreenedPlan =
@@ -63,7 +67,7 @@ export function daneFields(host: HostTls): Record<string, unknown> {
   return { dane: dane.status, tlsaName: dane.name, ...records };
 }
 
-function logHost(host: HostTls, planTls: PlanTls, destination: string, log: Logger, observer: TlsPolicyObserver | undefined): void {
+function logHost(host: HostTls, planTls: PlanTls, destination: string, log: Logger, observer: TlsPolicyObserver | undefined, tlsReports: TlsReportRecorder | undefined): void {
   const { destination: decided } = planTls;
   if (host.dane !== undefined) observer?.daneHostStatus?.(host.dane.status);
   const fields = { destination, mx: host.host, tlsLevel: levelOf(host.tls), ...daneFields(host) };
@@ -72,6 +76,8 @@ function logHost(host: HostTls, planTls: PlanTls, destination: string, log: Logg
     const sts = policy === 'mta-sts' && decided.source === 'mta-sts' ? { mtaStsId: decided.sts.id, mtaStsMx: decided.sts.policy.mx } : {};
     observer?.tlsPolicyFailure?.(policy, policy === 'mta-sts' ? 'mx-mismatch' : resultType);
     observer?.tlsFailure?.({ resultType, policy, domain: destination, mx: host.host, address: undefined, reason });
+    const scope = tlsReports === undefined ? undefined : hostReportScope(decided, destination, host);
+    if (tlsReports !== undefined && scope !== undefined) reportSkippedHost(tlsReports, scope, host.host, host.skipped);
     if (policy === 'mta-sts') log.warn({ ...fields, ...sts }, 'mx skipped: not in the mta-sts policy');
     else log.warn({ ...fields, resultType, reason }, 'mx skipped: dane');
     return;
@@ -96,15 +102,29 @@ function noHostLeft(destination: string, planTls: PlanTls, plan: PlanSuccess): R
   return localOutcome('transient', 451, '4.7.5', `${destination}: no MX host can be used with the TLS its policy requires (${reasons})`);
 }
 
-export async function screenPlan(outboundTls: Pick<OutboundTls, 'forPlan'>, plan: PlanSuccess, signal: AbortSignal, log: Logger, observer: TlsPolicyObserver | undefined): Promise<ScreenedPlan> {
+/** `tlsReports`: TLS reporting's recorder; hosts skipped are recorded here, and each kept host gets the scope its sessions are recorded under. */
+export async function screenPlan(
+  outboundTls: Pick<OutboundTls, 'forPlan'>,
+  plan: PlanSuccess,
+  signal: AbortSignal,
+  log: Logger,
+  observer: TlsPolicyObserver | undefined,
+  tlsReports?: TlsReportRecorder,
+): Promise<ScreenedPlan> {
   const destination = plan.domain;
   const planTls = await outboundTls.forPlan(plan, signal);
   const { destination: decided } = planTls;
-  for (const host of planTls.hosts) logHost(host, planTls, destination, log, observer);
+  for (const host of planTls.hosts) logHost(host, planTls, destination, log, observer, tlsReports);
   log.debug({ destination, tlsLevel: levelOf(decided.tls), dane: planTls.daneOn, ...policyFields(decided) }, 'outbound tls policy');
   const kept = planTls.hosts.filter((host) => host.verdict !== 'skip');
   if (kept.length === 0) return { ok: false, outcome: noHostLeft(destination, planTls, plan) };
   const testingId = decided.source === 'mta-sts' && decided.sts.policy.mode === 'testing' ? { domain: destination, id: decided.sts.id } : undefined;
-  const hosts = new Map(kept.map((host) => [host.host, { tls: host.tls, enforcedBy: host.enforcedBy, testing: host.testing ? testingId : undefined }] as const));
+  const hosts = new Map(
+    kept.map((host) => {
+      const report = tlsReports === undefined ? undefined : hostReportScope(decided, destination, host);
+      const hostTls: HostSessionTls = { tls: host.tls, enforcedBy: host.enforcedBy, testing: host.testing ? testingId : undefined, ...(report === undefined ? {} : { report }) };
+      return [host.host, hostTls] as const;
+    }),
+  );
   return { ok: true, plan: { ...plan, hosts: plan.hosts.filter(({ host }) => hosts.has(host)) }, hosts };
 }

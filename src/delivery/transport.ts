@@ -28,6 +28,8 @@ import type { TlsResult } from './smtp-connection.js';
 import { retryOverIpv4 } from './ipv6-refusal.js';
 import { runTransaction, type TransactionTimeouts } from './transaction.js';
 import type { HostSessionTls, TlsPolicyObserver } from './tls-screen.js';
+import { reportSession } from './tls-report-hook.js';
+import type { TlsReportRecorder } from '../tlsrpt/types.js';
 import type { AttemptInfo, DeliveryJob, DeliveryLane, OutboundMessage, RecipientOutcome, ReportOutcomes, Transport } from './types.js';
 import type { TlsRequirement } from '../spool/types.js';
 
@@ -73,6 +75,8 @@ export interface SmtpTransportOptions {
   readonly mxAuthenticated?: MxAuthentication;
   /** How MX hosts name their provider (delivery.providers MX patterns, delivery.publicSuffixes); default: registrable domains, built-in suffixes. */
   readonly providerNaming?: ProviderNaming;
+  /** TLS reporting (RFC 8460): sessions to MX hosts under MTA-STS, DANE or no policy are recorded here. */
+  readonly tlsReports?: TlsReportRecorder;
 }
 
 /** One job's walk over the plan: what every session of it shares. */
@@ -216,6 +220,7 @@ export class SmtpTransport implements Transport {
       mxAuthenticated: this.#options.mxAuthenticated ?? MX_NOT_AUTHENTICATED,
       log: this.#log,
       observer: this.#options.observer,
+      ...(this.#options.tlsReports === undefined ? {} : { tlsReports: this.#options.tlsReports }),
     });
     if (!screened.ok) {
       await this.#reportAll(queue, report, { outcome: signal.aborted ? abortedOutcome() : screened.outcome, info: this.#noSession(startMs) });
@@ -307,9 +312,12 @@ export class SmtpTransport implements Transport {
       return this.#skip(peer, queue, { outcome: connectFailureOutcome(error, peer), info: info(undefined, startMs) }, false, false);
     }
     const hostTls = attempt.tlsOf(peer.host);
+    const localAddress = socket.localAddress;
     const opened = await openSession(socket, peer, this.#setup, signal, plaintext ? NO_TLS : hostTls.tls);
     const { route, credentials } = attempt;
     if (hostTls.testing !== undefined && !plaintext) this.#checkTesting(peer, hostTls.testing, opened);
+    const tlsReports = this.#options.tlsReports;
+    if (tlsReports !== undefined && hostTls.report !== undefined && !plaintext) reportSession(tlsReports, hostTls.report, peer, localAddress, opened);
     if (!opened.ok) {
       const failure = this.#tlsPolicyFailure(peer, attempt, hostTls, opened, queue[0]);
       // "421 4.3.2 too many connections" in the greeting is a smarthost's way to slow us down, too.

@@ -15,6 +15,8 @@ export const SIGNED_FIELD_NAMES: readonly string[] = [
   'List-Id', 'List-Help', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Subscribe', 'List-Post', 'List-Owner', 'List-Archive',
   'Message-ID', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding', 'Content-ID', 'Content-Description',
   'Sender', 'Feedback-ID',
+  // RFC 8460 §5.3: TLS report mail signs its report fields.
+  'TLS-Report-Domain', 'TLS-Report-Submitter',
 ];
 
 /** Fields named once more than present, so that adding one breaks the signature (RFC 6376 §8.15). */

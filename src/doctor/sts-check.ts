@@ -2,6 +2,7 @@
 // `_mta-sts` (RFC 8461 §3.1) and the TLS reporting record `_smtp._tls` (RFC 8460 §3).
 
 import type { Resolver } from '../dns/resolver.js';
+import { parseTlsRptRecord as parseReportingRecord } from '../tlsrpt/record.js';
 import { lookupTaggedTexts } from './dns-text.js';
 import { rowMaker, txtZoneLine, type DoctorCheck, type RowMaker } from './report.js';
 
@@ -37,16 +38,13 @@ export function parseMtaStsRecord(text: string): { readonly id: string } | { rea
   return { id };
 }
 
-/** RFC 8460 §3: rua= is a comma-separated list of mailto: or https: URIs. */
+/** RFC 8460 §3 (the syntax senders apply, tlsrpt/record.ts), and rua= URIs that senders can use: mailto: or https:. */
 export function parseTlsRptRecord(text: string): { readonly rua: readonly string[] } | { readonly problem: string } {
-  const list = fieldList(text, 'TLSRPTv1');
-  if ('problem' in list) return list;
-  const rua = list.fields.get('rua');
-  if (rua === undefined) return { problem: 'rua= is missing' };
-  const uris = rua.split(',').map((uri) => uri.trim());
-  const bad = uris.find((uri) => !/^(?:mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/i.test(uri));
+  const parsed = parseReportingRecord(text);
+  if ('problem' in parsed) return parsed;
+  const bad = parsed.rua.find((uri) => !/^(?:mailto:[^@\s]+@[^@\s]+|https:\/\/\S+)$/i.test(uri));
   if (bad !== undefined) return { problem: `rua=: ${JSON.stringify(bad)} is not a mailto: or https: URI` };
-  return { rua: uris };
+  return parsed;
 }
 
 async function optionalRecordRow(
@@ -64,13 +62,27 @@ async function optionalRecordRow(
   return rows.ok(spec.name, described.ok);
 }
 
+/** The domain's MX host names (null MX and failures give none). */
+async function mxHosts(resolver: Resolver, domain: string): Promise<string[]> {
+  const found = await resolver.lookup(domain, 'MX');
+  if (found.kind !== 'ok') return [];
+  return [...found.records].sort((a, b) => a.preference - b.preference).map((record) => record.exchange).filter((host) => host !== '.');
+}
+
+/** What to serve as the policy (RFC 8461 §3.2): testing first (TLS reports show what enforce would refuse), the MX hosts as they are. */
+export function policySuggestion(domain: string, mx: readonly string[]): string {
+  const lines = ['version: STSv1', 'mode: testing', ...(mx.length === 0 ? ['mx: <your MX host>'] : mx.map((host) => `mx: ${host}`)), 'max_age: 604800'];
+  return `serve https://mta-sts.${domain}/.well-known/mta-sts.txt (text/plain, a certificate valid for mta-sts.${domain}) with the lines ${lines.map((line) => JSON.stringify(line)).join(', ')}; change mode to enforce once the TLS reports show no failures`;
+}
+
 export async function checkMtaSts(input: StsCheckInput): Promise<DoctorCheck[]> {
   const name = `_mta-sts.${input.domain}`;
+  const mx = await mxHosts(input.resolver, input.domain);
   const row = await optionalRecordRow(input.resolver, rowMaker(input.domain, 'mta-sts'), {
     name,
     version: 'STSv1',
     absent: `senders cannot insist on verified TLS to this domain's MX hosts (RFC 8461); publishing also needs the policy at https://mta-sts.${input.domain}/.well-known/mta-sts.txt`,
-    fix: `${txtZoneLine(name, 'v=STSv1; id=1')}  (change id whenever the policy file changes)`,
+    fix: `${txtZoneLine(name, 'v=STSv1; id=1')}  (change id whenever the policy file changes); and ${policySuggestion(input.domain, mx)}`,
     describe: (text) => {
       const parsed = parseMtaStsRecord(text);
       return 'problem' in parsed ? parsed : { ok: `policy id ${parsed.id} (policy at https://mta-sts.${input.domain}/.well-known/mta-sts.txt)` };

@@ -2,13 +2,11 @@
 // over node:https with the certificate verified for that name (SNI), the name
 // resolved by outpost's resolver, no redirects, 200 and text/plain only, 64 KB cap, a timeout.
 
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
-import { hostAddresses } from '../dns/host-addresses.js';
+import { errnoCode, errorMessage } from '../core/errors.js';
+import { resolverLookup } from '../dns/node-lookup.js';
 import type { Resolver } from '../dns/resolver.js';
 
 export const POLICY_PATH = '/.well-known/mta-sts.txt';
@@ -18,7 +16,10 @@ export const MAX_POLICY_BYTES = 64 * 1024;
 export const DEFAULT_POLICY_FETCH_TIMEOUT_MS = 60_000;
 export const HTTPS_PORT = 443;
 
-export type PolicyFetch = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+export type PolicyFetch =
+  | { readonly ok: true; readonly text: string }
+  /** `code`: the Node error code when there is one (e.g. CERT_HAS_EXPIRED: the policy host's certificate failed). */
+  | { readonly ok: false; readonly reason: string; readonly code?: string };
 
 /** Where policy texts come from; never rejects for network or HTTP failures. */
 export interface PolicyFetcher {
@@ -36,8 +37,6 @@ export interface HttpsPolicyFetcherOptions {
   /** 443; another port only in tests. */
   readonly port?: number;
 }
-
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 function isTextPlain(contentType: string | undefined): boolean {
   return contentType !== undefined && contentType.split(';')[0]?.trim().toLowerCase() === 'text/plain';
@@ -67,7 +66,8 @@ export class HttpsPolicyFetcher implements PolicyFetcher {
     try {
       return { ok: true, text: await this.#get(host, controller.signal) };
     } catch (error: unknown) {
-      return { ok: false, reason: `${url}: ${why ?? errorMessage(error)}` };
+      const code = why === undefined ? errnoCode(error) : undefined;
+      return { ok: false, reason: `${url}: ${why ?? errorMessage(error)}`, ...(code === undefined ? {} : { code }) };
     } finally {
       timer.cancel();
       signal.removeEventListener('abort', onAbort);
@@ -85,7 +85,7 @@ export class HttpsPolicyFetcher implements PolicyFetcher {
       signal,
       minVersion: 'TLSv1.2',
       headers: { accept: 'text/plain', connection: 'close' },
-      lookup: (hostname: string, lookupOptions: LookupOptions, callback: LookupCallback) => this.#lookup(hostname, lookupOptions, callback),
+      lookup: resolverLookup(this.#options.resolver, this.#options.ipv6),
       ...(this.#options.ca === undefined ? {} : { ca: [...this.#options.ca] }),
     };
     return new Promise<string>((resolve, reject) => {
@@ -97,21 +97,6 @@ export class HttpsPolicyFetcher implements PolicyFetcher {
       });
       outgoing.on('error', reject);
       outgoing.end();
-    });
-  }
-
-  /** net's `lookup` hook: the addresses outpost's resolver finds (one, or all when asked). */
-  #lookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-    const wanted = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
-    void hostAddresses(this.#options.resolver, hostname, this.#options.ipv6).then((found) => {
-      const all = found.kind === 'addresses' ? found.addresses.map((address) => ({ address, family: isIP(address) })) : [];
-      const addresses = all.filter(({ family }) => wanted === 0 || family === wanted);
-      const first = addresses[0];
-      if (first === undefined) {
-        const reason = found.kind === 'none' ? found.reason : 'no address of the asked family';
-        callback(Object.assign(new Error(`cannot resolve ${hostname}: ${reason}`), { code: 'ENOTFOUND' }), '', 0);
-      } else if (options.all === true) callback(null, addresses);
-      else callback(null, first.address, first.family);
     });
   }
 }

@@ -31,9 +31,20 @@ export type StsLookup =
     }
   | { readonly kind: 'none'; readonly domain: string; readonly reason: string };
 
+/** Why a policy fetch failed, for TLS reporting (RFC 8460 §4.3.2). */
+export interface StsFetchFailure {
+  /** fetch: network, TLS, HTTP, size or type; invalid: the policy text is malformed. */
+  readonly kind: 'fetch' | 'invalid';
+  readonly reason: string;
+  /** The Node error code of a failed fetch, when there is one (e.g. CERT_HAS_EXPIRED). */
+  readonly code: string | undefined;
+  /** The cached policy that stays in force, if any. */
+  readonly kept: StsPolicy | undefined;
+}
+
 export interface MtaStsObserver {
   /** A policy fetch failed (network, TLS, HTTP, size, type or syntax). */
-  policyFetchFailed?(domain: string): void;
+  policyFetchFailed?(domain: string, failure: StsFetchFailure): void;
 }
 
 export interface MtaStsPoliciesOptions {
@@ -168,7 +179,8 @@ export class MtaStsPolicies {
       this.#failures.set(domain, { id, retryAtMs: clock.now() + FETCH_RETRY_DELAY_MS, reason });
       const kept = this.#memory.get(domain);
       const keeping = kept !== undefined && kept !== null && clock.now() < expiresAtMs(kept);
-      this.#options.observer?.policyFetchFailed?.(domain);
+      const failure: StsFetchFailure = { kind: fetched.ok ? 'invalid' : 'fetch', reason, code: fetched.ok ? undefined : fetched.code, kept: keeping ? kept.policy : undefined };
+      this.#options.observer?.policyFetchFailed?.(domain, failure);
       this.#log.warn({ domain, id, reason, keptCachedPolicy: keeping ? kept.id : null }, keeping ? 'mta-sts policy refresh failed, keeping the cached policy' : 'mta-sts policy fetch failed');
       return { ok: false, reason };
     }

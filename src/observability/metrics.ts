@@ -78,6 +78,10 @@ const TLS_POLICY_FAILURES_AT_START: readonly (readonly [string, string])[] = [
  * - `outpost_dane_hosts_total{status}` counter: MX hosts planned with DNSSEC on, by what DANE asked of them:
  *   usable, unusable (TLS without authentication), absent (no TLSA), insecure (something on the way not signed), failed.
  * - `outpost_mta_sts_testing_failures_total` counter: hosts an MTA-STS policy in testing mode would have refused (mail went on).
+ * - `outpost_tlsrpt_sessions_total{result}` counter: outbound TLS sessions (and MTA-STS policy fetches) recorded for
+ *   TLS reports (RFC 8460), result success|failure.
+ * - `outpost_tlsrpt_reports_total{method,result}` counter: TLS reports per rua, method mailto|https, result sent
+ *   (queued or POSTed) or failed (a failed attempt; retried a few times).
  * - `outpost_doctor_check{domain,check}` gauge: 1 when the last DNS doctor run found that check ok or warn, 0 when it failed.
  * - `outpost_spool_free_bytes` / `outpost_spool_min_free_bytes` gauges: free space on the spool's file system and the
  *   reserve below which mail is refused (`limits.minFreeSpace`); exported once `setSpoolFreeSpace` wires them.
@@ -103,6 +107,8 @@ export class Metrics {
   private readonly stsFetchFailures: Counter;
   private readonly tlsPolicyFailures: Counter<'policy' | 'result'>;
   private readonly stsTestingFailures: Counter;
+  private readonly tlsRptSessions: Counter<'result'>;
+  private readonly tlsRptReports: Counter<'method' | 'result'>;
   private readonly daneHosts: Counter<'status'>;
   private readonly providerSessions: Gauge<'provider'>;
   private readonly providerPaused: Gauge<'provider'>;
@@ -143,6 +149,10 @@ export class Metrics {
     this.providerThrottles = r.counter({ name: 'outpost_provider_throttled_total', help: 'Throttling replies from a mail provider.', labelNames: ['provider'] });
     this.stsFetchFailures.touch({});
     this.stsTestingFailures.touch({});
+    this.tlsRptSessions = r.counter({ name: 'outpost_tlsrpt_sessions_total', help: 'Outbound TLS sessions recorded for TLS reports (RFC 8460), by result.', labelNames: ['result'] });
+    this.tlsRptReports = r.counter({ name: 'outpost_tlsrpt_reports_total', help: 'TLS reports sent (queued or POSTed) or failed to send, by method.', labelNames: ['method', 'result'] });
+    for (const result of ['success', 'failure'] as const) this.tlsRptSessions.touch({ result });
+    for (const method of ['mailto', 'https'] as const) for (const result of ['sent', 'failed'] as const) this.tlsRptReports.touch({ method, result });
     for (const [policy, result] of TLS_POLICY_FAILURES_AT_START) this.tlsPolicyFailures.touch({ policy, result });
     this.daneHosts = r.counter({ name: 'outpost_dane_hosts_total', help: 'MX hosts planned with DNSSEC validation on, by what DANE asked of them.', labelNames: ['status'] });
     for (const status of ['usable', 'unusable', 'absent', 'insecure', 'failed'] as const) this.daneHosts.touch({ status });
@@ -218,6 +228,15 @@ export class Metrics {
 
   mtaStsTestingFailure(): void {
     this.stsTestingFailures.inc({});
+  }
+
+  tlsRptSessionRecorded(result: 'success' | 'failure'): void {
+    this.tlsRptSessions.inc({ result });
+  }
+
+  /** `method` is mailto or https, `result` sent or failed: fixed names. */
+  tlsRptReport(method: 'mailto' | 'https', result: 'sent' | 'failed'): void {
+    this.tlsRptReports.inc({ method, result });
   }
 
   /** Sets `outpost_doctor_check` from a doctor report: per (domain, check), 0 when any row failed, else 1. */

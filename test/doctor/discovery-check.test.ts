@@ -69,6 +69,11 @@ describe('MX, SRV, MTA-STS and TLS-RPT rows', () => {
     assert.deepEqual(without.map((row) => row.status), ['ok', 'ok'], 'nothing to publish without submission listeners');
   });
 
+  it('suggests a policy file naming the domain\'s MX hosts', async () => {
+    const [sts] = await checkMtaSts({ resolver: fixture.resolver(), domain: 'dangling.test' });
+    assert.match(sts?.fix ?? '', /with the lines "version: STSv1", "mode: testing", "mx: gone\.dangling\.test", "max_age: 604800";/);
+  });
+
   it('reads MTA-STS and TLS-RPT records', async () => {
     const [sts] = await checkMtaSts({ resolver: fixture.resolver(), domain: 'good.test' });
     assert.deepEqual([sts?.check, sts?.status], ['mta-sts', 'ok']);
@@ -79,7 +84,12 @@ describe('MX, SRV, MTA-STS and TLS-RPT rows', () => {
 
   it('warns when MTA-STS or TLS-RPT is absent (optional) or malformed', async () => {
     const [sts] = await checkMtaSts({ resolver: fixture.resolver(), domain: 'nomx.test' });
-    assert.deepEqual([sts?.status, sts?.fix], ['warn', '_mta-sts.nomx.test. IN TXT "v=STSv1; id=1"  (change id whenever the policy file changes)']);
+    assert.deepEqual([sts?.status, sts?.fix], [
+      'warn',
+      '_mta-sts.nomx.test. IN TXT "v=STSv1; id=1"  (change id whenever the policy file changes); and serve https://mta-sts.nomx.test/.well-known/mta-sts.txt ' +
+        '(text/plain, a certificate valid for mta-sts.nomx.test) with the lines "version: STSv1", "mode: testing", "mx: <your MX host>", "max_age: 604800"; ' +
+        'change mode to enforce once the TLS reports show no failures',
+    ]);
     assert.match(sts?.detail ?? '', /^optional/);
     const [rpt] = await checkTlsRpt({ resolver: fixture.resolver(), domain: 'nomx.test' });
     assert.deepEqual([rpt?.status, rpt?.fix], ['warn', '_smtp._tls.nomx.test. IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@nomx.test"']);
