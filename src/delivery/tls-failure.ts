@@ -3,24 +3,14 @@
 // in the RFC 8460 §4.3 result types where one fits (negotiation failures, DANE's
 // tlsa-invalid, dnssec-invalid, dane-required, MTA-STS's sts-*) and outpost's own otherwise.
 
+import type { ResultType } from '../tlsrpt/types.js';
+
 /** Which policy made TLS required or checked, as metrics and logs name it. */
 export type TlsPolicyName = 'mta-sts' | 'dane' | 'tlsPolicy' | 'requiretls';
 
 export type TlsFailureResult =
-  // RFC 8460 §4.3.2.1 (negotiation failures)
-  | 'starttls-not-supported'
-  | 'certificate-host-mismatch'
-  | 'certificate-expired'
-  | 'certificate-not-trusted'
-  | 'validation-failure'
-  // RFC 8460 §4.3.2.2 (DANE)
-  | 'tlsa-invalid'
-  | 'dnssec-invalid'
-  | 'dane-required'
-  // RFC 8460 §4.3.2.3 (MTA-STS)
-  | 'sts-policy-fetch-error'
-  | 'sts-policy-invalid'
-  | 'sts-webpki-invalid'
+  // RFC 8460 §4.3: negotiation failures, DANE's and MTA-STS's policy failures (one list, in tlsrpt/types.ts)
+  | ResultType
   // outpost's: the MX host is not in the MTA-STS policy (TLS-RPT reports it as validation-failure)
   | 'mx-mismatch'
   // REQUIRETLS (RFC 8689 §4.2.1): no MX name authenticated by DNSSEC or MTA-STS; the host does not offer REQUIRETLS
