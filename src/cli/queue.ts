@@ -121,6 +121,7 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
   }
   const [name, ...operands] = positionals;
   const common = { json: values.json === true, config: values.config };
+  if (values.all === true && name !== 'why') return '--all goes with why only';
   if (name === 'list') {
     return operands.length === 0 ? { subcommand: { kind: 'list' }, ...common } : 'list takes no arguments';
   }
@@ -137,7 +138,6 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
     if (id !== undefined && !validateId(id)) return `not a queue id: ${JSON.stringify(id)}`;
     return { subcommand: { kind: 'why', id }, ...common };
   }
-  if (values.all === true) return '--all goes with why only';
   if (name === 'flush' || name === 'delete' || name === 'bounce') {
     const [id, ...extra] = operands;
     if (extra.length > 0 || (id === undefined && name !== 'flush')) return `${name} takes ${name === 'flush' ? 'at most' : 'exactly'} one message id`;
