@@ -39,6 +39,8 @@ export interface WhyRecipient {
   readonly explanation: string;
   readonly provider: string | null;
   readonly history: readonly WhyAttempt[];
+  /** The last SMTP commands and replies of the latest attempt that ran a transaction and failed; null when none is kept. */
+  readonly lastExchange: readonly string[] | null;
 }
 
 export interface WhyReport {
@@ -55,8 +57,6 @@ export interface WhyReport {
   readonly server: 'running' | 'not-running';
   readonly providers: readonly ProviderStateView[] | null;
   readonly recipients: readonly WhyRecipient[];
-  /** The last SMTP exchange is not kept in the spool (see README "queue why"). */
-  readonly lastExchange: null;
 }
 
 function iso(ms: number): string {
@@ -103,7 +103,7 @@ function whyRecipient(recipient: RecipientRecord, settings: WhySettings, provide
   const lastMx = [...recipient.history].reverse().find((attempt) => attempt.mx !== undefined)?.mx;
   const provider = lastMx === undefined ? null : settings.providerOfHost(lastMx);
   const last = history.at(-1);
-  const base = { address: recipient.address, state: recipient.state, attempts: recipient.attempts, provider, history };
+  const base = { address: recipient.address, state: recipient.state, attempts: recipient.attempts, provider, history, lastExchange: recipient.lastExchange ?? null };
   const paused = recipient.state === 'pending' && provider !== null ? pausedText(providers?.get(provider), nowMs) : undefined;
   if (paused !== undefined) return { ...base, reason: 'provider-paused', explanation: `${paused}${last === undefined ? '' : `; last attempt: ${last.explanation}`}` };
   if (last === undefined) return { ...base, reason: 'waiting', explanation: 'not attempted yet' };
@@ -152,7 +152,6 @@ export function whyReport(record: EnvelopeRecord, settings: WhySettings, provide
     server: providers === undefined ? 'not-running' : 'running',
     providers: providers === undefined ? null : names.map((name) => providers.get(name)).filter((state): state is ProviderStateView => state !== undefined),
     recipients,
-    lastExchange: null,
   };
 }
 

@@ -100,7 +100,7 @@ export function formatWhy(report: WhyReport, nowMs: number): string {
       const tls = attempt.address === null ? '' : ` tls=${attempt.tls ?? 'none'}`;
       lines.push(`    ${attempt.at}${where === '' ? '' : ` ${where}`}${tls}: ${attempt.reply} (${attempt.reason})`);
     }
+    if (recipient.lastExchange !== null) lines.push('    last SMTP exchange:', ...recipient.lastExchange.map((line) => `      ${line}`));
   }
-  lines.push('last SMTP exchange: not kept (the spool keeps each attempt\'s final reply only)');
   return lines.join('\n');
 }

@@ -34,8 +34,12 @@ export function applyOutcomes(record: EnvelopeRecord, outcomes: ReadonlyMap<stri
       ...(outcome.remote && outcome.remoteMta !== undefined ? { mx: outcome.remoteMta } : {}),
       ...(info?.address === undefined ? {} : { address: info.address, tls: info.tls }),
     };
+    // The dialog is kept for `queue why` only while it explains a failure, and only the latest one.
+    const { lastExchange: _previous, ...rest } = recipient;
+    const exchange = outcome.kind !== 'delivered' && info?.exchange !== undefined && info.exchange.length > 0 ? { lastExchange: info.exchange } : {};
     return {
-      ...recipient,
+      ...rest,
+      ...exchange,
       state: outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'permanent' ? 'failed' : 'pending',
       attempts: recipient.attempts + 1,
       lastReply: outcome.reply,

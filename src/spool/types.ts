@@ -25,6 +25,11 @@ export interface RecipientRecord {
   readonly attempts: number;
   readonly lastReply: string | null;
   readonly history: readonly RecipientAttempt[];
+  /**
+   * The last SMTP commands and replies of the most recent attempt that ran a transaction and did not
+   * deliver ("C: ..." / "S: ...", at most 10 lines of 200 chars, no body, AUTH redacted); absent otherwise.
+   */
+  readonly lastExchange?: readonly string[];
   /** Set once the DSN reporting this recipient's failure is in the spool, so a restart neither loses nor repeats it. */
   readonly dsnSent?: boolean;
 }

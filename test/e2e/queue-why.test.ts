@@ -43,7 +43,7 @@ interface Report {
   next: string;
   server: string;
   providers: Array<{ provider: string; known: boolean; pausedUntilMs: number | null; lastThrottle: { reason: string; reply: string } | null }>;
-  recipients: Array<{ address: string; reason: string; explanation: string; provider: string; history: Array<{ at: string; mx: string; address: string; status: string; reason: string }> }>;
+  recipients: Array<{ address: string; lastExchange: string[] | null; reason: string; explanation: string; provider: string; history: Array<{ at: string; mx: string; address: string; status: string; reason: string }> }>;
 }
 
 it('explains a greylisted message with its next attempt, and reports provider state from the running server', async () => {
@@ -61,12 +61,19 @@ it('explains a greylisted message with its next attempt, and reports provider st
   assert.equal(recipient?.reason, 'greylisting');
   assert.deepEqual(recipient?.history.map((attempt) => [attempt.mx, attempt.address, attempt.status, attempt.reason]), [['mx.dest.test', '127.0.0.2', '4.7.1', 'greylisting']]);
   assert.equal(recipient?.provider, 'dest.test');
+  // The dialog of the attempt, bounded, without the message body.
+  const exchange = recipient?.lastExchange ?? [];
+  assert.ok(exchange.length > 0 && exchange.length <= 10, JSON.stringify(exchange));
+  assert.ok(exchange.includes('C: RCPT TO:<grey@dest.test>'), JSON.stringify(exchange));
+  assert.ok(exchange.includes('S: 451 4.7.1 Greylisted, please try again later'), JSON.stringify(exchange));
+  assert.ok(exchange.every((line) => line.length <= 200 && /^[CS]: /.test(line)), JSON.stringify(exchange));
   assert.deepEqual(report.providers.map((state) => [state.provider, state.known, state.pausedUntilMs]), [['dest.test', true, null]]);
   assert.match(report.next, new RegExp(`^attempt 2 at ${report.nextAttempt.replace(/\./g, '\\.')} \\(in (59m \\d+s|1h(?: \\d+m)?)\\)`));
 
   const text = await runOutpost(['queue', 'why', grey, '--config', installation.configFile]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /why: mx\.dest\.test greylists new senders \(4\.7\.1\): it accepts the same message when it comes back/);
+  assert.match(text.stdout, /^ {4}last SMTP exchange:\n(?: {6}[CS]: .*\n)*? {6}S: 451 4\.7\.1 Greylisted/m);
   assert.match(text.stdout, /^ {2}dest\.test: not paused; sessions \d+ running/m);
 
   const paused = JSON.parse((await runOutpost(['queue', 'why', slow, '--json', '--config', installation.configFile])).stdout) as Report;
