@@ -25,7 +25,8 @@ import { controlSocketPath, type QueueController } from './control/protocol.js';
 import { NetConnector } from './delivery/connector.js';
 import { SmtpTransport } from './delivery/transport.js';
 import { providerNamingOf } from './delivery/provider-key.js';
-import { ProviderLimits } from './scheduler/provider-limits.js';
+import { ProviderLimits, type ProviderState } from './scheduler/provider-limits.js';
+import { unknownProvider, type ProviderStateView } from './control/provider-protocol.js';
 import { createOutboundTls, type OutboundTlsParts } from './delivery/outbound-tls-setup.js';
 import type { Transport } from './delivery/types.js';
 import { planDelivery, type DeliveryPlan } from './dns/next-hop.js';
@@ -150,6 +151,23 @@ function recipientVerifier(
   });
 }
 
+/** A provider's state as `outpost queue why` gets it over the control socket. */
+function providerStateView(name: string, state: ProviderState | undefined): ProviderStateView {
+  if (state === undefined) return unknownProvider(name);
+  return {
+    provider: name,
+    known: true,
+    maxSessions: state.maxSessions,
+    allowedSessions: state.allowedSessions,
+    running: state.running,
+    pausedUntilMs: state.pausedUntilMs ?? null,
+    throttledInARow: state.throttledInARow,
+    throttledTotal: state.throttledTotal,
+    lastThrottle: state.lastThrottle ?? null,
+    rateReadyAtMs: state.rateReadyAtMs ?? null,
+  };
+}
+
 /** Limits per mail provider (delivery.concurrencyPerProvider, delivery.providers), counted in `metrics`. */
 function providerLimits(config: Config, deps: RelayDependencies, metrics: Metrics): ProviderLimits {
   const limits = new ProviderLimits({
@@ -236,6 +254,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   const sending = sendingParts(config, { clock, logger, registry: metrics.registry, isLocalDomain: (domain) => domains.has(domain) });
   await sending.suppressions.load();
   const transport = smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound, tlsReporting?.recorder);
+  const providers = providerLimits(config, deps, metrics);
   const queue = scheduler(config, spool, transport, deps, {
     recipientOutcome: (kind, overTls) => {
       metrics.delivery(kind);
@@ -243,7 +262,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     dsnQueued: (action) => metrics.dsnSent(action),
     permanentFailure: (rcpt, status, reply) => sending.permanentFailure(rcpt, status, reply),
-  }, providerLimits(config, deps, metrics));
+  }, providers);
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
   const queuedSpool = notifyOnCommit(spool, (record) => queue.enqueued(record.id, record));
@@ -300,7 +319,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     clock,
     logger,
   });
-  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller);
+  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)));
   try {
     listeners = await smtp.start();
     // The loop guard must know the ports actually bound (port 0 picks one).

@@ -13,6 +13,7 @@ commands:
   init DIR                              write the sample config (outpost.yaml, domains) into DIR
   queue list [--json]                   list queued messages
   queue show ID                         show one queued message
+  queue why ID|--all [--json]           why a message is queued: attempts, reasons, what happens next
   queue flush [ID]                      try one or all deferred messages now
   queue delete ID                       remove a message, no bounce
   queue bounce ID                       give up on a message and send its DSN

@@ -1,4 +1,4 @@
-// `outpost queue list|show|flush|delete|bounce` (INTERFACE.md "Command line",
+// `outpost queue list|show|why|flush|delete|bounce` (INTERFACE.md "Command line",
 // "Machine-readable output"): views of the spool named in the config, and the
 // queue actions (queue-actions.ts), all safe while a server runs.
 
@@ -14,10 +14,14 @@ import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
 import type { QueueAction } from '../control/protocol.js';
 import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
+import { runQueueWhy } from './queue-why.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost queue list [--json] [--config FILE]
        outpost queue show ID [--json] [--config FILE]
+       outpost queue why ID|--all [--json] [--config FILE]
+         per recipient every attempt (time, MX, address, TLS, reply) and its reason in words,
+         what outpost does next and when; --all: every message deferred after an attempt
        outpost queue flush [ID] [--config FILE]
        outpost queue delete ID [--config FILE]
        outpost queue bounce ID [--config FILE]`;
@@ -27,6 +31,7 @@ const HEADER_DISPLAY_MAX_BYTES = 64 * 1024;
 type Subcommand =
   | { readonly kind: 'list' }
   | { readonly kind: 'show'; readonly id: string }
+  | { readonly kind: 'why'; readonly id: string | undefined }
   | { readonly kind: 'action'; readonly action: QueueAction; readonly id: string | undefined };
 
 interface QueueArgs {
@@ -69,6 +74,7 @@ export const queueCommand: CliCommand = async (args, io) => {
   try {
     const { subcommand } = parsed;
     if (subcommand.kind === 'action') return await runQueueAction(config, spool, subcommand.action, subcommand.id, io);
+    if (subcommand.kind === 'why') return await runQueueWhy(config, spool, subcommand.id, parsed.json, io);
     return subcommand.kind === 'list' ? await listQueue(spool, parsed.json, io) : await showMessage(spool, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
@@ -90,9 +96,9 @@ async function folderExists(path: string): Promise<boolean> {
 /** No spool folder yet (nothing was ever queued): the queue commands say so and create nothing. */
 function noSpool(spoolDir: string, parsed: QueueArgs, io: CliIo): number {
   const missing = `the spool folder ${spoolDir} does not exist (nothing has been queued; \`outpost serve\` creates it)`;
-  if (parsed.subcommand.kind === 'list') {
+  if (parsed.subcommand.kind === 'list' || (parsed.subcommand.kind === 'why' && parsed.subcommand.id === undefined)) {
     writeLine(io.stderr, `outpost queue: ${missing}`);
-    writeLine(io.stdout, parsed.json ? '[]' : 'queue is empty');
+    writeLine(io.stdout, parsed.json ? '[]' : parsed.subcommand.kind === 'list' ? 'queue is empty' : 'no stuck messages (none deferred after an attempt)');
     return EXIT_OK;
   }
   writeLine(io.stderr, `outpost queue: no such message: ${missing}`);
@@ -101,20 +107,21 @@ function noSpool(spoolDir: string, parsed: QueueArgs, io: CliIo): number {
 
 /** The parsed arguments, or a usage problem. */
 function parseQueueArgs(args: readonly string[]): QueueArgs | string {
-  let values: { json?: boolean; config?: string };
+  let values: { json?: boolean; all?: boolean; config?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: [...args],
       allowPositionals: true,
       strict: true,
-      options: { json: { type: 'boolean' }, config: { type: 'string' } },
+      options: { json: { type: 'boolean' }, all: { type: 'boolean' }, config: { type: 'string' } },
     }));
   } catch (error) {
     return errorMessage(error);
   }
   const [name, ...operands] = positionals;
   const common = { json: values.json === true, config: values.config };
+  if (values.all === true && name !== 'why') return '--all goes with why only';
   if (name === 'list') {
     return operands.length === 0 ? { subcommand: { kind: 'list' }, ...common } : 'list takes no arguments';
   }
@@ -123,6 +130,13 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
     if (id === undefined || extra.length > 0) return 'show takes exactly one message id';
     if (!validateId(id)) return `not a queue id: ${JSON.stringify(id)}`;
     return { subcommand: { kind: 'show', id }, ...common };
+  }
+  if (name === 'why') {
+    const [id, ...extra] = operands;
+    const all = values.all === true;
+    if (extra.length > 0 || (id === undefined) === !all) return 'why takes exactly one message id, or --all';
+    if (id !== undefined && !validateId(id)) return `not a queue id: ${JSON.stringify(id)}`;
+    return { subcommand: { kind: 'why', id }, ...common };
   }
   if (name === 'flush' || name === 'delete' || name === 'bounce') {
     const [id, ...extra] = operands;

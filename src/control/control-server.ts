@@ -6,6 +6,7 @@ import { unlink } from 'node:fs/promises';
 import { errnoCode, OutpostError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { parseSuppressionRequest, performSuppressionRequest, type SuppressionController, type SuppressionRequest, type SuppressionResponse } from './suppression-protocol.js';
+import { parseProviderStateRequest, type ProviderStateSource } from './provider-protocol.js';
 import { MAX_CONTROL_LINE_BYTES, parseControlRequest, performAction, type ControlResponse, type QueueController } from './protocol.js';
 
 export class ControlServer {
@@ -17,6 +18,7 @@ export class ControlServer {
     private readonly controller: QueueController,
     logger: Logger,
     private readonly suppression?: SuppressionController,
+    private readonly providers?: ProviderStateSource,
   ) {
     this.log = logger.child({ component: 'control' });
     this.server = createServer((socket) => this.serve(socket));
@@ -56,6 +58,12 @@ export class ControlServer {
     const suppressionRequest = line === undefined || this.suppression === undefined ? undefined : parseSuppressionRequest(line);
     if (suppressionRequest !== undefined && this.suppression !== undefined) {
       socket.end(`${JSON.stringify(await this.answerSuppression(this.suppression, suppressionRequest))}\n`);
+      return;
+    }
+    const providerRequest = line === undefined || this.providers === undefined ? undefined : parseProviderStateRequest(line);
+    if (providerRequest !== undefined && this.providers !== undefined) {
+      const source = this.providers;
+      socket.end(`${JSON.stringify({ ok: true, providers: providerRequest.providers.map((name) => source(name)) })}\n`);
       return;
     }
     const request = line === undefined ? undefined : parseControlRequest(line);

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { DotStuffer } from '../smtp/dot-stuffing.js';
 import type { Reply } from '../smtp/reply.js';
+import { ExchangeLog } from './exchange-log.js';
 import { ReplyReader, type ReplyLimits } from './reply-reader.js';
 import { SessionError } from './session-error.js';
 
@@ -46,6 +47,7 @@ export class SmtpConnection {
   #discardedBytes = 0;
   #replyWaiter: { readonly stage: string; readonly discardAfterCode: number | undefined; readonly resolve: (reply: Reply) => void; readonly reject: Reject } | undefined;
   readonly #rejects = new Set<Reject>();
+  readonly #exchange = new ExchangeLog();
   readonly #onData = (chunk: Buffer): void => this.#received(chunk);
   readonly #onAbort = (): void => void this.fail(new SessionError('aborted', 'session', 'delivery aborted'));
 
@@ -73,6 +75,11 @@ export class SmtpConnection {
     return this.#discardedBytes;
   }
 
+  /** The last commands and replies (bounded, AUTH data redacted; exchange-log.ts). */
+  get exchange(): readonly string[] {
+    return this.#exchange.lines();
+  }
+
   /** Writes commands in one write (a pipelined group when there are several). */
   send(commands: readonly string[], stage: string): void {
     if (this.#failure !== undefined) throw this.#failure;
@@ -80,6 +87,7 @@ export class SmtpConnection {
       throw this.fail(new SessionError('protocol', stage, 'unexpected data from the server before our command'));
     }
     this.#expectedReplies += commands.length;
+    for (const command of commands) this.#exchange.command(command, stage);
     this.#socket.write(commands.map((command) => `${command}\r\n`).join(''));
   }
 
@@ -267,6 +275,7 @@ export class SmtpConnection {
       this.fail(new SessionError('protocol', waiter.stage, `unexpected data after the reply to ${waiter.stage}`));
       return;
     }
+    this.#exchange.reply(parsed.reply, waiter.stage);
     waiter.resolve(parsed.reply);
   }
 

@@ -360,7 +360,7 @@ export class SmtpTransport implements Transport {
         const message = queue[0] as OutboundMessage;
         const result = await runTransaction(connection, message, session.extensions, peer, this.#timeouts);
         usable = result.sessionUsable && connection.failed === undefined;
-        const timing = info(session.tls, messageStartMs);
+        const timing: AttemptInfo = { ...info(session.tls, messageStartMs), exchange: connection.exchange };
         if (result.kind === 'skip-host') {
           failure = { outcome: result.outcome, info: timing };
           this.#log.info({ qid: message.id, mx: peer.host, address: peer.address, tls: timing.tls, reply: result.outcome.reply, durationMs: timing.durationMs }, 'host skipped');

@@ -59,6 +59,8 @@ export interface AttemptInfo {
   /** e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 (unverified)", or null for plaintext. */
   readonly tls: string | null;
   readonly durationMs: number;
+  /** The session's last commands and replies when a transaction ran (bounded, AUTH redacted; exchange-log.ts). */
+  readonly exchange?: readonly string[];
 }
 
 /** Records a message's outcomes durably; the transport awaits it before going on. */

@@ -2,7 +2,7 @@
 // state, attempts, last reply and a bounded history; local notes such as
 // expiry (RFC 3463 4.4.7) or an operator's bounce; counting the attempt.
 
-import type { RecipientOutcome } from '../delivery/types.js';
+import type { AttemptInfo, RecipientOutcome } from '../delivery/types.js';
 import type { EnvelopeRecord, RecipientAttempt, RecipientRecord } from '../spool/types.js';
 
 /** Entries kept in a recipient's history (the newest); older ones are dropped. */
@@ -17,8 +17,11 @@ export interface FailureNote {
 export const EXPIRED: FailureNote = { status: '4.4.7', text: 'delivery time expired' };
 export const CANCELLED: FailureNote = { status: '5.0.0', text: 'delivery cancelled by the operator' };
 
-/** Records each outcome on its (still pending) recipient; delivered and failed recipients never change. */
-export function applyOutcomes(record: EnvelopeRecord, outcomes: ReadonlyMap<string, RecipientOutcome>, nowMs: number): EnvelopeRecord {
+/**
+ * Records each outcome on its (still pending) recipient; delivered and failed recipients never change.
+ * `info` (the session's address and TLS) is kept with each entry for `outpost queue why`.
+ */
+export function applyOutcomes(record: EnvelopeRecord, outcomes: ReadonlyMap<string, RecipientOutcome>, nowMs: number, info?: AttemptInfo): EnvelopeRecord {
   const at = new Date(nowMs).toISOString();
   const recipients = record.recipients.map((recipient) => {
     const outcome = outcomes.get(recipient.address);
@@ -29,9 +32,14 @@ export function applyOutcomes(record: EnvelopeRecord, outcomes: ReadonlyMap<stri
       status: outcome.status,
       // mx names the server that gave the reply: present only for remote replies.
       ...(outcome.remote && outcome.remoteMta !== undefined ? { mx: outcome.remoteMta } : {}),
+      ...(info?.address === undefined ? {} : { address: info.address, tls: info.tls }),
     };
+    // The dialog is kept for `queue why` only while it explains a failure, and only the latest one.
+    const { lastExchange: _previous, ...rest } = recipient;
+    const exchange = outcome.kind !== 'delivered' && info?.exchange !== undefined && info.exchange.length > 0 ? { lastExchange: info.exchange } : {};
     return {
-      ...recipient,
+      ...rest,
+      ...exchange,
       state: outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'permanent' ? 'failed' : 'pending',
       attempts: recipient.attempts + 1,
       lastReply: outcome.reply,

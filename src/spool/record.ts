@@ -99,6 +99,8 @@ function recipientRecordProblem(value: unknown): string | undefined {
   if (!RECIPIENT_STATES.has(value['state'])) return 'state is not pending, delivered or failed';
   if (!isCount(value['attempts'])) return 'attempts is not a count';
   if (!isStringOrNull(value['lastReply'])) return 'lastReply is not a string or null';
+  const exchange = value['lastExchange'];
+  if (exchange !== undefined && !(Array.isArray(exchange) && exchange.every((line) => typeof line === 'string'))) return 'lastExchange is not an array of strings';
   const history = value['history'];
   if (!Array.isArray(history)) return 'history is not an array';
   for (const [index, attempt] of history.entries()) {

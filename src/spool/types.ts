@@ -11,6 +11,10 @@ export interface RecipientAttempt {
   /** The remote (or local) reply, "451 4.4.3 ..." style, control characters stripped. */
   readonly reply: string;
   readonly mx?: string;
+  /** The address connected to for this attempt (e.g. "192.0.2.25"); absent on older records and when no connection was made. */
+  readonly address?: string;
+  /** TLS of the session, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 (verified)", or null for plaintext; absent on older records and without a session. */
+  readonly tls?: string | null;
   /** Enhanced status code (RFC 3463) of this outcome, e.g. "4.4.1", "5.1.10", "4.4.7"; absent on older records. */
   readonly status?: string;
 }
@@ -21,6 +25,11 @@ export interface RecipientRecord {
   readonly attempts: number;
   readonly lastReply: string | null;
   readonly history: readonly RecipientAttempt[];
+  /**
+   * The last SMTP commands and replies of the most recent attempt that ran a transaction and did not
+   * deliver ("C: ..." / "S: ...", at most 10 lines of 200 chars, no body, AUTH redacted); absent otherwise.
+   */
+  readonly lastExchange?: readonly string[];
   /** Set once the DSN reporting this recipient's failure is in the spool, so a restart neither loses nor repeats it. */
   readonly dsnSent?: boolean;
 }

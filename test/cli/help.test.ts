@@ -13,6 +13,7 @@ const COMMANDS: readonly (readonly string[])[] = [
   ['queue'],
   ['queue', 'list'],
   ['queue', 'show'],
+  ['queue', 'why'],
   ['queue', 'flush'],
   ['queue', 'delete'],
   ['queue', 'bounce'],

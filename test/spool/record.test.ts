@@ -62,6 +62,7 @@ test('decode rejects malformed records with a reason', () => {
     ['signature without CRLF', JSON.stringify({ ...valid, dkimSignature: 'DKIM-Signature: x' }), /dkimSignature/],
     ['unknown TLS requirement', JSON.stringify({ ...valid, tlsRequirement: 'always' }), /tlsRequirement is not requiretls or tls-required-no/],
     ['bad state', JSON.stringify({ ...valid, recipients: [{ ...recipient, state: 'sent' }] }), /recipients\[0\]: state/],
+    ['lastExchange not lines', JSON.stringify({ ...valid, recipients: [{ ...recipient, lastExchange: [1] }] }), /recipients\[0\]: lastExchange is not an array of strings/],
     [
       'bad history',
       JSON.stringify({ ...valid, recipients: [{ ...recipient, history: [{ at: 'x', reply: '250' }] }] }),
