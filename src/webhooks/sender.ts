@@ -74,18 +74,18 @@ export class WebhookSender {
 
   private run(state: ReceiverState): void {
     state.running = true;
-    const loop = this.deliver(state).finally(() => {
-      state.running = false;
-      this.loops.delete(loop);
-    });
+    const loop = this.deliverOwed(state)
+      .catch((error: unknown) => this.logger.error({ url: state.url, err: error }, 'webhook sender failed'))
+      .finally(() => this.loops.delete(loop));
     this.loops.add(loop);
   }
 
-  private async deliver(state: ReceiverState): Promise<void> {
+  /** Until nothing is owed or a POST fails (then a retry is armed); clears `running` itself before it ends. */
+  private async deliverOwed(state: ReceiverState): Promise<void> {
     const { outbox, post, clock } = this.options;
     while (!this.stopped) {
       const [event] = outbox.pendingFor(state.url, 1);
-      if (event === undefined) return;
+      if (event === undefined) break;
       const body = JSON.stringify(event);
       const timestamp = Math.floor(clock.now() / 1000);
       const result = await post(
@@ -107,6 +107,7 @@ export class WebhookSender {
       state.failures += 1;
       const delayMs = this.retryDelayMs(state.failures);
       this.logger.warn({ url: state.url, eventId: event.id, status: result.status, problem: result.problem, failures: state.failures, retryInMs: delayMs }, 'webhook delivery failed');
+      state.running = false;
       if (this.stopped) return;
       state.retry = clock.setTimer(delayMs, () => {
         state.retry = undefined;
@@ -114,6 +115,7 @@ export class WebhookSender {
       });
       return;
     }
+    state.running = false;
   }
 
   private retryDelayMs(failures: number): number {
