@@ -2,6 +2,7 @@
 // events are POSTed, the signing secret (Standard Webhooks, read from
 // `secretFile` at load, or inline `secret`) and which event types each receiver wants.
 
+import { resolve } from 'node:path';
 import { readValueFileSync } from './files.js';
 import type { FieldContext, LeafType } from './leaf-types.js';
 import type { WebhookConfig, WebhookEventType } from './types.js';
@@ -46,7 +47,7 @@ function parseSecret(raw: Record<string, unknown>, field: FieldContext): string 
       field.report(`${field.path}.secretFile`, `${describeValue(file)} is not a file path`);
       return undefined;
     }
-    const read = readValueFileSync(file.trim());
+    const read = readValueFileSync(resolve(field.baseDir, file.trim()));
     if (!read.ok) field.report(`${field.path}.secretFile`, read.problem);
     return read.ok ? read.value : undefined;
   }
