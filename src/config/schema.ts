@@ -25,7 +25,7 @@ import { listenersType, routesType } from './structured-types.js';
 import { providersType, publicSuffixesType } from './provider-type.js';
 import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
 import { reportTextType } from './tlsrpt-types.js';
-import { webhookType } from './webhook-type.js';
+import { webhooksType } from './webhook-type.js';
 
 /** default: a default applies when absent; required: absent is an error; optional: absent is undefined. */
 export type Presence = 'default' | 'required' | 'optional';
@@ -162,7 +162,7 @@ export const CONFIG_SCHEMA = section({
     contact: withDefault(reportTextType, ''),
   }),
   events: section({
-    webhooks: withDefault(listType(webhookType, { nonEmpty: false }), []),
+    webhooks: withDefault(webhooksType, []),
   }),
   suppression: section({
     enabled: withDefault(booleanType, true),

@@ -4,9 +4,9 @@
 
 import { resolve } from 'node:path';
 import { readValueFileSync } from './files.js';
-import type { FieldContext, LeafType } from './leaf-types.js';
+import { listType, type FieldContext, type LeafType } from './leaf-types.js';
 import type { WebhookConfig, WebhookEventType } from './types.js';
-import { closestName, describeValue, failure, isPlainObject, listChoices } from './values.js';
+import { closestName, describeValue, failure, isPlainObject, listChoices, success } from './values.js';
 
 export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = ['queued', 'delivered', 'deferred', 'failed', 'bounced', 'delayed', 'expired', 'suppressed', 'quota'];
 const FIELDS = ['url', 'secret', 'secretFile', 'events'];
@@ -97,5 +97,18 @@ export const webhookType: LeafType<WebhookConfig> = {
     if (!valid || url === undefined || secret === undefined || events === undefined) return undefined;
     return { url, secret, events };
   },
-  fromEnv: () => failure('webhooks are set in the config file (secrets by secretFile)'),
+  fromEnv: () => failure('a webhook is written as JSON in OUTPOST_EVENTS_WEBHOOKS'),
+};
+
+/** The list; from the environment (OUTPOST_EVENTS_WEBHOOKS or its _FILE form) as a JSON array of webhooks. */
+export const webhooksType: LeafType<readonly WebhookConfig[]> = {
+  parse: listType(webhookType, { nonEmpty: false }).parse,
+  fromEnv(text) {
+    try {
+      const value: unknown = JSON.parse(text);
+      return Array.isArray(value) ? success(value) : failure('is not a JSON array of webhooks ([{"url": ..., "secretFile": ...}])');
+    } catch {
+      return failure('is not JSON (write [{"url": "https://...", "secretFile": "/run/secrets/hook"}])');
+    }
+  },
 };

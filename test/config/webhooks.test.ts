@@ -12,9 +12,9 @@ import { minimalYaml, TempConfigs } from './temp-config.js';
 const temp = new TempConfigs();
 after(() => temp.removeAll());
 
-async function load(yaml: string): Promise<Config> {
+async function load(yaml: string, env: Record<string, string> = {}): Promise<Config> {
   const folder = await temp.write({ domains: 'example.org\n', 'outpost.yaml': yaml, 'secrets/hook': 'whsec_c2VjcmV0\n' });
-  return loadConfig(join(folder, 'outpost.yaml'), {});
+  return loadConfig(join(folder, 'outpost.yaml'), env);
 }
 
 async function problems(yaml: string): Promise<string[]> {
@@ -44,6 +44,12 @@ describe('events.webhooks', () => {
       { url: 'https://hooks.example.com/outpost', secret: 'whsec_c2VjcmV0', events: ['delivered', 'failed'] },
       { url: 'http://127.0.0.1:8080/e', secret: 'plain text secret', events: ['queued', 'delivered', 'deferred', 'failed', 'bounced', 'delayed', 'expired', 'suppressed', 'quota'] },
     ]);
+  });
+
+  it('reads OUTPOST_EVENTS_WEBHOOKS as a JSON array', async () => {
+    const config = await load(minimalYaml(), { OUTPOST_EVENTS_WEBHOOKS: '[{"url": "https://hooks.example.com/e", "secret": "s3", "events": ["bounced"]}]' });
+    assert.deepEqual(config.events.webhooks, [{ url: 'https://hooks.example.com/e', secret: 's3', events: ['bounced'] }]);
+    await assert.rejects(load(minimalYaml(), { OUTPOST_EVENTS_WEBHOOKS: 'https://x' }), ConfigErrors);
   });
 
   it('refuses bad URLs, missing or double secrets, unknown event types and keys, naming line and key', async () => {
