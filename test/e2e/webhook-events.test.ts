@@ -97,5 +97,13 @@ describe('delivery events of the real server', () => {
     const ids = accepted.map((post) => post.id);
     assert.equal(new Set(ids).size, ids.length, 'every event has its own id');
     assert.deepEqual(await pythonVerify(secret, accepted), accepted.map(() => true));
+
+    const http = await serve.waitForLog((line) => line['msg'] === 'http listening');
+    const metrics = await (await fetch(`http://127.0.0.1:${String(http['port'])}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.ok(value('outpost_webhook_deliveries_total{result="success"}') >= accepted.length, metrics);
+    assert.equal(value('outpost_webhook_deliveries_total{result="failure"}'), 0);
+    assert.equal(value('outpost_webhook_events_dropped_total'), 0);
+    assert.ok(value('outpost_webhook_outbox_events') >= 0);
   });
 });
