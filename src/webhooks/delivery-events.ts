@@ -56,6 +56,7 @@ export class DeliveryEvents {
 
   /** The outcomes of one attempt, before the spool records them. */
   async outcomes(queueId: string, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo): Promise<void> {
+    if (!this.wants('delivered') && !this.wants('deferred') && !this.wants('failed')) return;
     const facts = await this.factsOf(queueId);
     const appends: Promise<void>[] = [];
     for (const [recipient, outcome] of outcomes) {
@@ -68,6 +69,7 @@ export class DeliveryEvents {
 
   /** A DSN was queued: `bounced` (and `expired` for recipients that ran out of time) or `delayed`. */
   async notice(action: 'failed' | 'delayed', original: EnvelopeRecord, dsnId: string, recipients: readonly RecipientRecord[]): Promise<void> {
+    if (!(action === 'delayed' ? this.wants('delayed') : this.wants('bounced') || this.wants('expired'))) return;
     const facts = await this.factsOf(original.id, original.from);
     const appends: Promise<void>[] = [];
     for (const rcpt of recipients) {

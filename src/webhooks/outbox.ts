@@ -14,7 +14,7 @@ import type { DeliveryEvent } from './types.js';
 export const OUTBOX_FILE = 'outbox.jsonl';
 export const DEFAULT_MAX_OUTBOX_EVENTS = 100_000;
 /** Rewrite the file once it holds this many lines more than live events. */
-const COMPACT_AFTER_DEAD_LINES = 10_000;
+export const DEFAULT_COMPACT_AFTER_DEAD_LINES = 10_000;
 
 interface EventLine {
   readonly t: 'e';
@@ -43,6 +43,8 @@ export interface OutboxOptions {
   readonly logger: Logger;
   readonly maxEvents?: number;
   readonly observer?: OutboxObserver;
+  /** Lines (events done, acknowledgements) the file may hold beyond the live events before it is rewritten. */
+  readonly compactAfterDeadLines?: number;
   /** Tests inject one to count or fail syncs. */
   readonly fileSync?: (fd: number) => Promise<void>;
 }
@@ -202,7 +204,7 @@ export class EventOutbox {
       } catch (error) {
         for (const waiter of waiters) waiter.reject(error);
       }
-      if (this.waiters.length === 0 && this.lines - this.live.size > COMPACT_AFTER_DEAD_LINES) await this.compact();
+      if (this.waiters.length === 0 && this.lines - this.live.size > (this.options.compactAfterDeadLines ?? DEFAULT_COMPACT_AFTER_DEAD_LINES)) await this.compact();
     }
     this.running = undefined;
   }

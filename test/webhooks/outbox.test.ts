@@ -66,4 +66,20 @@ describe('webhook outbox', () => {
     assert.deepEqual(reopened.pendingFor(A).map((item) => item.id), ['e3', 'e4', 'e5']);
     await reopened.close();
   });
+
+  it('rewrites the file once it is mostly acknowledged, keeping what is still owed', async () => {
+    const folder = join(root, 'compact');
+    const log = memoryLog();
+    const options = { folder, logger: log.logger, compactAfterDeadLines: 20 };
+    const outbox = await EventOutbox.open(options, [A]);
+    for (let index = 0; index < 30; index += 1) await outbox.append(event(`e${index}`), [A]);
+    for (let index = 0; index < 29; index += 1) outbox.acknowledge(`e${index}`, A);
+    await outbox.append(event('last'), [A]);
+    await outbox.close();
+    const lines = (await readFile(join(folder, OUTBOX_FILE), 'utf8')).split('\n').filter((line) => line !== '');
+    assert.ok(lines.length < 20, `${lines.length} lines after compaction`);
+    const reopened = await EventOutbox.open(options, [A]);
+    assert.deepEqual(reopened.pendingFor(A).map((item) => item.id), ['e29', 'last']);
+    await reopened.close();
+  });
 });
