@@ -21,11 +21,8 @@ describe('webhooks across kill -9', () => {
   before(async () => {
     receiver = await startReceiver('hang');
     installation = await makeInstallation({
-      extraYaml: `events:\n  webhooks:\n    - { url: "${'RECEIVER'}", secretFile: webhook-secret, events: [queued, deferred, delivered] }\n`,
+      extraYaml: `events:\n  webhooks:\n    - { url: "${receiver.url}", secretFile: webhook-secret, events: [queued, deferred, delivered] }\n`,
     });
-    const config = join(installation.dir, 'outpost.yaml');
-    const { readFile } = await import('node:fs/promises');
-    await writeFile(config, (await readFile(config, 'utf8')).replace('RECEIVER', receiver.url));
     await writeFile(join(installation.dir, 'webhook-secret'), `${secret}\n`, { mode: 0o600 });
   });
   after(async () => {
