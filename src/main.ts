@@ -51,6 +51,8 @@ import { runDoctorFromConfig } from './doctor/run.js';
 import type { TlsReportRecorder } from './tlsrpt/types.js';
 import { createTlsReportRecorder, createTlsReportSender } from './tlsrpt/setup.js';
 import { recordStsFetchFailure } from './delivery/sts-fetch-report.js';
+import { createWebhooks } from './webhooks/setup.js';
+import { messageIdOf } from './webhooks/delivery-events.js';
 
 /** How long sessions and deliveries may take to finish on SIGTERM (Docker waits 10 s before SIGKILL). */
 export const SHUTDOWN_GRACE_MS = 8_000;
@@ -251,7 +253,25 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       },
     },
   });
-  const sending = sendingParts(config, { clock, logger, registry: metrics.registry, isLocalDomain: (domain) => domains.has(domain) });
+  // Delivery events (webhooks): the hooks below append to the outbox in the spool before the state change is acknowledged.
+  const webhooks = await createWebhooks(config.events.webhooks, {
+    spoolDir: config.spoolDir,
+    clock,
+    logger,
+    registry: metrics.registry,
+    ca: outbound.trust.ca,
+    facts: async (id) => ({ sender: (await spool.read(id))?.from ?? null, messageId: messageIdOf(await spool.readHeaders(id, 64 * 1024)) }),
+  });
+  const events = webhooks?.events;
+  const sending = sendingParts(config, {
+    clock,
+    logger,
+    registry: metrics.registry,
+    isLocalDomain: (domain) => domains.has(domain),
+    ...(events === undefined
+      ? {}
+      : { events: { onSuppressed: (entry) => events.suppressed(entry), onSuppressedRcpt: (entry, client) => events.suppressed(entry, client), onQuotaRefused: (refusal, sender) => events.quota(refusal, sender) } }),
+  });
   await sending.suppressions.load();
   const transport = smtpTransport(config, (domain, signal) => planner(domain, signal), deps, metrics, outbound, tlsReporting?.recorder);
   const providers = providerLimits(config, deps, metrics);
@@ -262,10 +282,11 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     },
     dsnQueued: (action) => metrics.dsnSent(action),
     permanentFailure: (rcpt, status, reply) => sending.permanentFailure(rcpt, status, reply),
+    ...(events === undefined ? {} : { outcomesDecided: (id, outcomes, info) => events.outcomes(id, outcomes, info), noticeQueued: (action, original, dsnId, rcpts) => events.notice(action, original, dsnId, rcpts) }),
   }, providers);
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
-  const queuedSpool = notifyOnCommit(spool, (record) => queue.enqueued(record.id, record));
+  const queuedSpool = notifyOnCommit(webhooks?.recordQueued(spool, (id) => spool.readHeaders(id, 64 * 1024)) ?? spool, (record) => queue.enqueued(record.id, record));
   const dkimSigner = keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock });
   const reportSender =
     tlsReporting === undefined
@@ -328,6 +349,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     // Again now that `outpost suppress` talks to this server: a change it made offline meanwhile is in the file.
     await sending.suppressions.load();
     await queue.start();
+    webhooks?.start();
     reportSender?.start();
     processMetrics.start();
     await http.start();
@@ -339,6 +361,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     await smtp.stop(0);
     await reportSender?.stop();
     await queue.stop(0);
+    await webhooks?.stop();
     await tlsReporting?.recorder.close();
     await outbound.policies?.close();
     await control.close().catch(() => undefined);
@@ -403,6 +426,8 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       // A report round under way ends (its unsent reports stay for the next start) before the queue stops.
       await reportSender?.stop();
       await queue.stop(SHUTDOWN_GRACE_MS);
+      // Events not yet POSTed stay in the outbox for the next start.
+      await webhooks?.stop();
       // Counts of the last sessions are written now (a crash loses at most the recorder's flush interval).
       await tlsReporting?.recorder.close();
       await outbound.policies?.close();

@@ -13,7 +13,7 @@ import type { SendingGuards } from './server/sending-guards.js';
 import { suppressionKey, type SuppressionEntry } from './suppression/list.js';
 import { Suppressions } from './suppression/suppressions.js';
 
-/** Hooks for each suppression and refusal (logged already; webhooks subscribe here later). */
+/** Hooks for each suppression and refusal (logged already; the delivery events of src/webhooks/ subscribe here). */
 export interface SendingEvents {
   onSuppressed?(entry: SuppressionEntry): void;
   onSuppressedRcpt?(entry: SuppressionEntry, client: string): void;

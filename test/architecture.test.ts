@@ -72,6 +72,8 @@ it('keeps the layers pointing inward', () => {
     tlsrpt: ['tlsrpt', 'core', 'config', 'dns', 'dsn', 'dkim', 'mtasts', 'smtp', 'spool'],
     suppression: ['suppression', 'core', 'smtp'],
     quota: ['quota', 'core', 'smtp'],
+    // Delivery events: the outbox and sender, fed by hooks main.ts wires; types of what they report, never the server or the scheduler.
+    webhooks: ['webhooks', 'core', 'config', 'spool', 'observability', 'delivery', 'quota', 'suppression'],
   };
   const forbidden: Readonly<Record<string, readonly string[]>> = {
     server: ['delivery', 'scheduler', 'dns', 'dsn', 'doctor', 'main', 'cli'],

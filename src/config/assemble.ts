@@ -74,6 +74,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       cacheSize: verify.cacheSize,
     },
     tlsrpt: { enabled: values.tlsrpt.enabled, organization: values.tlsrpt.organization, contact: values.tlsrpt.contact },
+    events: { webhooks: values.events.webhooks.map((hook) => ({ ...hook, events: [...hook.events] })) },
     suppression: { enabled: values.suppression.enabled, after: values.suppression.after, ttlMs: values.suppression.ttl },
     quotas: { perHour: values.quotas.perHour, perDay: values.quotas.perDay },
     http: values.http === undefined ? undefined : { address: values.http.address, port: values.http.port },

@@ -25,6 +25,7 @@ import { listenersType, routesType } from './structured-types.js';
 import { providersType, publicSuffixesType } from './provider-type.js';
 import { optionalCaFileType, tlsPolicyType } from './outbound-tls-types.js';
 import { reportTextType } from './tlsrpt-types.js';
+import { webhooksType } from './webhook-type.js';
 
 /** default: a default applies when absent; required: absent is an error; optional: absent is undefined. */
 export type Presence = 'default' | 'required' | 'optional';
@@ -159,6 +160,9 @@ export const CONFIG_SCHEMA = section({
     enabled: withDefault(booleanType, true),
     organization: withDefault(reportTextType, ''),
     contact: withDefault(reportTextType, ''),
+  }),
+  events: section({
+    webhooks: withDefault(webhooksType, []),
   }),
   suppression: section({
     enabled: withDefault(booleanType, true),

@@ -169,6 +169,21 @@ export interface TlsRptConfig {
   readonly contact: string;
 }
 
+export type WebhookEventType = 'queued' | 'delivered' | 'deferred' | 'failed' | 'bounced' | 'delayed' | 'expired' | 'suppressed' | 'quota';
+
+/** One receiver of delivery events (README "Delivery events (webhooks)"). */
+export interface WebhookConfig {
+  /** http or https URL the events are POSTed to. */
+  readonly url: string;
+  /** The signing secret (from `secretFile`, or inline `secret`); `whsec_` + base64 means those decoded bytes. */
+  readonly secret: string;
+  readonly events: readonly WebhookEventType[];
+}
+
+export interface EventsConfig {
+  readonly webhooks: readonly WebhookConfig[];
+}
+
 /** The suppression list (README "Suppression list"). */
 export interface SuppressionConfig {
   readonly enabled: boolean;
@@ -211,6 +226,7 @@ export interface Config {
   readonly dkim: { readonly keysFolder: string };
   readonly verifyRecipients: VerifyRecipientsConfig;
   readonly tlsrpt: TlsRptConfig;
+  readonly events: EventsConfig;
   readonly suppression: SuppressionConfig;
   readonly quotas: QuotasConfig;
   readonly http: HttpConfig | undefined;

@@ -257,6 +257,11 @@ export class DeliveryScheduler {
     const round = this.rounds.get(id);
     let record: EnvelopeRecord;
     try {
+      await this.options.observer?.outcomesDecided?.(id, outcomes, info);
+    } catch (error) {
+      this.logger.error({ qid: id, err: error }, 'cannot record delivery events');
+    }
+    try {
       record = (await this.completeAtOnce(round, outcomes, nowMs)) ?? (await this.options.spool.update(id, (current) => applyOutcomes(current, outcomes, nowMs, info)));
       if (round !== undefined) round.record = undefined;
     } catch (error) {

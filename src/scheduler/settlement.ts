@@ -3,7 +3,7 @@
 // or cancels it, then queues the owed DSNs (RFC 3464): failures and one delay warning.
 
 import type { Logger } from 'pino';
-import type { EnvelopeRecord } from '../spool/types.js';
+import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
 import { retryDelayMs } from './backoff.js';
 import { delayWarningDue, expiresAtMs, isExpired, nextAttemptMs } from './expiry.js';
 import { dsnRecipient, queueDsn, type NoticeContext } from './notices.js';
@@ -46,6 +46,7 @@ export async function sendOwedNotices(context: SettlementContext, record: Envelo
     const dsn = await queueDsn(context, current, failures.map((recipient) => dsnRecipient(recipient, 'failed')), undefined, nowMs);
     logDsn(context.logger, current, dsn, 'failed', failures.map((recipient) => recipient.address));
     context.observer?.dsnQueued('failed');
+    await noticeEvents(context, 'failed', current, dsn.id, failures);
     context.queued(dsn.id);
     const reported = new Set(failures.map((recipient) => recipient.address));
     current = final ? markDsnSent(current, reported) : await context.spool.update(current.id, (latest) => markDsnSent(latest, reported));
@@ -56,10 +57,20 @@ export async function sendOwedNotices(context: SettlementContext, record: Envelo
     const dsn = await queueDsn(context, current, pending.map((recipient) => dsnRecipient(recipient, 'delayed')), willRetryUntilMs, nowMs);
     logDsn(context.logger, current, dsn, 'delayed', pending.map((recipient) => recipient.address));
     context.observer?.dsnQueued('delayed');
+    await noticeEvents(context, 'delayed', current, dsn.id, pending);
     context.queued(dsn.id);
     current = await context.spool.update(current.id, (latest) => ({ ...latest, delayWarningSent: true }));
   }
   return current;
+}
+
+/** Before the record notes the DSN: a crash in between queues the DSN and its events again (at least once). */
+async function noticeEvents(context: SettlementContext, action: 'failed' | 'delayed', original: EnvelopeRecord, dsnId: string, recipients: readonly RecipientRecord[]): Promise<void> {
+  try {
+    await context.observer?.noticeQueued?.(action, original, dsnId, recipients);
+  } catch (error) {
+    context.logger.error({ qid: original.id, err: error }, 'cannot record delivery events');
+  }
 }
 
 function logDsn(logger: Logger, original: EnvelopeRecord, dsn: EnvelopeRecord, action: 'failed' | 'delayed', rcpts: string[]): void {

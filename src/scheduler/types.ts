@@ -5,9 +5,9 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { DeliveryConfig } from '../config/types.js';
-import type { Transport } from '../delivery/types.js';
+import type { AttemptInfo, RecipientOutcome, Transport } from '../delivery/types.js';
 import type { DsnRequest } from '../dsn/types.js';
-import type { EnvelopeRecord, MessageWriter } from '../spool/types.js';
+import type { EnvelopeRecord, MessageWriter, RecipientRecord } from '../spool/types.js';
 import type { ProviderLimits } from './provider-limits.js';
 
 /** What the scheduler needs of the spool; the real Spool (src/spool/spool.ts) satisfies it. */
@@ -48,6 +48,13 @@ export interface DeliveryObserver {
   dsnQueued(action: 'failed' | 'delayed'): void;
   /** A recipient failed permanently at delivery, with the outcome's enhanced status and reply (the suppression list counts these). */
   permanentFailure?(recipient: string, status: string, reply: string): void;
+  /**
+   * Outcomes of an attempt, awaited before they are recorded in the spool (the
+   * webhook outbox writes its events here, so a state change never precedes its event).
+   */
+  outcomesDecided?(messageId: string, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo): Promise<void>;
+  /** A DSN was committed for `recipients` of `original`; awaited before the record notes it. */
+  noticeQueued?(action: 'failed' | 'delayed', original: EnvelopeRecord, dsnId: string, recipients: readonly RecipientRecord[]): Promise<void>;
 }
 
 export interface SchedulerOptions {

@@ -18,6 +18,7 @@ const NAMES: ReadonlyArray<readonly [string, string]> = [
   ['log.level', 'OUTPOST_LOG_LEVEL'],
   ['suppression.ttl', 'OUTPOST_SUPPRESSION_TTL'],
   ['quotas.perHour', 'OUTPOST_QUOTAS_PER_HOUR'],
+  ['events.webhooks', 'OUTPOST_EVENTS_WEBHOOKS'],
 ];
 
 for (const [path, variable] of NAMES) {
@@ -29,7 +30,7 @@ for (const [path, variable] of NAMES) {
 
 test('env: every configuration key has its own variable', () => {
   const keys = envKeys();
-  assert.equal(keys.size, 60);
+  assert.equal(keys.size, 61);
   assert.equal(new Set([...keys.values()].map((key) => key.path)).size, keys.size);
   assert.ok(!keys.has('OUTPOST_CONFIG'));
 });
