@@ -3,6 +3,7 @@
 // discovery (exactly one record starting "v=STSv1", else no policy).
 
 import type { Resolver } from '../dns/resolver.js';
+import { lookupVersionedTxt } from '../dns/versioned-txt.js';
 
 export const STS_VERSION_PREFIX = 'v=STSv1';
 
@@ -51,21 +52,8 @@ export type StsDiscovery =
 /** Looks up `_mta-sts.<domain>` TXT (CNAMEs followed by the resolver); each record's strings joined. */
 export async function discoverMtaSts(resolver: Resolver, domain: string): Promise<StsDiscovery> {
   const name = `_mta-sts.${domain}`;
-  const result = await resolver.lookup(name, 'TXT');
-  switch (result.kind) {
-    case 'nxdomain':
-    case 'nodata':
-      return { kind: 'none', reason: `no TXT record at ${name}` };
-    case 'servfail':
-    case 'timeout':
-    case 'refused':
-      return { kind: 'error', reason: `TXT lookup of ${name}: ${result.kind} (${result.reason})` };
-    case 'ok':
-      break;
-  }
-  const records = result.records.map((strings) => strings.join('')).filter((text) => text.startsWith(STS_VERSION_PREFIX));
-  if (records.length === 0) return { kind: 'none', reason: `no ${STS_VERSION_PREFIX} record at ${name}` };
-  if (records.length > 1) return { kind: 'none', reason: `${records.length} ${STS_VERSION_PREFIX} records at ${name} (there must be one)` };
-  const parsed = parseStsRecord(records[0] ?? '');
+  const found = await lookupVersionedTxt(resolver, name, STS_VERSION_PREFIX, (text) => text.startsWith(STS_VERSION_PREFIX));
+  if (found.kind !== 'record') return found;
+  const parsed = parseStsRecord(found.text);
   return 'id' in parsed ? { kind: 'record', id: parsed.id } : { kind: 'none', reason: `malformed record at ${name}: ${parsed.problem}` };
 }

@@ -3,6 +3,7 @@
 // (exactly one record starting "v=TLSRPTv1", else the domain does not take reports).
 
 import type { Resolver } from '../dns/resolver.js';
+import { lookupVersionedTxt } from '../dns/versioned-txt.js';
 
 export const TLSRPT_VERSION = 'v=TLSRPTv1';
 
@@ -56,21 +57,8 @@ function isTlsRpt(text: string): boolean {
 /** Looks up `_smtp._tls.<domain>` TXT; each record's strings joined. */
 export async function discoverTlsRpt(resolver: Resolver, domain: string): Promise<TlsRptDiscovery> {
   const name = `_smtp._tls.${domain}`;
-  const result = await resolver.lookup(name, 'TXT');
-  switch (result.kind) {
-    case 'nxdomain':
-    case 'nodata':
-      return { kind: 'none', reason: `no TXT record at ${name}` };
-    case 'servfail':
-    case 'timeout':
-    case 'refused':
-      return { kind: 'error', reason: `TXT lookup of ${name}: ${result.kind} (${result.reason})` };
-    case 'ok':
-      break;
-  }
-  const records = result.records.map((strings) => strings.join('')).filter(isTlsRpt);
-  if (records.length === 0) return { kind: 'none', reason: `no ${TLSRPT_VERSION} record at ${name}` };
-  if (records.length > 1) return { kind: 'none', reason: `${records.length} ${TLSRPT_VERSION} records at ${name} (there must be one)` };
-  const parsed = parseTlsRptRecord(records[0] ?? '');
+  const found = await lookupVersionedTxt(resolver, name, TLSRPT_VERSION, isTlsRpt);
+  if (found.kind !== 'record') return found;
+  const parsed = parseTlsRptRecord(found.text);
   return 'rua' in parsed ? { kind: 'record', rua: parsed.rua } : { kind: 'none', reason: `malformed record at ${name}: ${parsed.problem}` };
 }
