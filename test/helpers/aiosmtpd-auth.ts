@@ -3,12 +3,8 @@
 // XOAUTH2 handler that checks bearer tokens (on failure: 334 + JSON error, then 535).
 // It prints one JSON line per AUTH attempt and per message received.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { stopPythonServer } from './aiosmtpd-capture.js';
-
-/** Debian's interpreter, which has python3-aiosmtpd (not a pyenv python3 first on PATH). */
-const DEBIAN_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+import { PythonEventServer, type PythonEvent } from './python-event-server.js';
 
 export function aiosmtpdAvailable(): boolean {
   return existsSync('/usr/lib/python3/dist-packages/aiosmtpd');
@@ -71,54 +67,13 @@ export interface AiosmtpdAuthOptions {
   readonly exclude?: readonly string[];
 }
 
-export type AiosmtpdEvent = Record<string, unknown> & { readonly event: string };
+export type AiosmtpdEvent = PythonEvent;
 
-export class AiosmtpdAuth {
-  readonly events: AiosmtpdEvent[] = [];
-  port = 0;
-  #waiters: (() => void)[] = [];
+export type AiosmtpdAuth = PythonEventServer;
 
-  private constructor(private readonly child: ChildProcess) {}
-
-  static async start(options: AiosmtpdAuthOptions): Promise<AiosmtpdAuth> {
+export const AiosmtpdAuth = {
+  start(options: AiosmtpdAuthOptions): Promise<AiosmtpdAuth> {
     const config = { certFile: options.certFile, keyFile: options.keyFile, users: options.users ?? {}, tokens: options.tokens ?? {}, exclude: options.exclude ?? [] };
-    const child = spawn(DEBIAN_PYTHON, ['-u', '-c', SERVER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const server = new AiosmtpdAuth(child);
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    let buffered = '';
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-      buffered += text;
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const event = JSON.parse(buffered.slice(0, newline)) as AiosmtpdEvent;
-        buffered = buffered.slice(newline + 1);
-        if (event.event === 'ready') server.port = Number(event['port']);
-        else server.events.push(event);
-      }
-      for (const wake of server.#waiters.splice(0)) wake();
-    });
-    const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code) => reject(new Error(`aiosmtpd exited with ${code}: ${stderr}`))));
-    exited.catch(() => undefined);
-    await Promise.race([server.#until(() => server.port !== 0), exited]);
-    return server;
-  }
-
-  /** The events of one kind ("auth", "data"), in order. */
-  of(kind: string): AiosmtpdEvent[] {
-    return this.events.filter((event) => event.event === kind);
-  }
-
-  /** Resolves once `count` events of `kind` have arrived (the server prints them as they happen). */
-  async waitFor(kind: string, count: number): Promise<AiosmtpdEvent[]> {
-    await this.#until(() => this.of(kind).length >= count);
-    return this.of(kind);
-  }
-
-  async #until(ready: () => boolean): Promise<void> {
-    while (!ready()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-  }
-
-  stop(): Promise<void> {
-    return stopPythonServer(this.child);
-  }
-}
+    return PythonEventServer.start(SERVER, config);
+  },
+};

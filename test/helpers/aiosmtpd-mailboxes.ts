@@ -3,8 +3,7 @@
 // any other RCPT with 550 5.1.1. It prints one JSON line per connection,
 // MAIL, RCPT (with its answer) and message received.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { DEBIAN_PYTHON, stopPythonServer } from './aiosmtpd-capture.js';
+import { PythonEventServer, type PythonEvent } from './python-event-server.js';
 
 const SERVER = String.raw`
 import asyncio, json, sys
@@ -41,57 +40,15 @@ async def main():
 asyncio.run(main())
 `;
 
-export type MailboxEvent = Record<string, unknown> & { readonly event: string };
+export type MailboxEvent = PythonEvent;
 
-export class AiosmtpdMailboxes {
-  readonly events: MailboxEvent[] = [];
-  port = 0;
-  #waiters: (() => void)[] = [];
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly host: string,
-  ) {}
-
-  /** Listens on `host` (a loopback address), port chosen by the system; knows `mailboxes` (case-insensitive). */
-  static async start(mailboxes: readonly string[], host = '127.0.0.1'): Promise<AiosmtpdMailboxes> {
-    const child = spawn(DEBIAN_PYTHON, ['-u', '-c', SERVER, JSON.stringify({ mailboxes, host })], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const server = new AiosmtpdMailboxes(child, host);
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    let buffered = '';
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-      buffered += text;
-      for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
-        const event = JSON.parse(buffered.slice(0, newline)) as MailboxEvent;
-        buffered = buffered.slice(newline + 1);
-        if (event.event === 'ready') server.port = Number(event['port']);
-        else server.events.push(event);
-      }
-      for (const wake of server.#waiters.splice(0)) wake();
-    });
-    const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code) => reject(new Error(`aiosmtpd exited with ${code}: ${stderr}`))));
-    exited.catch(() => undefined);
-    await Promise.race([server.#until(() => server.port !== 0), exited]);
-    return server;
-  }
-
-  /** The events of one kind ("connect", "mail", "rcpt", "data"), in order. */
-  of(kind: string): MailboxEvent[] {
-    return this.events.filter((event) => event.event === kind);
-  }
-
-  /** Resolves once `count` events of `kind` have arrived. */
-  async waitFor(kind: string, count: number): Promise<MailboxEvent[]> {
-    await this.#until(() => this.of(kind).length >= count);
-    return this.of(kind);
-  }
-
-  stop(): Promise<void> {
-    return stopPythonServer(this.child);
-  }
-
-  async #until(ready: () => boolean): Promise<void> {
-    while (!ready()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-  }
+/** Listens on `host` (a loopback address), port chosen by the system; knows `mailboxes` (case-insensitive). */
+export async function startAiosmtpdMailboxes(mailboxes: readonly string[], host = '127.0.0.1'): Promise<AiosmtpdMailboxes> {
+  const server = await PythonEventServer.start(SERVER, { mailboxes, host });
+  return Object.assign(server, { host });
 }
+
+export type AiosmtpdMailboxes = PythonEventServer & { readonly host: string };
+
+/** The same, as the class-style call the tests use. */
+export const AiosmtpdMailboxes = { start: startAiosmtpdMailboxes };
