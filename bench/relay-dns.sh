@@ -2,11 +2,13 @@
 # End-to-end relay throughput, outpost beside Postfix in the same run, over
 # DNS: Postfix's smtp-source sends MESSAGES messages over SESSIONS sessions
 # (spread over 10 destination domains d0..d9.example.net) into each relay;
-# both relays look up the MX (dnsmasq on 127.0.0.153, MX -> 127.0.0.5) and
+# both relays look up the MX (dnsmasq on 127.0.0.153, MX -> 127.0.0.5; outpost's
+# provider cap is lifted to 200, as Postfix has none: 20 sessions per domain) and
 # deliver to Postfix's smtp-sink. The clock stops when the relay's queue is
 # empty again. Both fsync every message before 250. Repeated RUNS times,
 # the relays taking turns; prints each run, medians, min/max, the ratio and
-# the load average (`uptime`) before each run.
+# the load average (`uptime`) before each run, and outpost's CPU time per
+# message (user + system, from /proc: robust on a busy machine).
 #
 #   bench/relay-dns.sh [MESSAGES] [SESSIONS] [SIZE_BYTES] [RUNS]   (default 5000 20 2048 3)
 #
@@ -65,7 +67,7 @@ limits: { maxConnections: 1000, maxConnectionsPerClient: 1000 }
 log: { level: error }
 http: { address: 127.0.0.1, port: $http_port }
 dns: { servers: ["$dns_ip:53"] }
-delivery: { port: $sink_port, concurrencyPerDomain: 20 }
+delivery: { port: $sink_port, concurrencyPerDomain: 20, concurrencyPerProvider: 200 }
 YAML
 (cd "$outpost_dir" && exec node ${BENCH_NODE_ARGS:-} dist/cli.js serve --config "$work/outpost/outpost.yaml") &
 outpost_pid=$!
@@ -119,9 +121,12 @@ outpost_queued() {
 outpost_queue_empty() { [ "$(outpost_queued)" = 0 ]; }
 postfix_queue_empty() { [ -z "$(find "$pf/queue/incoming" "$pf/queue/active" "$pf/queue/deferred" "$pf/queue/maildrop" -type f 2>/dev/null | head -1)" ]; }
 wait_until() { for _ in $(seq 1 6000); do "$1" && return 0; sleep 0.05; done; echo "$1: timed out" >&2; return 1; }
-measure() { # host:port, queue-empty check -> msg/s
-  local start end
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$outpost_pid/stat"; }
+measure() { # host:port, queue-empty check -> msg/s (and outpost's CPU per message into $work/cpu)
+  local start end ticks
+  ticks=$(cpu_ticks)
   start=$(now); send "$messages" "$1"; wait_until "$2"; end=$(now)
+  awk -v n="$messages" -v t="$(( $(cpu_ticks) - ticks ))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", 1000 * t / hz / n }' > "$work/cpu"
   awk -v n="$messages" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }'
 }
 
@@ -133,11 +138,11 @@ outpost_rates=(); postfix_rates=()
 echo "messages=$messages sessions=$sessions size=${size}B domains=$domains runs=$runs"
 for run in $(seq 1 "$runs"); do
   load_o=$(uptime | sed 's/.*load average: //')
-  o=$(measure "127.0.0.3:$outpost_port" outpost_queue_empty)
+  o=$(measure "127.0.0.3:$outpost_port" outpost_queue_empty); o_cpu=$(cat "$work/cpu")
   load_p=$(uptime | sed 's/.*load average: //')
   p=$(measure "127.0.0.1:$postfix_port" postfix_queue_empty)
   outpost_rates+=("$o"); postfix_rates+=("$p")
-  echo "run $run: outpost $o msg/s (load $load_o), postfix $p msg/s (load $load_p)"
+  echo "run $run: outpost $o msg/s (${o_cpu} ms CPU/msg, load $load_o), postfix $p msg/s (load $load_p)"
 done
 stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "median %s min %s max %s", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 echo "outpost: $(stats "${outpost_rates[@]}")"

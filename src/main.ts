@@ -195,6 +195,7 @@ function scheduler(config: Config, spool: Spool, transport: Transport, deps: Rel
     random: Math.random,
     hostname: config.hostname,
     delivery: config.delivery,
+    sessionReuseMs: config.delivery.connectionReuseTimeMs,
   });
 }
 

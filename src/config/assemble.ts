@@ -50,6 +50,7 @@ export function assembleConfig(values: ValidatedConfig, configFile: string, doma
       connectTimeoutMs: delivery.connectTimeout,
       commandTimeoutMs: delivery.commandTimeout,
       dataDoneTimeoutMs: delivery.dataDoneTimeout,
+      connectionReuseTimeMs: delivery.connectionReuseTime,
       bind: { ipv4: delivery.bind.ipv4, ipv6: delivery.bind.ipv6 },
     },
     limits: {

@@ -130,6 +130,7 @@ export const CONFIG_SCHEMA = section({
     connectTimeout: withDefault(positiveDuration, '30s'),
     commandTimeout: withDefault(positiveDuration, '5m'),
     dataDoneTimeout: withDefault(positiveDuration, '10m'),
+    connectionReuseTime: withDefault(allowZero, '2s'),
     bind: section({
       ipv4: withDefault(optionalAddressType(4), ''),
       ipv6: withDefault(optionalAddressType(6), ''),

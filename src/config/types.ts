@@ -112,6 +112,8 @@ export interface DeliveryConfig {
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
   readonly dataDoneTimeoutMs: number;
+  /** How long an idle outbound session waits for another message to its destination before QUIT (0 = QUIT at once). */
+  readonly connectionReuseTimeMs: number;
   /** Source address per family for outbound connections; "" = the system's choice. */
   readonly bind: { readonly ipv4: string; readonly ipv6: string };
 }

@@ -232,7 +232,9 @@ export class SmtpTransport implements Transport {
     const hasNext = async (): Promise<boolean> => {
       if (queue.length > 0 || more === undefined) return queue.length > 0;
       if (route !== undefined && job.queued?.() === true) await waitForLane(route.lane, this.#options.clock, signal);
-      const next = signal.aborted ? undefined : more();
+      let next = signal.aborted ? undefined : more();
+      // An idle session waits a little for the next message rather than QUIT now and connect again.
+      if (next === undefined && !signal.aborted && job.awaitMore !== undefined) next = await job.awaitMore(signal);
       if (next !== undefined && next.tlsRequirement !== requirement) walk.later.push(next);
       else if (next !== undefined) queue.push(next);
       return queue.length > 0;

@@ -50,6 +50,13 @@ export interface DeliveryJob {
   readonly more?: () => OutboundMessage | undefined;
   /** True when a message `more` could hand over is queued, though its lane may make it wait. */
   readonly queued?: () => boolean;
+  /**
+   * Asked when `more` has nothing and the session is healthy: waits a short while
+   * (delivery.connectionReuseTime) for a message queued later, like Postfix's connection
+   * cache; undefined when none came, the wait is cut short (stop, sessions needed
+   * elsewhere) or `signal` aborts.
+   */
+  readonly awaitMore?: (signal: AbortSignal) => Promise<OutboundMessage | undefined>;
 }
 
 /** What one attempt used, for logs and the spool history. */

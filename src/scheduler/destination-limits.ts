@@ -96,14 +96,18 @@ export class DestinationLimits {
 
   /** True when a new session to `destination` fits the limits (its provider's too) and neither it, its lane nor its provider is paused. */
   canStart(destination: string, nowMs: number): boolean {
-    const lane = this.laneOf(destination);
     const provider = this.providerOf(destination, nowMs);
     return (
       this.runningTotal < Math.max(1, this.options.maxConcurrency) &&
-      this.runningFor(destination) < Math.max(1, lane?.maxSessions ?? this.options.concurrencyPerDomain) &&
+      !this.laneFull(destination) &&
       (provider === undefined || this.options.providers?.canStart(provider, nowMs) !== false) &&
       this.pausedUntilMs(destination, nowMs) === undefined
     );
+  }
+
+  /** True when the destination's own lane (or the destination) runs all the sessions it may. */
+  laneFull(destination: string): boolean {
+    return this.runningFor(destination) >= Math.max(1, this.laneOf(destination)?.maxSessions ?? this.options.concurrencyPerDomain);
   }
 
   /** How many of `wanted` messages may start now through the destination's lane or provider (all of them without either). */

@@ -18,10 +18,18 @@ export interface DispatcherOptions {
   readonly logger: Logger;
   readonly limits: DestinationLimits;
   readonly maxMessagesPerJob: number;
+  /** How long a job whose messages are done keeps its session for a message queued later (0: it ends at once). */
+  readonly sessionReuseMs?: number;
   /** Records one transaction's outcomes (all its recipients) durably; never rejects. */
   readonly record: (transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo) => Promise<void>;
   /** A transaction is over (every recipient reported); `aborted`: its job was cut short by stop. */
   readonly done: (transaction: Transaction, result: { readonly aborted: boolean }) => void;
+}
+
+/** A job whose session waits for another message of its lane (delivery.connectionReuseTime). */
+interface IdleSession {
+  /** Hands it a transaction, or none: the wait is over. */
+  readonly finish: (transaction?: Transaction) => void;
 }
 
 const NOT_REPORTED = '451 4.3.0 delivery attempt ended without an outcome';
@@ -34,6 +42,8 @@ export class Dispatcher {
   private readonly jobs = new Set<Promise<void>>();
   private readonly resumeTimers = new Map<string, Timer>();
   private readonly lookups = new Set<Promise<void>>();
+  /** Idle sessions by lane key, oldest first. */
+  private readonly idleSessions = new Map<string, IdleSession[]>();
   private readonly directory: ProviderDirectory | undefined;
   private stopped = false;
 
@@ -51,6 +61,13 @@ export class Dispatcher {
   get queued(): number {
     let count = 0;
     for (const queue of this.queues.values()) count += queue.length;
+    return count;
+  }
+
+  /** Jobs whose session waits for another message. */
+  get idleSessionCount(): number {
+    let count = 0;
+    for (const list of this.idleSessions.values()) count += list.length;
     return count;
   }
 
@@ -91,7 +108,16 @@ export class Dispatcher {
     const { limits, clock, maxMessagesPerJob } = this.options;
     const nowMs = clock.now();
     for (const [destination, queue] of [...this.queues]) {
-      if (limits.saturated()) return;
+      this.handToIdle(destination, queue, nowMs);
+      if (queue.length === 0) {
+        this.queues.delete(destination);
+        continue;
+      }
+      if (limits.saturated()) {
+        // Sessions that only wait make room for destinations that have mail.
+        this.endIdleSessions();
+        return;
+      }
       if (limits.needsProvider(destination, nowMs)) {
         this.lookUpProvider(destination);
         continue;
@@ -107,6 +133,8 @@ export class Dispatcher {
       this.queues.set(destination, queue);
       const pausedUntilMs = limits.pausedUntilMs(destination, nowMs);
       if (pausedUntilMs !== undefined) this.armResume(destination, pausedUntilMs);
+      // Held back by a limit it shares with other lanes (its provider's): their idle sessions make room.
+      else if (!limits.canStart(destination, nowMs) && !limits.laneFull(destination)) this.endIdleSessions(limits.laneKey(destination));
     }
   }
 
@@ -114,6 +142,7 @@ export class Dispatcher {
   stop(): Transaction[] {
     this.stopped = true;
     this.directory?.stop();
+    this.endIdleSessions();
     for (const timer of this.resumeTimers.values()) timer.cancel();
     this.resumeTimers.clear();
     const abandoned = [...this.queues.values()].flat();
@@ -180,18 +209,23 @@ export class Dispatcher {
       }
       await record(transaction, completeOutcomes(transaction.message, outcomes, NOT_REPORTED), info);
     };
-    /** A message for this destination (or another of its lane: the same route) queued while the job runs rides on its session. */
-    const more = (): OutboundMessage | undefined => {
-      if (this.stopped || controller.signal.aborted) return undefined;
-      const next = this.takeForLane(destination);
-      if (next === undefined) return undefined;
+    /** A transaction that joins the running job (a message queued while it runs rides on its session). */
+    const adopt = (next: Transaction): OutboundMessage => {
       transactions.push(next);
       unreported.push(next);
       return next.message;
     };
+    /** A message for this destination (or another of its lane: the same route) queued while the job runs. */
+    const more = (): OutboundMessage | undefined => {
+      if (this.stopped || controller.signal.aborted) return undefined;
+      const next = this.takeForLane(destination);
+      return next === undefined ? undefined : adopt(next);
+    };
     const queued = (): boolean => !this.stopped && !controller.signal.aborted && this.laneQueue(destination) !== undefined;
+    const awaitMore = (signal: AbortSignal): Promise<OutboundMessage | undefined> => this.waitIdle(destination, signal, adopt);
     try {
-      await transport.run({ destination, messages: transactions.map((transaction) => transaction.message), more, queued }, report, controller.signal);
+      const job = { destination, messages: transactions.map((transaction) => transaction.message), more, queued, awaitMore };
+      await transport.run(job, report, controller.signal);
     } catch (error) {
       logger.error({ destination, err: error }, 'transport failed');
     }
@@ -211,6 +245,52 @@ export class Dispatcher {
       if (pausedUntilMs !== undefined) logger.warn({ destination, until: new Date(pausedUntilMs).toISOString() }, 'destination paused');
     }
     for (const transaction of transactions) this.options.done(transaction, { aborted });
+  }
+
+  /**
+   * Keeps a job's session for up to sessionReuseMs: resolves with a transaction of its lane
+   * queued meanwhile (adopted into the job), or undefined when none came, on stop or abort.
+   */
+  private waitIdle(destination: string, signal: AbortSignal, adopt: (next: Transaction) => OutboundMessage): Promise<OutboundMessage | undefined> {
+    const waitMs = this.options.sessionReuseMs ?? 0;
+    if (waitMs <= 0 || this.stopped || signal.aborted) return Promise.resolve(undefined);
+    const key = this.options.limits.laneKey(destination);
+    return new Promise((resolve) => {
+      let waiting = true;
+      const idle: IdleSession = {
+        finish: (transaction) => {
+          if (!waiting) return;
+          waiting = false;
+          timer.cancel();
+          signal.removeEventListener('abort', onAbort);
+          const list = this.idleSessions.get(key) ?? [];
+          const index = list.indexOf(idle);
+          if (index >= 0) list.splice(index, 1);
+          if (list.length === 0) this.idleSessions.delete(key);
+          resolve(transaction === undefined ? undefined : adopt(transaction));
+        },
+      };
+      const onAbort = (): void => idle.finish();
+      const timer = this.options.clock.setTimer(waitMs, () => idle.finish());
+      signal.addEventListener('abort', onAbort, { once: true });
+      const list = this.idleSessions.get(key);
+      if (list === undefined) this.idleSessions.set(key, [idle]);
+      else list.push(idle);
+    });
+  }
+
+  /** Hands queued transactions of `destination` to idle sessions of its lane, as the lane grants them. */
+  private handToIdle(destination: string, queue: Transaction[], nowMs: number): void {
+    const idle = this.idleSessions.get(this.options.limits.laneKey(destination));
+    while (idle !== undefined && idle.length > 0 && queue.length > 0) {
+      if (this.options.limits.grant(destination, 1, nowMs) === 0) return;
+      (idle[0] as IdleSession).finish(queue.shift());
+    }
+  }
+
+  /** Ends the waits of idle sessions (except those of lane `keep`). */
+  private endIdleSessions(keep?: string): void {
+    for (const [key, list] of [...this.idleSessions]) if (key !== keep) for (const idle of [...list]) idle.finish();
   }
 
   /** `destination` when it has transactions queued, else a destination of its lane that has. */

@@ -54,6 +54,7 @@ export class DeliveryScheduler {
       logger: this.logger,
       limits: this.limits,
       maxMessagesPerJob: options.maxMessagesPerJob ?? DEFAULT_MAX_MESSAGES_PER_JOB,
+      ...(options.sessionReuseMs === undefined ? {} : { sessionReuseMs: options.sessionReuseMs }),
       record: (transaction, outcomes, info) => this.recordOutcomes(transaction, outcomes, info),
       done: (transaction, result) => this.transactionDone(transaction.message.id, result.aborted),
     });
@@ -151,6 +152,7 @@ export class DeliveryScheduler {
       active: this.rounds.size,
       running: this.limits.running,
       runningByDestination: this.limits.runningPerDestination(),
+      idleSessions: this.dispatcher.idleSessionCount,
       paused: this.limits.paused(nowMs),
       stopping: this.stopping !== undefined,
     };

@@ -71,6 +71,8 @@ export interface SchedulerOptions {
   readonly observer?: DeliveryObserver;
   /** Transactions handed to the transport in one job (one connection where it can); default 20. */
   readonly maxMessagesPerJob?: number;
+  /** delivery.connectionReuseTime: an idle session waits this long for the next message of its lane; default 0 (QUIT at once). */
+  readonly sessionReuseMs?: number;
   /** Session, rate and throttling limits per provider (destinations looked up through `transport.provider`); none without. */
   readonly providers?: ProviderLimits;
 }
@@ -89,6 +91,8 @@ export interface SchedulerStatus {
   /** Sessions (jobs) running, in all and per destination. */
   readonly running: number;
   readonly runningByDestination: Readonly<Record<string, number>>;
+  /** Of the running sessions, those waiting for another message (delivery.connectionReuseTime). */
+  readonly idleSessions: number;
   readonly paused: readonly PausedDestination[];
   readonly stopping: boolean;
 }

@@ -30,7 +30,7 @@ for (const [path, variable] of NAMES) {
 
 test('env: every configuration key has its own variable', () => {
   const keys = envKeys();
-  assert.equal(keys.size, 61);
+  assert.equal(keys.size, 62);
   assert.equal(new Set([...keys.values()].map((key) => key.path)).size, keys.size);
   assert.ok(!keys.has('OUTPOST_CONFIG'));
 });

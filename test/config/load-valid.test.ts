@@ -53,6 +53,7 @@ test('fills every default of INTERFACE.md into a minimal config', async () => {
     connectTimeoutMs: 30_000,
     commandTimeoutMs: 5 * minute,
     dataDoneTimeoutMs: 10 * minute,
+    connectionReuseTimeMs: 2000,
     bind: { ipv4: '', ipv6: '' },
   });
   assert.deepEqual(config.publicAddresses, []);
@@ -105,6 +106,7 @@ test('converts durations, sizes and paths and canonicalises routes of a full con
     '  connectTimeout: 0.5',
     '  commandTimeout: "10"',
     '  dataDoneTimeout: 1d',
+    '  connectionReuseTime: 0',
     'limits: { maxMessageSize: 512KB, maxRecipients: 5, maxConnections: 6, maxConnectionsPerClient: 7, idleTimeout: 9s, minDataRate: 10, minFreeSpace: 2GB }',
     'http: false',
     'log: { level: debug }',
@@ -142,6 +144,7 @@ test('converts durations, sizes and paths and canonicalises routes of a full con
   assert.equal(config.delivery.connectTimeoutMs, 500);
   assert.equal(config.delivery.commandTimeoutMs, 10_000);
   assert.equal(config.delivery.dataDoneTimeoutMs, 86_400_000);
+  assert.equal(config.delivery.connectionReuseTimeMs, 0);
   assert.equal(config.limits.maxMessageBytes, 524_288);
   assert.equal(config.limits.minFreeBytes, 2 * 1024 ** 3);
   assert.equal(config.http, undefined);

@@ -1,0 +1,153 @@
+// Connection reuse (delivery.connectionReuseTime, like Postfix's connection cache):
+// the real scheduler, spool, SMTP client and resolver (in-process DNS server) against
+// a fake MTA. A session whose messages are done waits for the next message to its
+// destination instead of QUIT, carries it after RSET, and QUITs when the reuse time
+// runs out on the injected clock, on stop, or when its slot is needed by another
+// destination of the same provider. Injected clock, no sleeps.
+
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetConnector } from '../../src/delivery/connector.js';
+import { SmtpTransport } from '../../src/delivery/transport.js';
+import { planDelivery } from '../../src/dns/next-hop.js';
+import { ProviderLimits } from '../../src/scheduler/provider-limits.js';
+import { DeliveryScheduler } from '../../src/scheduler/scheduler.js';
+import type { SchedulerSettings } from '../../src/scheduler/types.js';
+import { Spool } from '../../src/spool/spool.js';
+import { startDnsServer, type TestDnsServer, type Zones } from '../helpers/dns-server.js';
+import { resolverFor } from '../helpers/dns-resolver-setup.js';
+import { FakeMta } from '../helpers/fake-mta.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { memoryLog } from '../helpers/memory-log.js';
+import { TEST_TIMEOUTS } from '../delivery/fixtures.js';
+import { fakeDsnBuilder } from './fixtures.js';
+
+const REUSE_MS = 2000;
+const SETTINGS: SchedulerSettings = {
+  retryDelaysMs: [60_000],
+  maxQueueLifetimeMs: 86_400_000,
+  delayWarningMs: 0,
+  maxConcurrency: 100,
+  concurrencyPerDomain: 10,
+  recipientsPerTransaction: 50,
+};
+
+let dns: TestDnsServer;
+before(async () => {
+  const zones: Zones = { 'mx.provider.test': { A: ['127.0.0.1'] } };
+  for (const domain of ['a.test', 'b.test']) zones[domain] = { MX: [{ preference: 10, exchange: 'mx.provider.test' }] };
+  dns = await startDnsServer({ zones });
+});
+after(() => dns.close());
+
+interface Relay {
+  readonly mta: FakeMta;
+  readonly clock: ManualClock;
+  readonly scheduler: DeliveryScheduler;
+  commit(recipient: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const relays: Relay[] = [];
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((relay) => relay.close()));
+});
+
+async function relay(options: { readonly reuseMs?: number; readonly providerMaxConnections?: number } = {}): Promise<Relay> {
+  const mta = await FakeMta.start();
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-reuse-'));
+  const clock = new ManualClock();
+  const log = memoryLog('debug');
+  const spool = await Spool.open({ dir, clock, logger: log.logger, recover: true });
+  const { resolver } = resolverFor([dns], { clock });
+  const planner = (domain: string, signal?: AbortSignal): ReturnType<typeof planDelivery> =>
+    planDelivery(domain, { resolver, port: mta.port, ipv6: false, self: { hostnames: ['relay.outpost.test'], endpoints: [] }, randomInt: () => 0, ...(signal === undefined ? {} : { signal }) });
+  const transport = new SmtpTransport({ hostname: 'relay.outpost.test', planner, connector: new NetConnector({ clock }), clock, logger: log.logger, timeouts: TEST_TIMEOUTS });
+  const providers = new ProviderLimits({ defaultMaxConnections: options.providerMaxConnections ?? 20, providers: new Map(), clock, logger: log.logger });
+  const scheduler = new DeliveryScheduler({
+    spool, transport, providers, buildDsn: fakeDsnBuilder([]), clock, logger: log.logger, random: () => 0, hostname: 'relay.outpost.test', delivery: SETTINGS,
+    sessionReuseMs: options.reuseMs ?? REUSE_MS,
+  });
+  await scheduler.start();
+  const made: Relay = {
+    mta, clock, scheduler,
+    async commit(recipient) {
+      const writer = await spool.begin();
+      writer.body.write(Buffer.from(`Subject: to ${recipient}\r\n\r\nhello\r\n`));
+      const record = await writer.commit({ from: 'app@example.org', recipients: [recipient], smtputf8: false, body: '7BIT', client: { address: '127.0.0.1', helo: 'client.test', listener: 'submission', tls: null, auth: null } });
+      scheduler.enqueued(record.id, record);
+    },
+    async close() {
+      const stopped = scheduler.stop(0);
+      clock.advance(0);
+      await stopped;
+      await spool.close();
+      await mta.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  relays.push(made);
+  return made;
+}
+
+const quitted = (mta: FakeMta, session: number): boolean => mta.sessions[session]?.commands.includes('QUIT') === true;
+
+/** Lets sockets and promises run (no clock moves) until `count` sessions wait for more mail. */
+async function idleSessions(scheduler: DeliveryScheduler, count: number): Promise<void> {
+  while (scheduler.status().idleSessions < count) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('outbound connection reuse', () => {
+  it('a message queued while the session idles rides on it after RSET; QUIT comes when the reuse time is over', async () => {
+    const { mta, clock, scheduler, commit } = await relay();
+    await commit('one@a.test');
+    await idleSessions(scheduler, 1);
+    await commit('two@a.test');
+    await mta.waitForMessages(2);
+    await idleSessions(scheduler, 1);
+    assert.equal(mta.sessions.length, 1, 'both messages on one connection');
+    assert.equal(mta.sessions[0]?.rsets, 1);
+    assert.ok(!quitted(mta, 0), 'the session waits for more');
+    clock.advance(REUSE_MS - 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(!quitted(mta, 0), 'still waiting before the reuse time is over');
+    clock.advance(1);
+    await mta.until(() => quitted(mta, 0));
+    await mta.waitForIdle();
+    assert.equal(mta.sessions.length, 1);
+  });
+
+  it('without reuse time each message gets its own connection, ended with QUIT at once', async () => {
+    const { mta, commit } = await relay({ reuseMs: 0 });
+    await commit('one@a.test');
+    await mta.waitForMessages(1);
+    await mta.until(() => quitted(mta, 0));
+    await commit('two@a.test');
+    await mta.waitForMessages(2);
+    await mta.until(() => quitted(mta, 1));
+    assert.equal(mta.sessions.length, 2);
+  });
+
+  it('an idle session of one destination makes room when the provider limit holds back another destination', async () => {
+    const { mta, scheduler, commit } = await relay({ providerMaxConnections: 1 });
+    await commit('one@a.test');
+    await idleSessions(scheduler, 1);
+    // The only provider slot is held by a.test's idle session: b.test's message ends that wait (clock not moved).
+    await commit('two@b.test');
+    await mta.waitForMessages(2);
+    assert.ok(quitted(mta, 0), "a.test's idle session ended with QUIT");
+    assert.equal(mta.sessions.length, 2);
+    assert.deepEqual(mta.messages.map((message) => message.recipients[0]), ['one@a.test', 'two@b.test']);
+  });
+
+  it('stop ends idle sessions with QUIT without waiting for the reuse time', async () => {
+    const { mta, scheduler, commit } = await relay();
+    await commit('one@a.test');
+    await idleSessions(scheduler, 1);
+    await scheduler.stop(60_000);
+    await mta.until(() => quitted(mta, 0));
+  });
+});
