@@ -22,7 +22,7 @@ export interface DispatcherOptions {
   readonly sessionReuseMs?: number;
   /** Records one transaction's outcomes (all its recipients) durably; never rejects. */
   readonly record: (transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo) => Promise<void>;
-  /** A transaction is over (every recipient reported); `aborted`: its job was cut short by stop. */
+  /** A transaction is over (every recipient recorded); `aborted`: its job was cut short by stop before it was reported. */
   readonly done: (transaction: Transaction, result: { readonly aborted: boolean }) => void;
 }
 
@@ -191,6 +191,7 @@ export class Dispatcher {
     let answered = false;
     let delivered = false;
     let throttled: { readonly reason: string; readonly reply: string } | undefined;
+    /** Records a transaction's outcomes, then it is over (its message settles while the session goes on). */
     const record = async (transaction: Transaction, outcomes: ReadonlyMap<string, RecipientOutcome>, info: AttemptInfo): Promise<void> => {
       for (const outcome of outcomes.values()) {
         outcomeCount += 1;
@@ -200,6 +201,7 @@ export class Dispatcher {
         if (throttle !== undefined) throttled = { reason: throttle.reason, reply: outcome.reply };
       }
       await this.options.record(transaction, outcomes, info);
+      this.options.done(transaction, { aborted: controller.signal.aborted });
     };
     const report: ReportOutcomes = async (messageId, outcomes, info) => {
       const transaction = takeMatching(unreported, messageId, outcomes);
@@ -211,7 +213,6 @@ export class Dispatcher {
     };
     /** A transaction that joins the running job (a message queued while it runs rides on its session). */
     const adopt = (next: Transaction): OutboundMessage => {
-      transactions.push(next);
       unreported.push(next);
       return next.message;
     };
@@ -244,7 +245,6 @@ export class Dispatcher {
       const pausedUntilMs = limits.pausedUntilMs(destination, nowMs);
       if (pausedUntilMs !== undefined) logger.warn({ destination, until: new Date(pausedUntilMs).toISOString() }, 'destination paused');
     }
-    for (const transaction of transactions) this.options.done(transaction, { aborted });
   }
 
   /**
