@@ -21,6 +21,7 @@ import { openMessageWriter, type WriterContext } from './message-writer.js';
 import { bodyPath, legacyStateFile, spoolPaths, type SpoolPaths } from './paths.js';
 import { QueueIdGenerator, validateId, type RandomSource } from './queue-id.js';
 import { recordProblem } from './record.js';
+import { RecentBodies } from './recent-bodies.js';
 import { replayLog } from './replay.js';
 import { SegmentLog, segmentFileName, type FileSync, type FolderSync, type SegmentLogStats } from './segment-log.js';
 import type { StagedContent } from './staged-body.js';
@@ -79,6 +80,8 @@ export class Spool implements MessageSink {
   private readonly bodyFolderCommitter: GroupCommitter;
   private readonly writerContext: WriterContext;
   private readonly writing = new Set<string>();
+  /** Small bodies just committed, so their first delivery need not read the log (serve only). */
+  private readonly recentBodies = new RecentBodies();
   private index = new QueueIndex();
   private log: SegmentLog;
   /** Per-id tail of the update/remove chain; settles, never rejects. */
@@ -158,6 +161,8 @@ export class Spool implements MessageSink {
     const { body } = entry;
     if (body.kind === 'file') return createReadStream(bodyPath(this.paths, body.file));
     if (body.length === 0) return Readable.from([]);
+    const recent = this.recentBodies.get(id);
+    if (recent !== undefined) return Readable.from([recent], { objectMode: false });
     const info = this.index.info(body.segment);
     info.readers += 1;
     const stream = createReadStream(this.segmentPath(body.segment), { start: body.offset, end: body.offset + body.length - 1 });
@@ -209,6 +214,7 @@ export class Spool implements MessageSink {
     const gone = new Promise<void>((resolve) => (detached = resolve));
     const whole = this.serialize(id, async () => {
       const entry = this.index.detach(id);
+      this.recentBodies.delete(id);
       detached();
       if (entry === undefined) return;
       let segment: number;
@@ -329,6 +335,7 @@ export class Spool implements MessageSink {
     const position = await this.log.append(encoded);
     const location = { kind: 'inline', segment: position.segment, offset: position.offset + encoded.bodyStart, length: body.size } as const;
     this.index.put(id, { json, arrivalMs, body: location, recordSegment: position.segment });
+    if (this.options.recover) this.recentBodies.put(id, body.chunks, body.size);
   }
 
   /** Files outside the log that belonged to a removed message: its own body file, an old-layout state file. */
