@@ -10,10 +10,11 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { Spool, validateId } from '../spool/spool.js';
-import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
+import type { EnvelopeRecord } from '../spool/types.js';
 import type { QueueAction } from '../control/protocol.js';
 import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
+import { listEntry, recipientSummary, senderText, writeQueueList } from './queue-list.js';
 import { runQueueWhy } from './queue-why.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
@@ -148,14 +149,7 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
 }
 
 async function listQueue(spool: Spool, json: boolean, io: CliIo): Promise<number> {
-  const records = await spool.list();
-  if (json) {
-    writeLine(io.stdout, JSON.stringify(records.map(listEntry)));
-  } else if (records.length === 0) {
-    writeLine(io.stdout, 'queue is empty');
-  } else {
-    writeLine(io.stdout, formatTable(records));
-  }
+  await writeQueueList(spool.records(), json, io.stdout);
   return EXIT_OK;
 }
 
@@ -172,50 +166,6 @@ async function showMessage(spool: Spool, id: string, json: boolean, io: CliIo): 
     writeLine(io.stdout, formatDetails(record, headers));
   }
   return EXIT_OK;
-}
-
-/** One element of `queue list --json` (INTERFACE.md shape; extra fields allowed). */
-function listEntry(record: EnvelopeRecord): Record<string, unknown> {
-  return {
-    id: record.id,
-    from: record.from,
-    arrival: record.arrival,
-    size: record.size,
-    attempts: record.attempts,
-    nextAttempt: record.nextAttempt,
-    recipients: record.recipients.map((recipient) => ({
-      address: recipient.address,
-      state: recipient.state,
-      attempts: recipient.attempts,
-      nextAttempt: recipient.state === 'pending' ? record.nextAttempt : null,
-      lastReply: recipient.lastReply,
-    })),
-  };
-}
-
-function formatTable(records: readonly EnvelopeRecord[]): string {
-  const rows: string[][] = [['ID', 'ARRIVAL', 'SIZE', 'SENDER', 'RECIPIENTS']];
-  for (const record of records) {
-    record.recipients.forEach((recipient, index) => {
-      const envelope = index === 0 ? [record.id, record.arrival, String(record.size), senderText(record.from)] : ['', '', '', ''];
-      rows.push([...envelope, recipientSummary(recipient)]);
-    });
-  }
-  // reduce, not Math.max(...spread): a queue of ~125,000 recipients would overflow the argument list.
-  const widths = rows[0]?.map((_, column) => rows.reduce((width, row) => Math.max(width, (row[column] ?? '').length), 0)) ?? [];
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-  const count = records.length === 1 ? '1 message' : `${records.length} messages`;
-  return [...lines, '', count].join('\n');
-}
-
-function recipientSummary(recipient: RecipientRecord): string {
-  const last = recipient.lastReply === null ? '' : `: ${recipient.lastReply}`;
-  return `${recipient.address} (${recipient.state}, ${recipient.attempts} attempts${last})`;
 }
 
 function formatDetails(record: EnvelopeRecord, headers: string): string {
@@ -252,7 +202,3 @@ const TLS_REQUIREMENT_TEXT = {
   requiretls: 'REQUIRETLS (verified TLS to servers offering REQUIRETLS only, else bounced 5.7.x)',
   'tls-required-no': 'no (TLS-Required: No header: MTA-STS, DANE and delivery.tlsPolicy ignored)',
 } as const;
-
-function senderText(from: string): string {
-  return from === '' ? '<>' : from;
-}

@@ -188,7 +188,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   const reads: string[] = [];
   // The real spool, its record reads noted (the scheduler should read a record it was handed never again).
   const schedulerSpool: SchedulerSpool = {
-    list: () => spool.list(),
+    scheduleEntries: () => spool.scheduleEntries(),
     read: (id) => {
       reads.push(id);
       return spool.read(id);
