@@ -57,31 +57,32 @@ export const queueCommand: CliCommand = async (args, io) => {
     writeLine(io.stderr, `outpost queue: ${missing}`);
     return EXIT_FAILURE;
   }
-  let spool: Spool;
+  let spool: Spool | undefined;
   let config: Config;
+  // Opening reads the whole queue log: an action a running server answers does without it.
+  const openSpool = async (): Promise<Spool> => {
+    spool ??= await Spool.open({ dir: config.spoolDir, clock: systemClock, logger: createLogger('warn', io.stderr), recover: false });
+    return spool;
+  };
   try {
     config = await loadConfig(file, io.env);
     if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
-    spool = await Spool.open({
-      dir: config.spoolDir,
-      clock: systemClock,
-      logger: createLogger('warn', io.stderr),
-      recover: false,
-    });
+    if (parsed.subcommand.kind !== 'action') await openSpool();
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
   }
   try {
     const { subcommand } = parsed;
-    if (subcommand.kind === 'action') return await runQueueAction(config, spool, subcommand.action, subcommand.id, io);
-    if (subcommand.kind === 'why') return await runQueueWhy(config, spool, subcommand.id, parsed.json, io);
-    return subcommand.kind === 'list' ? await listQueue(spool, parsed.json, io) : await showMessage(spool, subcommand.id, parsed.json, io);
+    if (subcommand.kind === 'action') return await runQueueAction(config, openSpool, subcommand.action, subcommand.id, io);
+    const opened = await openSpool();
+    if (subcommand.kind === 'why') return await runQueueWhy(config, opened, subcommand.id, parsed.json, io);
+    return subcommand.kind === 'list' ? await listQueue(opened, parsed.json, io) : await showMessage(opened, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
   } finally {
-    await spool.close();
+    await spool?.close();
   }
 };
 

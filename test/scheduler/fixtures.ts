@@ -176,6 +176,7 @@ export interface Harness {
 export interface HarnessOptions {
   readonly settings?: Partial<SchedulerSettings>;
   readonly maxMessagesPerJob?: number;
+  readonly maxActiveRounds?: number;
   readonly random?: () => number;
 }
 
@@ -210,6 +211,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
       hostname: 'relay.outpost.test',
       delivery: settings,
       ...(options.maxMessagesPerJob === undefined ? {} : { maxMessagesPerJob: options.maxMessagesPerJob }),
+      ...(options.maxActiveRounds === undefined ? {} : { maxActiveRounds: options.maxActiveRounds }),
     });
   const transport = new FakeTransport();
   const log = memoryLog();
