@@ -488,10 +488,11 @@ export function offlineQueueController(config: Config, spool: Spool, logger: Log
   const queue = scheduler(config, spool, noTransport, { logger, clock: systemClock });
   return {
     async flush(id) {
-      const records = id === undefined ? await spool.list() : [await spool.read(id)].filter((record) => record !== undefined);
+      // Ids only (from memory): the records are read one at a time by the updates.
+      const ids = id === undefined ? Array.from(spool.scheduleEntries(), (entry) => entry.id) : (await spool.read(id)) === undefined ? [] : [id];
       const now = new Date().toISOString();
-      for (const record of records) await spool.update(record.id, (current) => ({ ...current, nextAttempt: now }));
-      return id === undefined || records.length > 0;
+      for (const queued of ids) await spool.update(queued, (current) => ({ ...current, nextAttempt: now }));
+      return id === undefined || ids.length > 0;
     },
     deleteMessage: (id) => queue.deleteMessage(id),
     bounceMessage: (id) => queue.bounceMessage(id),

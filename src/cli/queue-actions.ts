@@ -16,7 +16,8 @@ const DONE: Record<QueueAction, string> = {
   bounce: 'bounced (a delivery status notification goes to the sender unless it is <>)',
 };
 
-export async function runQueueAction(config: Config, spool: Spool, action: QueueAction, id: string | undefined, io: CliIo): Promise<number> {
+/** `openSpool` is called only when no server answers (it reads the whole queue log). */
+export async function runQueueAction(config: Config, openSpool: () => Promise<Spool>, action: QueueAction, id: string | undefined, io: CliIo): Promise<number> {
   const request = id === undefined ? { action } : { action, id };
   const result = await sendControlRequest(controlSocketPath(config.spoolDir), request);
   let found: boolean;
@@ -29,7 +30,7 @@ export async function runQueueAction(config: Config, spool: Spool, action: Queue
     found = result.response.found;
     where = '';
   } else {
-    const controller = offlineQueueController(config, spool, createLogger('warn', io.stderr));
+    const controller = offlineQueueController(config, await openSpool(), createLogger('warn', io.stderr));
     found = await (action === 'flush' ? controller.flush(id) : action === 'delete' ? controller.deleteMessage(id ?? '') : controller.bounceMessage(id ?? ''));
     where = action === 'delete' ? '' : ' (no server is running: delivery starts when outpost serve does)';
   }

@@ -45,7 +45,8 @@ async function askProviders(config: Config, names: readonly string[], io: CliIo)
 export async function runQueueWhy(config: Config, spool: Spool, id: string | undefined, json: boolean, io: CliIo, nowMs = Date.now()): Promise<number> {
   let records: EnvelopeRecord[];
   if (id === undefined) {
-    records = (await spool.list()).filter(isStuck);
+    records = [];
+    for await (const record of spool.records()) if (isStuck(record)) records.push(record);
   } else {
     const record = await spool.read(id);
     if (record === undefined) {

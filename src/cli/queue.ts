@@ -10,10 +10,11 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { Spool, validateId } from '../spool/spool.js';
-import type { EnvelopeRecord, RecipientRecord } from '../spool/types.js';
+import type { EnvelopeRecord } from '../spool/types.js';
 import type { QueueAction } from '../control/protocol.js';
 import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
+import { listEntry, recipientSummary, senderText, writeQueueList } from './queue-list.js';
 import { runQueueWhy } from './queue-why.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
@@ -56,31 +57,32 @@ export const queueCommand: CliCommand = async (args, io) => {
     writeLine(io.stderr, `outpost queue: ${missing}`);
     return EXIT_FAILURE;
   }
-  let spool: Spool;
+  let spool: Spool | undefined;
   let config: Config;
+  // Opening reads the whole queue log: an action a running server answers does without it.
+  const openSpool = async (): Promise<Spool> => {
+    spool ??= await Spool.open({ dir: config.spoolDir, clock: systemClock, logger: createLogger('warn', io.stderr), recover: false });
+    return spool;
+  };
   try {
     config = await loadConfig(file, io.env);
     if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
-    spool = await Spool.open({
-      dir: config.spoolDir,
-      clock: systemClock,
-      logger: createLogger('warn', io.stderr),
-      recover: false,
-    });
+    if (parsed.subcommand.kind !== 'action') await openSpool();
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
   }
   try {
     const { subcommand } = parsed;
-    if (subcommand.kind === 'action') return await runQueueAction(config, spool, subcommand.action, subcommand.id, io);
-    if (subcommand.kind === 'why') return await runQueueWhy(config, spool, subcommand.id, parsed.json, io);
-    return subcommand.kind === 'list' ? await listQueue(spool, parsed.json, io) : await showMessage(spool, subcommand.id, parsed.json, io);
+    if (subcommand.kind === 'action') return await runQueueAction(config, openSpool, subcommand.action, subcommand.id, io);
+    const opened = await openSpool();
+    if (subcommand.kind === 'why') return await runQueueWhy(config, opened, subcommand.id, parsed.json, io);
+    return subcommand.kind === 'list' ? await listQueue(opened, parsed.json, io) : await showMessage(opened, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
   } finally {
-    await spool.close();
+    await spool?.close();
   }
 };
 
@@ -148,14 +150,7 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
 }
 
 async function listQueue(spool: Spool, json: boolean, io: CliIo): Promise<number> {
-  const records = await spool.list();
-  if (json) {
-    writeLine(io.stdout, JSON.stringify(records.map(listEntry)));
-  } else if (records.length === 0) {
-    writeLine(io.stdout, 'queue is empty');
-  } else {
-    writeLine(io.stdout, formatTable(records));
-  }
+  await writeQueueList(spool.records(), json, io.stdout);
   return EXIT_OK;
 }
 
@@ -172,50 +167,6 @@ async function showMessage(spool: Spool, id: string, json: boolean, io: CliIo): 
     writeLine(io.stdout, formatDetails(record, headers));
   }
   return EXIT_OK;
-}
-
-/** One element of `queue list --json` (INTERFACE.md shape; extra fields allowed). */
-function listEntry(record: EnvelopeRecord): Record<string, unknown> {
-  return {
-    id: record.id,
-    from: record.from,
-    arrival: record.arrival,
-    size: record.size,
-    attempts: record.attempts,
-    nextAttempt: record.nextAttempt,
-    recipients: record.recipients.map((recipient) => ({
-      address: recipient.address,
-      state: recipient.state,
-      attempts: recipient.attempts,
-      nextAttempt: recipient.state === 'pending' ? record.nextAttempt : null,
-      lastReply: recipient.lastReply,
-    })),
-  };
-}
-
-function formatTable(records: readonly EnvelopeRecord[]): string {
-  const rows: string[][] = [['ID', 'ARRIVAL', 'SIZE', 'SENDER', 'RECIPIENTS']];
-  for (const record of records) {
-    record.recipients.forEach((recipient, index) => {
-      const envelope = index === 0 ? [record.id, record.arrival, String(record.size), senderText(record.from)] : ['', '', '', ''];
-      rows.push([...envelope, recipientSummary(recipient)]);
-    });
-  }
-  // reduce, not Math.max(...spread): a queue of ~125,000 recipients would overflow the argument list.
-  const widths = rows[0]?.map((_, column) => rows.reduce((width, row) => Math.max(width, (row[column] ?? '').length), 0)) ?? [];
-  const lines = rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-  const count = records.length === 1 ? '1 message' : `${records.length} messages`;
-  return [...lines, '', count].join('\n');
-}
-
-function recipientSummary(recipient: RecipientRecord): string {
-  const last = recipient.lastReply === null ? '' : `: ${recipient.lastReply}`;
-  return `${recipient.address} (${recipient.state}, ${recipient.attempts} attempts${last})`;
 }
 
 function formatDetails(record: EnvelopeRecord, headers: string): string {
@@ -252,7 +203,3 @@ const TLS_REQUIREMENT_TEXT = {
   requiretls: 'REQUIRETLS (verified TLS to servers offering REQUIRETLS only, else bounced 5.7.x)',
   'tls-required-no': 'no (TLS-Required: No header: MTA-STS, DANE and delivery.tlsPolicy ignored)',
 } as const;
-
-function senderText(from: string): string {
-  return from === '' ? '<>' : from;
-}

@@ -1,5 +1,7 @@
 // The due-time queue: message ids with the time of their next attempt, and one
 // timer on the injected Clock that calls `onDue` when the earliest falls due.
+// A consumer that takes only part of what is due (it is full) is not called
+// again until it next takes: it comes back itself when it has room.
 
 import type { Clock, Timer } from '../core/clock.js';
 
@@ -20,6 +22,8 @@ export class DueQueue {
   private timer: Timer | undefined;
   private armedForMs: number | undefined;
   private closed = false;
+  /** The last takeDue left due entries behind (its limit): no timer until the next takeDue. */
+  private held = false;
 
   constructor(clock: Clock, onDue: () => void) {
     this.clock = clock;
@@ -56,12 +60,27 @@ export class DueQueue {
     return this.dueById.entries();
   }
 
-  /** Removes and returns the ids due at `nowMs`, earliest first. */
-  takeDue(nowMs: number): string[] {
+  /** Makes every queued id due at `dueMs` (one O(n) rebuild, not n pushes: a flush of a large queue). */
+  rescheduleAll(dueMs: number): void {
+    this.heap.length = 0;
+    for (const id of this.dueById.keys()) {
+      this.dueById.set(id, dueMs);
+      this.heap.push({ id, dueMs });
+    }
+    this.arm();
+  }
+
+  /** Removes and returns at most `limit` ids due at `nowMs`, earliest first. */
+  takeDue(nowMs: number, limit = Infinity): string[] {
     const due: string[] = [];
+    this.held = false;
     for (;;) {
       const top = this.peekCurrent();
       if (top === undefined || top.dueMs > nowMs) break;
+      if (due.length >= limit) {
+        this.held = true;
+        break;
+      }
       this.pop();
       this.dueById.delete(top.id);
       due.push(top.id);
@@ -80,6 +99,12 @@ export class DueQueue {
 
   private arm(): void {
     if (this.closed) return;
+    if (this.held) {
+      this.timer?.cancel();
+      this.timer = undefined;
+      this.armedForMs = undefined;
+      return;
+    }
     const top = this.peekCurrent();
     if (top?.dueMs === this.armedForMs && this.timer !== undefined) return;
     this.timer?.cancel();

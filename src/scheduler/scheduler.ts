@@ -19,6 +19,15 @@ import { plannedNextAttemptMs, sendOwedNotices, settleRecord, type SettlementCon
 import type { SchedulerOptions, SchedulerStatus } from './types.js';
 
 const DEFAULT_MAX_MESSAGES_PER_JOB = 20;
+/**
+ * Rounds (messages being read, waiting for a session, delivered or settled) at
+ * once, from the due queue: a flush of a million deferred messages takes them a
+ * few thousand at a time, so memory stays bounded and accepting goes on.
+ * Messages just received start their round at once regardless.
+ */
+export const DEFAULT_MAX_ACTIVE_ROUNDS = 5000;
+/** The start yields to the event loop after scheduling this many messages. */
+const START_BATCH = 50_000;
 
 export class DeliveryScheduler {
   private readonly options: SchedulerOptions;
@@ -32,6 +41,7 @@ export class DeliveryScheduler {
   /** Records handed over at commit, taken by their first round instead of a read. */
   private readonly committed = new Map<string, EnvelopeRecord>();
   private readonly tasks = new Set<Promise<void>>();
+  private readonly maxActiveRounds: number;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -42,6 +52,7 @@ export class DeliveryScheduler {
     const { delivery } = options;
     if (delivery.retryDelaysMs.length === 0) throw new RangeError('delivery.retryDelaysMs is empty');
     this.due = new DueQueue(this.clock, () => this.pump());
+    this.maxActiveRounds = options.maxActiveRounds ?? DEFAULT_MAX_ACTIVE_ROUNDS;
     this.limits = new DestinationLimits({
       maxConcurrency: delivery.maxConcurrency,
       concurrencyPerDomain: delivery.concurrencyPerDomain,
@@ -70,25 +81,34 @@ export class DeliveryScheduler {
     };
   }
 
-  /** Loads the spool and schedules every message at its next attempt (overdue ones at once). */
+  /** Schedules every message in the spool at its next attempt (overdue ones at once), from the spool's memory. */
   async start(): Promise<void> {
     if (this.started) throw new Error('scheduler already started');
     this.started = true;
-    const records = await this.options.spool.list();
-    for (const record of records) {
-      if (this.rounds.has(record.id) || this.due.has(record.id)) continue;
-      const nextMs = Date.parse(record.nextAttempt);
-      this.due.schedule(record.id, Number.isNaN(nextMs) || allFinal(record) ? this.clock.now() : nextMs);
+    let messages = 0;
+    for (const entry of this.options.spool.scheduleEntries()) {
+      messages += 1;
+      // Let sessions and the first deliveries run while a large queue is being scheduled.
+      if (messages % START_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.stopping !== undefined) return;
+      if (this.rounds.has(entry.id) || this.due.has(entry.id)) continue;
+      const nextMs = entry.nextAttemptMs;
+      this.due.schedule(entry.id, Number.isNaN(nextMs) || !entry.pending ? this.clock.now() : nextMs);
     }
-    this.logger.info({ messages: records.length }, 'scheduler started');
+    this.logger.info({ messages }, 'scheduler started');
     this.pump();
   }
 
-  /** A newly committed message: delivered at once. */
+  /** A newly committed message: delivered at once (even with the due queue's rounds at their limit). */
   enqueued(id: string, record?: EnvelopeRecord): void {
     if (this.stopping !== undefined || this.rounds.has(id)) return;
     // The record just committed is what a read would return: its round need not read it again.
     if (record !== undefined && this.started) this.committed.set(id, record);
+    if (this.started && this.rounds.size >= this.maxActiveRounds) {
+      this.due.remove(id);
+      this.track(this.prepareRounds([this.beginRound(id, 'deliver')]));
+      return;
+    }
     this.due.schedule(id, this.clock.now());
     this.pump();
   }
@@ -98,7 +118,7 @@ export class DeliveryScheduler {
     const nowMs = this.clock.now();
     if (id === undefined) {
       this.limits.resume();
-      for (const [queued] of [...this.due.entries()]) this.due.schedule(queued, nowMs);
+      this.due.rescheduleAll(nowMs);
       this.dispatcher.dispatch();
       this.pump();
       return true;
@@ -168,10 +188,11 @@ export class DeliveryScheduler {
     this.logger.info({ queued: this.due.size }, 'scheduler stopped');
   }
 
-  /** Starts a round for every due message (reading them together, so due messages share jobs). */
+  /** Starts a round for every due message, up to the limit of active rounds (reading them together, so due messages share jobs). */
   private pump(): void {
     if (!this.started || this.stopping !== undefined) return;
-    const rounds = this.due.takeDue(this.clock.now()).map((id) => this.beginRound(id, 'deliver'));
+    const room = Math.max(0, this.maxActiveRounds - this.rounds.size);
+    const rounds = this.due.takeDue(this.clock.now(), room).map((id) => this.beginRound(id, 'deliver'));
     if (rounds.length > 0) this.track(this.prepareRounds(rounds));
   }
 

@@ -8,11 +8,13 @@ import type { DeliveryConfig } from '../config/types.js';
 import type { AttemptInfo, RecipientOutcome, Transport } from '../delivery/types.js';
 import type { DsnRequest } from '../dsn/types.js';
 import type { EnvelopeRecord, MessageWriter, RecipientRecord } from '../spool/types.js';
+import type { ScheduleEntry } from '../spool/spool.js';
 import type { ProviderLimits } from './provider-limits.js';
 
 /** What the scheduler needs of the spool; the real Spool (src/spool/spool.ts) satisfies it. */
 export interface SchedulerSpool {
-  list(): Promise<EnvelopeRecord[]>;
+  /** Id, next attempt and pending state of every queued message, from memory (a live view: read it once, at start). */
+  scheduleEntries(): Iterable<ScheduleEntry>;
   read(id: string): Promise<EnvelopeRecord | undefined>;
   update(id: string, change: (record: EnvelopeRecord) => EnvelopeRecord): Promise<EnvelopeRecord>;
   /** `durable: false` resolves before the removal is fsync'd (a power loss may bring the message back). */
@@ -73,6 +75,8 @@ export interface SchedulerOptions {
   readonly maxMessagesPerJob?: number;
   /** delivery.connectionReuseTime: an idle session waits this long for the next message of its lane; default 0 (QUIT at once). */
   readonly sessionReuseMs?: number;
+  /** Messages taken from the due queue into rounds at once (default DEFAULT_MAX_ACTIVE_ROUNDS); fresh messages start theirs regardless. */
+  readonly maxActiveRounds?: number;
   /** Session, rate and throttling limits per provider (destinations looked up through `transport.provider`); none without. */
   readonly providers?: ProviderLimits;
 }

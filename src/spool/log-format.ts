@@ -35,6 +35,9 @@ export interface LogRecordInput {
 export interface EncodedRecord {
   readonly buffers: Buffer[];
   readonly length: number;
+  /** Where the envelope record's JSON starts, counted from the record's first byte, and its length in bytes. */
+  readonly recordStart: number;
+  readonly recordLength: number;
   /** Where the inline body starts, counted from the record's first byte. */
   readonly bodyStart: number;
   readonly bodyLength: number;
@@ -59,7 +62,7 @@ export function encodeLogRecord(input: LogRecordInput): EncodedRecord {
   header.writeUInt32LE(crc, 16);
   const bodyStart = HEADER_BYTES + id.length + file.length + record.length;
   const buffers = [header, id, file, record, ...body].filter((part) => part.length > 0);
-  return { buffers, length: bodyStart + bodyLength, bodyStart, bodyLength };
+  return { buffers, length: bodyStart + bodyLength, recordStart: HEADER_BYTES + id.length + file.length, recordLength: record.length, bodyStart, bodyLength };
 }
 
 export interface DecodedRecord {
@@ -67,6 +70,9 @@ export interface DecodedRecord {
   readonly id: string;
   readonly bodyFile: string | undefined;
   readonly recordJson: string;
+  /** The envelope record's JSON: its first byte in the segment and its length in bytes. */
+  readonly recordOffset: number;
+  readonly recordLength: number;
   /** The record's position in the segment and its length. */
   readonly offset: number;
   readonly length: number;
@@ -119,6 +125,8 @@ function decodeAt(data: Buffer, offset: number): DecodedRecord | string {
     id: data.toString('latin1', idStart, fileStart),
     bodyFile: fileLength === 0 ? undefined : data.toString('latin1', fileStart, recordStart),
     recordJson: data.toString('utf8', recordStart, bodyOffset),
+    recordOffset: recordStart,
+    recordLength,
     offset,
     length,
     bodyOffset,

@@ -1,8 +1,10 @@
 // The durable message store: new messages, record updates and removals are
 // appended to a queue log shared by every session (segment-log.ts: one
 // fdatasync per batch of concurrent writes); an in-memory index (rebuilt at
-// open) answers reads, lists and counts. Segments whose messages are all done
-// are deleted; the few survivors of an old segment are copied forward first.
+// open) says where each record lies and answers counts; records are read back
+// on demand (the latest ones from memory) and lists are streamed. Segments whose
+// messages are all done are deleted; the few survivors of an old segment are
+// copied forward first.
 
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, unlink } from 'node:fs/promises';
@@ -15,15 +17,17 @@ import { fsyncFolder, GroupCommitter } from './group-commit.js';
 import { readHeaderSection } from './headers.js';
 import { fsyncFd, toSpoolError, unlinkIfPresent } from './io.js';
 import { readLegacySpool, removeLegacyState } from './legacy.js';
-import { encodeLogRecord } from './log-format.js';
+import { encodeLogRecord, type EncodedRecord } from './log-format.js';
 import { mapLimited } from './map-limited.js';
 import { openMessageWriter, type WriterContext } from './message-writer.js';
 import { bodyPath, legacyStateFile, spoolPaths, type SpoolPaths } from './paths.js';
 import { QueueIdGenerator, validateId, type RandomSource } from './queue-id.js';
+import { RecentRecords } from './recent-records.js';
 import { recordProblem } from './record.js';
 import { RecentBodies } from './recent-bodies.js';
-import { replayLog } from './replay.js';
-import { SegmentLog, segmentFileName, type FileSync, type FolderSync, type SegmentLogStats } from './segment-log.js';
+import { replayLog, scheduleFacts } from './replay.js';
+import { SegmentReader, type ByteRange } from './segment-reader.js';
+import { SegmentLog, segmentFileName, type FileSync, type FolderSync, type LogPosition, type SegmentLogStats } from './segment-log.js';
 import type { StagedContent } from './staged-body.js';
 import { LEGACY_SEGMENT, QueueIndex, type IndexEntry } from './store-index.js';
 import type { EnvelopeRecord, MessageSink, MessageWriter } from './types.js';
@@ -46,6 +50,8 @@ export const DEFAULT_INLINE_MAX_BYTES = 256 * 1024;
 /** A sealed segment whose live bodies are at most this share of it is compacted. */
 export const DEFAULT_COMPACT_RATIO = 0.25;
 const COMPACTION_CONCURRENCY = 32;
+/** Records read (and held) at a time while a list streams. */
+const LIST_CHUNK = 1024;
 const MAX_ID_COLLISION_RETRIES = 5;
 
 export interface SpoolOptions {
@@ -63,6 +69,17 @@ export interface SpoolOptions {
   readonly maxSegmentBytes?: number;
   readonly inlineMaxBytes?: number;
   readonly compactRatio?: number;
+  /** Bytes of recently written records kept in memory (default DEFAULT_RECENT_RECORD_BYTES). */
+  readonly recentRecordBytes?: number;
+}
+
+/** What the scheduler needs of a queued message at startup, from memory. */
+export interface ScheduleEntry {
+  readonly id: string;
+  /** The record's nextAttempt in ms since the epoch (NaN when unreadable). */
+  readonly nextAttemptMs: number;
+  /** Some recipient is still pending. */
+  readonly pending: boolean;
 }
 
 export interface QueueSummary {
@@ -84,6 +101,8 @@ export class Spool implements MessageSink {
   private readonly recentBodies = new RecentBodies();
   private index = new QueueIndex();
   private log: SegmentLog;
+  private readonly reader: SegmentReader;
+  private readonly recent: RecentRecords;
   /** Per-id tail of the update/remove chain; settles, never rejects. */
   private readonly chains = new Map<string, Promise<void>>();
   private maintenance: Promise<void> | undefined;
@@ -98,6 +117,8 @@ export class Spool implements MessageSink {
     this.folderSync = options.folderSync ?? fsyncFolder;
     this.bodyFolderCommitter = new GroupCommitter(this.folderSync);
     this.log = this.newLog(1);
+    this.reader = new SegmentReader((segment) => this.segmentPath(segment));
+    this.recent = new RecentRecords(options.recentRecordBytes);
     this.writerContext = {
       bodyFolder: this.paths.bodyFolder,
       inlineMaxBytes: options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES,
@@ -131,10 +152,35 @@ export class Spool implements MessageSink {
     }
   }
 
-  /** Every queued message, oldest arrival first. */
+  /** Every queued message, oldest arrival first, in one array (small queues and tests; `records()` streams). */
   async list(): Promise<EnvelopeRecord[]> {
-    const entries = [...this.index.values()].sort(([idA, a], [idB, b]) => a.arrivalMs - b.arrivalMs || compare(idA, idB));
-    return entries.map(([, entry]) => parseRecord(entry));
+    const records: EnvelopeRecord[] = [];
+    for await (const record of this.records()) records.push(record);
+    return records;
+  }
+
+  /**
+   * Every message queued when called (and still queued when its turn comes), oldest
+   * arrival first, read LIST_CHUNK records at a time: memory stays bounded by the
+   * index, not by the records.
+   */
+  async *records(): AsyncGenerator<EnvelopeRecord> {
+    const order = [...this.index.values()];
+    if (!isInArrivalOrder(order)) order.sort(byArrival);
+    for (let start = 0; start < order.length; start += LIST_CHUNK) {
+      const chunk: IndexEntry[] = [];
+      for (let position = start; position < Math.min(order.length, start + LIST_CHUNK); position += 1) {
+        const current = this.index.get((order[position] as IndexEntry).id);
+        if (current !== undefined) chunk.push(current);
+      }
+      const texts = await this.recordTexts(chunk);
+      for (const text of texts) if (text !== undefined) yield JSON.parse(text) as EnvelopeRecord;
+    }
+  }
+
+  /** Id, next attempt and pending state of every queued message, from memory (the scheduler's start). */
+  *scheduleEntries(): Generator<ScheduleEntry> {
+    for (const entry of this.index.values()) yield { id: entry.id, nextAttemptMs: entry.nextAttemptMs, pending: entry.pending };
   }
 
   /** Count and oldest arrival from memory (for gauges). */
@@ -146,7 +192,7 @@ export class Spool implements MessageSink {
   async read(id: string): Promise<EnvelopeRecord | undefined> {
     assertValidId(id);
     const entry = this.index.get(id);
-    return entry === undefined ? undefined : parseRecord(entry);
+    return entry === undefined ? undefined : (JSON.parse(await this.recordText(entry)) as EnvelopeRecord);
   }
 
   /** The stored body (CRLF line ends); a missing body surfaces as the stream's 'error'. */
@@ -192,13 +238,15 @@ export class Spool implements MessageSink {
     return this.serialize(id, async () => {
       const entry = this.index.get(id);
       if (entry === undefined) throw new SpoolError(`no such message ${id}`);
-      const next = change(parseRecord(entry));
+      const next = change(JSON.parse(await this.recordText(entry)) as EnvelopeRecord);
       const problem = recordProblem(next, id);
       if (problem !== undefined) throw new SpoolError(`update of message ${id} made an invalid record: ${problem}`);
       const json = JSON.stringify(next);
       try {
-        const position = await this.log.append(encodeLogRecord({ type: 'update', id, recordJson: json }));
-        this.index.update(id, json, Date.parse(next.arrival), position.segment);
+        const encoded = encodeLogRecord({ type: 'update', id, recordJson: json });
+        const position = await this.log.append(encoded);
+        const place = { recordSegment: position.segment, recordOffset: position.offset + encoded.recordStart, recordLength: encoded.recordLength };
+        if (this.index.update(id, { ...scheduleFacts(next), ...place })) this.recent.set(id, json);
       } catch (error) {
         throw toSpoolError(error, `cannot update message ${id}`);
       }
@@ -217,6 +265,7 @@ export class Spool implements MessageSink {
       this.recentBodies.delete(id);
       detached();
       if (entry === undefined) return;
+      this.recent.delete(id);
       let segment: number;
       try {
         segment = (await this.log.append(encodeLogRecord({ type: 'remove', id }))).segment;
@@ -240,6 +289,7 @@ export class Spool implements MessageSink {
     while (this.maintenance !== undefined) await this.maintenance;
     await this.bodyFolderCommitter.idle();
     await this.log.close();
+    this.reader.close();
   }
 
   get commitStats(): SegmentLogStats {
@@ -272,7 +322,7 @@ export class Spool implements MessageSink {
     await mkdir(paths.root, { recursive: true });
     for (const folder of [paths.logFolder, paths.bodyFolder]) await mkdir(folder, { recursive: true });
     const legacy = await readLegacySpool(paths, this.logger, options.recover);
-    const replay = await replayLog({ logFolder: paths.logFolder, legacy: legacy.messages, logger: this.logger, repair: options.recover });
+    const replay = await replayLog({ logFolder: paths.logFolder, legacy: legacy.messages, logger: this.logger, repair: options.recover, reader: this.reader });
     this.index = replay.index;
     this.log = this.newLog(replay.lastSegment + 1);
     if (!options.recover) return;
@@ -300,7 +350,8 @@ export class Spool implements MessageSink {
 
   /** Moves messages still described by old-layout state files into the log (their bodies stay files). */
   private async migrateLegacy(): Promise<number> {
-    const legacyIds = [...this.index.values()].filter(([, entry]) => entry.recordSegment === LEGACY_SEGMENT).map(([id]) => id);
+    const legacyIds: string[] = [];
+    for (const entry of this.index.values()) if (entry.recordSegment === LEGACY_SEGMENT) legacyIds.push(entry.id);
     await Promise.all(legacyIds.map((id) => this.serialize(id, () => this.copyForward(id, LEGACY_SEGMENT))));
     return legacyIds.length;
   }
@@ -308,7 +359,7 @@ export class Spool implements MessageSink {
   /** Removes files in body/ that no message uses (a crash while receiving or removing). */
   private async removeOrphanBodies(): Promise<number> {
     const used = new Set<string>();
-    for (const [, entry] of this.index.values()) if (entry.body.kind === 'file') used.add(entry.body.file);
+    for (const entry of this.index.values()) if (entry.body.kind === 'file') used.add(entry.body.file);
     let removed = 0;
     for (const name of await readdir(this.paths.bodyFolder)) {
       if (used.has(name)) continue;
@@ -321,21 +372,61 @@ export class Spool implements MessageSink {
     this.assertOpen();
     const { id } = record;
     const json = JSON.stringify(record);
-    const arrivalMs = Date.parse(record.arrival);
+    const facts = scheduleFacts(record);
     if (body.kind === 'file') {
       // The body file and its name must be durable before the record that points at it.
       await fsyncFd(body.fd);
       await this.bodyFolderCommitter.syncFolders([this.paths.bodyFolder]);
       const file = basename(body.path);
-      const position = await this.log.append(encodeLogRecord({ type: 'new', id, recordJson: json, bodyFile: file }));
-      this.index.put(id, { json, arrivalMs, body: { kind: 'file', file, length: body.size }, recordSegment: position.segment });
+      const encoded = encodeLogRecord({ type: 'new', id, recordJson: json, bodyFile: file });
+      const position = await this.log.append(encoded);
+      this.index.put({ id, ...facts, body: { kind: 'file', file, length: body.size }, ...recordPlace(position, encoded) });
+      this.recent.set(id, json);
       return;
     }
     const encoded = encodeLogRecord({ type: 'new', id, recordJson: json, body: body.chunks });
     const position = await this.log.append(encoded);
     const location = { kind: 'inline', segment: position.segment, offset: position.offset + encoded.bodyStart, length: body.size } as const;
-    this.index.put(id, { json, arrivalMs, body: location, recordSegment: position.segment });
+    this.index.put({ id, ...facts, body: location, ...recordPlace(position, encoded) });
+    this.recent.set(id, json);
     if (this.options.recover) this.recentBodies.put(id, body.chunks, body.size);
+  }
+
+  /** The record's JSON: kept in memory (old layout, recently written) or read from its segment. */
+  private async recordText(entry: IndexEntry): Promise<string> {
+    const [text] = await this.recordTexts([entry], true);
+    return text as string;
+  }
+
+  /**
+   * The records' JSON, in order; the segments read are held meanwhile (never
+   * deleted under a read). A queue command (no recovery) skips a record whose
+   * segment a running server deleted since (undefined); `strict` throws instead.
+   */
+  private async recordTexts(entries: readonly IndexEntry[], strict = false): Promise<Array<string | undefined>> {
+    const texts: Array<string | undefined> = entries.map((entry) => entry.json ?? this.recent.get(entry.id));
+    const wanted: number[] = [];
+    for (const [position, text] of texts.entries()) if (text === undefined) wanted.push(position);
+    if (wanted.length === 0) return texts;
+    const ranges: ByteRange[] = wanted.map((position) => {
+      const entry = entries[position] as IndexEntry;
+      return { segment: entry.recordSegment, offset: entry.recordOffset, length: entry.recordLength };
+    });
+    const held = [...new Set(ranges.map((range) => range.segment))].map((segment) => this.index.info(segment));
+    for (const info of held) info.readers += 1;
+    try {
+      const buffers = await this.reader.readMany(ranges).catch(async (error: unknown) => {
+        if (strict || this.options.recover) throw error;
+        return Promise.all(ranges.map((range) => this.reader.read(range).catch(() => undefined)));
+      });
+      buffers.forEach((buffer, index) => (texts[wanted[index] as number] = buffer?.toString('utf8')));
+    } catch (error) {
+      throw toSpoolError(error, `cannot read the record of message ${(entries[wanted[0] as number] as IndexEntry).id}`);
+    } finally {
+      for (const info of held) info.readers -= 1;
+      if (held.some((info) => info.refs === 0 && info.readers === 0)) this.scheduleMaintenance();
+    }
+    return texts;
   }
 
   /** Files outside the log that belonged to a removed message: its own body file, an old-layout state file. */
@@ -370,6 +461,7 @@ export class Spool implements MessageSink {
   private async maintain(): Promise<void> {
     for (let round = 0; round < 100; round += 1) {
       for (const segment of this.index.deletableSegments()) {
+        this.reader.forget(segment);
         await unlink(this.segmentPath(segment));
         // One at a time and durable: a removal record must never outlive the records it cancels.
         await this.folderSync(this.paths.logFolder);
@@ -401,16 +493,19 @@ export class Spool implements MessageSink {
     const { body } = entry;
     const bodyHere = body.kind === 'inline' && body.segment === from;
     if (!bodyHere && entry.recordSegment !== from) return;
+    const json = await this.recordText(entry);
+    const facts = { id, arrivalMs: entry.arrivalMs, nextAttemptMs: entry.nextAttemptMs, pending: entry.pending };
     if (body.kind === 'file') {
-      const position = await this.log.append(encodeLogRecord({ type: 'new', id, recordJson: entry.json, bodyFile: body.file }));
-      this.index.put(id, { json: entry.json, arrivalMs: entry.arrivalMs, body, recordSegment: position.segment });
+      const encoded = encodeLogRecord({ type: 'new', id, recordJson: json, bodyFile: body.file });
+      const position = await this.log.append(encoded);
+      this.index.put({ ...facts, body, ...recordPlace(position, encoded) });
       return;
     }
     const bytes = await this.readRange(body.segment, body.offset, body.length);
-    const encoded = encodeLogRecord({ type: 'new', id, recordJson: entry.json, body: [bytes] });
+    const encoded = encodeLogRecord({ type: 'new', id, recordJson: json, body: [bytes] });
     const position = await this.log.append(encoded);
     const location = { kind: 'inline', segment: position.segment, offset: position.offset + encoded.bodyStart, length: body.length } as const;
-    this.index.put(id, { json: entry.json, arrivalMs: entry.arrivalMs, body: location, recordSegment: position.segment });
+    this.index.put({ ...facts, body: location, ...recordPlace(position, encoded) });
   }
 
   private async readRange(segment: number, offset: number, length: number): Promise<Buffer> {
@@ -452,8 +547,17 @@ export class Spool implements MessageSink {
   }
 }
 
-function parseRecord(entry: IndexEntry): EnvelopeRecord {
-  return JSON.parse(entry.json) as EnvelopeRecord;
+function recordPlace(position: LogPosition, encoded: EncodedRecord): { recordSegment: number; recordOffset: number; recordLength: number } {
+  return { recordSegment: position.segment, recordOffset: position.offset + encoded.recordStart, recordLength: encoded.recordLength };
+}
+
+function byArrival(a: IndexEntry, b: IndexEntry): number {
+  return a.arrivalMs - b.arrivalMs || compare(a.id, b.id);
+}
+
+function isInArrivalOrder(entries: readonly IndexEntry[]): boolean {
+  for (let index = 1; index < entries.length; index += 1) if (byArrival(entries[index - 1] as IndexEntry, entries[index] as IndexEntry) > 0) return false;
+  return true;
 }
 
 function assertValidId(id: string): void {

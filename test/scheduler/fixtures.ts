@@ -176,6 +176,7 @@ export interface Harness {
 export interface HarnessOptions {
   readonly settings?: Partial<SchedulerSettings>;
   readonly maxMessagesPerJob?: number;
+  readonly maxActiveRounds?: number;
   readonly random?: () => number;
 }
 
@@ -188,7 +189,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   const reads: string[] = [];
   // The real spool, its record reads noted (the scheduler should read a record it was handed never again).
   const schedulerSpool: SchedulerSpool = {
-    list: () => spool.list(),
+    scheduleEntries: () => spool.scheduleEntries(),
     read: (id) => {
       reads.push(id);
       return spool.read(id);
@@ -210,6 +211,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
       hostname: 'relay.outpost.test',
       delivery: settings,
       ...(options.maxMessagesPerJob === undefined ? {} : { maxMessagesPerJob: options.maxMessagesPerJob }),
+      ...(options.maxActiveRounds === undefined ? {} : { maxActiveRounds: options.maxActiveRounds }),
     });
   const transport = new FakeTransport();
   const log = memoryLog();
