@@ -1,11 +1,12 @@
 // Memory of a relay while it takes one large message: sends one message of SIZE
-// bytes over one session (writes of 64 KiB with backpressure) and samples the
+// bytes over one session (writes of 64 KiB with backpressure; --sessions N: N such
+// messages at once, one per session) and samples the
 // relay's resident memory (procfs: one process, or a process tree such as
 // Postfix's master and its children) every INTERVAL ms: before the session
 // (baseline), while the message is sent until its 250 (receipt), and for
 // AFTER ms after (delivery onward). Prints baseline, peaks and peak - baseline.
 //
-//   node build/bench/large-message.js --target 127.0.0.3:2525 --measure pid:1234 [--size 26214400]
+//   node build/bench/large-message.js --target 127.0.0.3:2525 --measure pid:1234 [--size 26214400] [--sessions 1]
 //     [--interval-ms 50] [--after-ms 3000] [--metrics http://127.0.0.1:8080/metrics] [--json]
 //
 // --metrics: outpost's /metrics is read with each sample too, for the peaks of its V8 heap
@@ -14,7 +15,7 @@
 import { hrtime } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { greet, makeMessage, parseEndpoint, SmtpWire } from './lib/smtp-wire.js';
+import { greet, makeMessage, parseEndpoint, SmtpWire, type Endpoint, type WireReply } from './lib/smtp-wire.js';
 import { megabytes, parseProcessSet, sampleMemory, type ProcessSet } from './lib/proc-memory.js';
 
 const WRITE_BYTES = 64 * 1024;
@@ -62,12 +63,28 @@ class Sampler {
   }
 }
 
+/** One session, one message; resolves with the reply to its final dot. */
+async function send(target: Endpoint, message: Buffer, from: string, to: string): Promise<WireReply> {
+  const wire = await SmtpWire.connect(target);
+  await greet(wire, 'large.example.org');
+  await wire.write(`MAIL FROM:<${from}> SIZE=${message.length}\r\nRCPT TO:<${to}>\r\nDATA\r\n`);
+  await wire.expect(250, 'MAIL');
+  await wire.expect(250, 'RCPT');
+  await wire.expect(354, 'DATA');
+  for (let offset = 0; offset < message.length; offset += WRITE_BYTES) await wire.write(message.subarray(offset, offset + WRITE_BYTES));
+  await wire.write('.\r\n');
+  const reply = await wire.reply();
+  await wire.quit();
+  return reply;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       target: { type: 'string' },
       measure: { type: 'string' },
       size: { type: 'string', default: String(25 * 1024 * 1024) },
+      sessions: { type: 'string', default: '1' },
       'interval-ms': { type: 'string', default: '50' },
       'after-ms': { type: 'string', default: '3000' },
       from: { type: 'string', default: 'app@example.org' },
@@ -83,19 +100,11 @@ async function main(): Promise<void> {
   const heapBaseline = values.metrics === undefined ? undefined : await heapFigures(values.metrics);
   let phase = 'receipt';
   const sampler = new Sampler(set, Number(values['interval-ms']), () => phase, values.metrics);
-  const wire = await SmtpWire.connect(parseEndpoint(values.target));
-  await greet(wire, 'large.example.org');
-  await wire.write(`MAIL FROM:<${values.from}> SIZE=${message.length}\r\nRCPT TO:<${values.to}>\r\nDATA\r\n`);
-  await wire.expect(250, 'MAIL');
-  await wire.expect(250, 'RCPT');
-  await wire.expect(354, 'DATA');
   const startedAt = hrtime.bigint();
-  for (let offset = 0; offset < message.length; offset += WRITE_BYTES) await wire.write(message.subarray(offset, offset + WRITE_BYTES));
-  await wire.write('.\r\n');
-  const reply = await wire.reply();
+  const replies = await Promise.all(Array.from({ length: Number(values.sessions) }, () => send(parseEndpoint(values.target ?? ''), message, values.from, values.to)));
   const receiptMs = Number(hrtime.bigint() - startedAt) / 1e6;
   phase = 'after';
-  await wire.quit();
+  const reply = replies.find((r) => r.code !== 250) ?? replies[0] ?? { code: 0, text: 'no reply' };
   await sleep(Number(values['after-ms']));
   await sampler.stop();
   const end = await sampleMemory(set);
