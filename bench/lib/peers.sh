@@ -8,7 +8,12 @@
 # Needs root (the private Postfix instance is registered in /etc/postfix/main.cf's
 # alternate_config_directories) and Debian's postfix.
 
-peers_base=$((30000 + RANDOM % 10000))
+port_taken() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+# A base port with its 4 ports free on the addresses used (other benches or tests may run beside).
+for _ in $(seq 1 20); do
+  peers_base=$((30000 + RANDOM % 10000))
+  port_taken 127.0.0.3 "$peers_base" || port_taken 127.0.0.1 $((peers_base + 1)) || port_taken 127.0.0.1 $((peers_base + 2)) || port_taken 127.0.0.1 $((peers_base + 3)) || break
+done
 outpost_port=$peers_base; postfix_port=$((peers_base + 1)); sink_port=$((peers_base + 2)); http_port=$((peers_base + 3))
 outpost_ip=127.0.0.3
 outpost_pid=""; sink_pid=""; postfix_started=""
