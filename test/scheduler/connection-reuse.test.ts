@@ -7,23 +7,11 @@
 
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NetConnector } from '../../src/delivery/connector.js';
-import { SmtpTransport } from '../../src/delivery/transport.js';
-import { planDelivery } from '../../src/dns/next-hop.js';
-import { ProviderLimits } from '../../src/scheduler/provider-limits.js';
-import { DeliveryScheduler } from '../../src/scheduler/scheduler.js';
+import type { DeliveryScheduler } from '../../src/scheduler/scheduler.js';
 import type { SchedulerSettings } from '../../src/scheduler/types.js';
-import { Spool } from '../../src/spool/spool.js';
 import { startDnsServer, type TestDnsServer, type Zones } from '../helpers/dns-server.js';
-import { resolverFor } from '../helpers/dns-resolver-setup.js';
-import { FakeMta } from '../helpers/fake-mta.js';
-import { ManualClock } from '../helpers/manual-clock.js';
-import { memoryLog } from '../helpers/memory-log.js';
-import { TEST_TIMEOUTS } from '../delivery/fixtures.js';
-import { fakeDsnBuilder } from './fixtures.js';
+import type { FakeMta } from '../helpers/fake-mta.js';
+import { startMxRelay, type MxRelay } from './mx-relay.js';
 
 const REUSE_MS = 2000;
 const SETTINGS: SchedulerSettings = {
@@ -43,53 +31,15 @@ before(async () => {
 });
 after(() => dns.close());
 
-interface Relay {
-  readonly mta: FakeMta;
-  readonly clock: ManualClock;
-  readonly scheduler: DeliveryScheduler;
-  commit(recipient: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-const relays: Relay[] = [];
+const relays: MxRelay[] = [];
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.close()));
 });
 
-async function relay(options: { readonly reuseMs?: number; readonly providerMaxConnections?: number } = {}): Promise<Relay> {
-  const mta = await FakeMta.start();
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-reuse-'));
-  const clock = new ManualClock();
-  const log = memoryLog('debug');
-  const spool = await Spool.open({ dir, clock, logger: log.logger, recover: true });
-  const { resolver } = resolverFor([dns], { clock });
-  const planner = (domain: string, signal?: AbortSignal): ReturnType<typeof planDelivery> =>
-    planDelivery(domain, { resolver, port: mta.port, ipv6: false, self: { hostnames: ['relay.outpost.test'], endpoints: [] }, randomInt: () => 0, ...(signal === undefined ? {} : { signal }) });
-  const transport = new SmtpTransport({ hostname: 'relay.outpost.test', planner, connector: new NetConnector({ clock }), clock, logger: log.logger, timeouts: TEST_TIMEOUTS });
-  const providers = new ProviderLimits({ defaultMaxConnections: options.providerMaxConnections ?? 20, providers: new Map(), clock, logger: log.logger });
-  const scheduler = new DeliveryScheduler({
-    spool, transport, providers, buildDsn: fakeDsnBuilder([]), clock, logger: log.logger, random: () => 0, hostname: 'relay.outpost.test', delivery: SETTINGS,
-    sessionReuseMs: options.reuseMs ?? REUSE_MS,
-  });
-  await scheduler.start();
-  const made: Relay = {
-    mta, clock, scheduler,
-    async commit(recipient) {
-      const writer = await spool.begin();
-      writer.body.write(Buffer.from(`Subject: to ${recipient}\r\n\r\nhello\r\n`));
-      const record = await writer.commit({ from: 'app@example.org', recipients: [recipient], smtputf8: false, body: '7BIT', client: { address: '127.0.0.1', helo: 'client.test', listener: 'submission', tls: null, auth: null } });
-      scheduler.enqueued(record.id, record);
-    },
-    async close() {
-      const stopped = scheduler.stop(0);
-      clock.advance(0);
-      await stopped;
-      await spool.close();
-      await mta.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+async function relay(options: { readonly reuseMs?: number; readonly providerMaxConnections?: number } = {}): Promise<MxRelay> {
+  const made = await startMxRelay({ dns, settings: SETTINGS, providerMaxConnections: options.providerMaxConnections ?? 20, sessionReuseMs: options.reuseMs ?? REUSE_MS });
   relays.push(made);
+  await made.scheduler.start();
   return made;
 }
 

@@ -7,24 +7,11 @@
 
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NetConnector } from '../../src/delivery/connector.js';
-import { SmtpTransport } from '../../src/delivery/transport.js';
-import { planDelivery } from '../../src/dns/next-hop.js';
-import type { DsnRequest } from '../../src/dsn/types.js';
-import { ProviderLimits, type ProviderSettings } from '../../src/scheduler/provider-limits.js';
-import { DeliveryScheduler } from '../../src/scheduler/scheduler.js';
+import type { ProviderSettings } from '../../src/scheduler/provider-limits.js';
 import type { SchedulerSettings } from '../../src/scheduler/types.js';
-import { Spool } from '../../src/spool/spool.js';
 import { startDnsServer, type TestDnsServer, type Zones } from '../helpers/dns-server.js';
-import { resolverFor } from '../helpers/dns-resolver-setup.js';
-import { FakeMta, type Script } from '../helpers/fake-mta.js';
-import { ManualClock } from '../helpers/manual-clock.js';
-import { memoryLog, type MemoryLog } from '../helpers/memory-log.js';
-import { TEST_TIMEOUTS } from '../delivery/fixtures.js';
-import { fakeDsnBuilder } from './fixtures.js';
+import type { Script } from '../helpers/fake-mta.js';
+import { startMxRelay, type MxRelay } from './mx-relay.js';
 
 const MINUTE_MS = 60_000;
 const PROVIDER = 'fakeprovider.net';
@@ -46,66 +33,20 @@ before(async () => {
 });
 after(() => dns.close());
 
-interface Relay {
-  readonly mta: FakeMta;
-  readonly clock: ManualClock;
-  readonly spool: Spool;
-  readonly scheduler: DeliveryScheduler;
-  readonly providers: ProviderLimits;
-  readonly log: MemoryLog;
-  readonly dsns: DsnRequest[];
-  commit(recipient: string): Promise<void>;
-  /** Moves the clock, then waits until nothing runs. */
-  advance(ms: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-const relays: Relay[] = [];
+const relays: MxRelay[] = [];
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.close()));
 });
 
-async function relay(script: Script, options: { readonly maxConnections?: number; readonly provider?: ProviderSettings; readonly maxMessagesPerJob?: number } = {}): Promise<Relay> {
-  const mta = await FakeMta.start({ script });
-  const dir = await mkdtemp(join(tmpdir(), 'outpost-providers-'));
-  const clock = new ManualClock();
-  const log = memoryLog('debug');
-  const spool = await Spool.open({ dir, clock, logger: log.logger, recover: true });
-  const { resolver } = resolverFor([dns], { clock });
-  const planner = (domain: string, signal?: AbortSignal): ReturnType<typeof planDelivery> =>
-    planDelivery(domain, { resolver, port: mta.port, ipv6: false, self: { hostnames: ['relay.outpost.test'], endpoints: [] }, randomInt: () => 0, ...(signal === undefined ? {} : { signal }) });
-  const transport = new SmtpTransport({ hostname: 'relay.outpost.test', planner, connector: new NetConnector({ clock }), clock, logger: log.logger, timeouts: TEST_TIMEOUTS });
-  const providers = new ProviderLimits({
-    defaultMaxConnections: options.maxConnections ?? 3,
-    providers: new Map(options.provider === undefined ? [] : [[PROVIDER, options.provider]]),
-    clock,
-    logger: log.logger,
-  });
-  const dsns: DsnRequest[] = [];
-  const scheduler = new DeliveryScheduler({
-    spool, transport, providers, buildDsn: fakeDsnBuilder(dsns), clock, logger: log.logger, random: () => 0, hostname: 'relay.outpost.test', delivery: SETTINGS,
+async function relay(script: Script, options: { readonly maxConnections?: number; readonly provider?: ProviderSettings; readonly maxMessagesPerJob?: number } = {}): Promise<MxRelay> {
+  const made = await startMxRelay({
+    dns,
+    script,
+    settings: SETTINGS,
+    providerMaxConnections: options.maxConnections ?? 3,
+    providerSettings: new Map(options.provider === undefined ? [] : [[PROVIDER, options.provider]]),
     maxMessagesPerJob: options.maxMessagesPerJob ?? 20,
   });
-  const made: Relay = {
-    mta, clock, spool, scheduler, providers, log, dsns,
-    async commit(recipient) {
-      const writer = await spool.begin();
-      writer.body.write(Buffer.from(`Subject: to ${recipient}\r\n\r\nhello\r\n`));
-      await writer.commit({ from: 'app@example.org', recipients: [recipient], smtputf8: false, body: '7BIT', client: { address: '127.0.0.1', helo: 'client.test', listener: 'submission', tls: null, auth: null } });
-    },
-    async advance(ms) {
-      clock.advance(ms);
-      await scheduler.idle();
-    },
-    async close() {
-      const stopped = scheduler.stop(0);
-      clock.advance(0);
-      await stopped;
-      await spool.close();
-      await mta.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
   relays.push(made);
   return made;
 }
