@@ -38,7 +38,7 @@ class Capture:
             out.write(envelope.original_content)
         os.rename(name + '.tmp', name)
         with open(name + '.json', 'w') as out:
-            json.dump({'from': envelope.mail_from, 'rcpts': envelope.rcpt_tos, 'mail_options': envelope.mail_options}, out)
+            json.dump({'from': envelope.mail_from, 'rcpts': envelope.rcpt_tos, 'mail_options': envelope.mail_options, 'peer': '%s:%d' % tuple(session.peer[:2])}, out)
         print(json.dumps({'captured': Capture.count}), flush=True)
         return '250 2.0.0 captured'
 probe = socket.socket()
@@ -57,6 +57,8 @@ export interface CapturedMessage {
   readonly data: Buffer;
   readonly from: string;
   readonly recipients: readonly string[];
+  /** The client's address and port: messages with the same one came over one connection. */
+  readonly peer: string;
 }
 
 export class AiosmtpdCapture {
@@ -130,8 +132,8 @@ export class AiosmtpdCapture {
     return Promise.all(
       names.map(async (name) => {
         const file = join(this.folder, name);
-        const meta = JSON.parse(await readFile(`${file}.json`, 'utf8').catch(() => '{"from":"","rcpts":[]}')) as { from: string; rcpts: string[] };
-        return { file, data: await readFile(file), from: meta.from, recipients: meta.rcpts };
+        const meta = JSON.parse(await readFile(`${file}.json`, 'utf8').catch(() => '{"from":"","rcpts":[],"peer":""}')) as { from: string; rcpts: string[]; peer: string };
+        return { file, data: await readFile(file), from: meta.from, recipients: meta.rcpts, peer: meta.peer };
       }),
     );
   }
