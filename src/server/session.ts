@@ -93,6 +93,8 @@ export class SmtpSession {
   private tls: TlsInfo | null = null;
   private upgradeRequested = false;
   private readonly log: Logger;
+  /** The per-command and per-reply trace lines are built only when the log level shows them. */
+  private readonly tracing: boolean;
   private outbox: string[] = [];
   private errors = 0;
   private closed = false;
@@ -112,6 +114,7 @@ export class SmtpSession {
   constructor(private readonly options: SessionOptions) {
     this.socket = options.socket;
     this.log = options.logger.child({ sid: options.id });
+    this.tracing = this.log.isLevelEnabled('trace');
     this.deadline = new SessionDeadline(options.clock, options.limits, (kind) => this.timeOut(kind === 'data' ? Replies.dataTooSlow : Replies.idleTimeout));
     this.authExchange = options.auth === undefined ? undefined : new AuthExchange(options.auth, options.clientAddress);
     this.context = {
@@ -197,7 +200,7 @@ export class SmtpSession {
       this.busy = false;
       this.flush();
       // Tests wait for this line instead of sleeping (e.g. before moving a manual clock).
-      this.log.trace({ bytes: (chunk as Buffer).length }, 'input consumed');
+      if (this.tracing) this.log.trace({ bytes: (chunk as Buffer).length }, 'input consumed');
       if (this.upgradeRequested) return true;
       if (this.shuttingDown && !this.closed && !this.receivingMessage()) this.close('shutdown', Replies.shuttingDown);
       if (this.closed) return false;
@@ -310,7 +313,7 @@ export class SmtpSession {
   }
 
   private async command(line: string): Promise<void> {
-    this.log.trace({ line: redactCommand(line) }, 'command');
+    if (this.tracing) this.log.trace({ line: redactCommand(line) }, 'command');
     if (/^(MAIL|DATA)(\s|$)/i.test(line) || (this.chunked === undefined && /^BDAT(\s|$)/i.test(line))) await this.readFreeSpace();
     const outcome = handleCommand(line, this.state, this.context);
     await this.settleChunkedMessage();
@@ -609,7 +612,7 @@ export class SmtpSession {
 
   private send(r: Reply): void {
     if (this.closed) return;
-    this.log.trace({ reply: replyText(r) }, 'reply');
+    if (this.tracing) this.log.trace({ reply: replyText(r) }, 'reply');
     this.outbox.push(formatReply(r));
   }
 
@@ -638,7 +641,10 @@ export class SmtpSession {
     this.end = end;
     this.deadline.cancel();
     const { socket } = this;
-    socket.end(() => socket.destroy());
+    // A 'finish' listener, not an end() callback: run() usually destroys the socket before it
+    // finishes, and a pending end() callback is then called with a new ERR_STREAM_DESTROYED error.
+    socket.once('finish', () => socket.destroy());
+    socket.end();
   }
 
   private drained(): Promise<void> {
