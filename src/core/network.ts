@@ -29,15 +29,29 @@ export function unmapIpv4(address: string): string {
   return match?.[1] ?? address;
 }
 
+/** Answers remembered per address by a NetworkSet (its networks never change); forgotten all at once when full. */
+const MAX_REMEMBERED_ADDRESSES = 4096;
+
 /** A set of networks that answers whether an address belongs to any of them. */
 export class NetworkSet {
   private readonly blockList = new BlockList();
+  /** A client address is asked about at every connection: BlockList.check is not free. */
+  private readonly answers = new Map<string, boolean>();
 
   constructor(cidrs: readonly Cidr[]) {
     for (const cidr of cidrs) this.blockList.addSubnet(cidr.address, cidr.prefix, cidr.family);
   }
 
   contains(address: string): boolean {
+    const known = this.answers.get(address);
+    if (known !== undefined) return known;
+    const answer = this.check(address);
+    if (this.answers.size >= MAX_REMEMBERED_ADDRESSES) this.answers.clear();
+    this.answers.set(address, answer);
+    return answer;
+  }
+
+  private check(address: string): boolean {
     const plain = unmapIpv4(address);
     const version = isIP(plain);
     if (version === 0) return false;

@@ -19,7 +19,8 @@ const OUTPUT_BUFFER_BYTES = 64 * 1024;
  */
 export class RelaxedBodyHasher {
   private readonly hash: Hash = createHash('sha256');
-  private readonly output = Buffer.alloc(OUTPUT_BUFFER_BYTES);
+  /** Written before it is read: no need to zero it. */
+  private readonly output = Buffer.allocUnsafe(OUTPUT_BUFFER_BYTES);
   private outputBytes = 0;
   /** Lines that are empty after canonicalization, not yet known to be followed by content. */
   private pendingEmptyLines = 0;

@@ -15,6 +15,15 @@ export interface HeaderField {
 
 export const DEFAULT_MAX_HEADER_BYTES = 256 * 1024;
 
+export interface SplitterOptions {
+  readonly maxHeaderBytes?: number;
+  /**
+   * Told the header fields (undefined: over the cap) when the header section ends; false means
+   * the body is not needed (the message will not be signed): it is then not hashed at all.
+   */
+  readonly wantsBody?: (headers: readonly HeaderField[] | undefined) => boolean;
+}
+
 const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
@@ -23,7 +32,10 @@ const COLON = 0x3a;
 
 export class MessageSplitter {
   private readonly maxHeaderBytes: number;
-  private readonly bodyHasher = new RelaxedBodyHasher();
+  private readonly wantsBody: SplitterOptions['wantsBody'];
+  /** Made when the body starts (or at bodyHash()), unless the body is not wanted. */
+  private bodyHasher: RelaxedBodyHasher | undefined;
+  private bodySkipped = false;
   private readonly headerChunks: Buffer[] = [];
   private headerBytes = 0;
   private tooLarge = false;
@@ -32,20 +44,31 @@ export class MessageSplitter {
   private lineState: 'start' | 'start-cr' | 'inside' | 'inside-cr' = 'start';
   private fields: HeaderField[] | undefined;
 
-  constructor(options: { maxHeaderBytes?: number } = {}) {
+  constructor(options: SplitterOptions = {}) {
     this.maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.wantsBody = options.wantsBody;
   }
 
   push(chunk: Buffer): void {
     if (this.inBody) {
-      this.bodyHasher.update(chunk);
+      this.bodyHasher?.update(chunk);
       return;
     }
     const headerEnd = this.findHeaderEnd(chunk);
     this.keepHeader(headerEnd === undefined ? chunk : chunk.subarray(0, headerEnd.headerBytes));
     if (headerEnd === undefined) return;
     this.inBody = true;
+    if (this.wantsBody !== undefined && !this.wantsBody(this.headers)) {
+      this.bodySkipped = true;
+      return;
+    }
+    this.bodyHasher = new RelaxedBodyHasher();
     if (headerEnd.bodyStart < chunk.length) this.bodyHasher.update(chunk.subarray(headerEnd.bodyStart));
+  }
+
+  /** True when `wantsBody` declined the body: there is no body hash. */
+  get bodyHashSkipped(): boolean {
+    return this.bodySkipped;
   }
 
   /** The header fields in message order; undefined when the header is larger than the cap (do not sign). */
@@ -55,8 +78,10 @@ export class MessageSplitter {
     return this.fields;
   }
 
-  /** The relaxed-canonical body hash (RFC 6376 §3.7); call once all bytes are pushed. */
+  /** The relaxed-canonical body hash (RFC 6376 §3.7); call once all bytes are pushed (never after the body was declined). */
   bodyHash(): Buffer {
+    if (this.bodySkipped) throw new Error('MessageSplitter.bodyHash: the body was declined and not hashed');
+    this.bodyHasher ??= new RelaxedBodyHasher();
     return this.bodyHasher.digest();
   }
 

@@ -10,10 +10,24 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   const options = {
     level,
     base: { service: 'outpost' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeField(),
     formatters: { level: (label: string) => ({ level: label }) },
   };
   return destination === undefined ? pino(options, pino.destination({ dest: 1, sync: false })) : pino(options, destination);
+}
+
+/** pino's isoTime field, made once per millisecond (several lines often share one under load). */
+function isoTimeField(): () => string {
+  let lastMs = -1;
+  let field = '';
+  return () => {
+    const nowMs = Date.now();
+    if (nowMs !== lastMs) {
+      lastMs = nowMs;
+      field = `,"time":"${new Date(nowMs).toISOString()}"`;
+    }
+    return field;
+  };
 }
 
 /** A logger that drops everything, for tests and CLI code that has none. */

@@ -41,6 +41,11 @@ abstract class Family<L extends string, S> {
   readonly help: string;
   readonly labelNames: readonly L[];
   private readonly series = new Map<string, Series<S>>();
+  /**
+   * The series of a family with no label or one label, by that label's raw value (or ''), so a
+   * hot `inc` does not build and escape the label text again.
+   */
+  private readonly byRawValue = new Map<string, Series<S>>();
 
   constructor(options: MetricOptions<L>, reservedLabels: readonly string[] = []) {
     if (!METRIC_NAME.test(options.name)) throw new OutpostError('EMETRIC', `invalid metric name ${JSON.stringify(options.name)}`);
@@ -64,6 +69,7 @@ abstract class Family<L extends string, S> {
   /** Drops every series (e.g. before a collector sets the ones that exist now). */
   clear(): void {
     this.series.clear();
+    this.byRawValue.clear();
   }
 
   /** HELP, TYPE and the sample lines, each ending in `\n`. */
@@ -80,17 +86,38 @@ abstract class Family<L extends string, S> {
   protected abstract sampleLines(labelText: string, state: S): string[];
 
   protected existing(labels: LabelValues<L>): S | undefined {
-    return this.series.get(this.labelText(labels))?.state;
+    return (this.cached(labels) ?? this.series.get(this.labelText(labels)))?.state;
   }
 
   protected seriesFor(labels: LabelValues<L>): S {
+    const cached = this.cached(labels);
+    if (cached !== undefined) return cached.state;
     const labelText = this.labelText(labels);
     let series = this.series.get(labelText);
     if (series === undefined) {
       series = { labelText, state: this.newState() };
       this.series.set(labelText, series);
     }
+    if (this.labelNames.length <= 1) this.byRawValue.set(this.rawValue(labels) as string, series);
     return series.state;
+  }
+
+  /** The series already seen for these labels when the family has at most one label and they name only it. */
+  private cached(labels: LabelValues<L>): Series<S> | undefined {
+    if (this.labelNames.length > 1) return undefined;
+    const value = this.rawValue(labels);
+    if (value === undefined) return undefined;
+    let count = 0;
+    for (const key in labels) if (Object.hasOwn(labels, key)) count += 1;
+    return count === this.labelNames.length ? this.byRawValue.get(value) : undefined;
+  }
+
+  /** The one label's value, '' without labels, undefined when it is not a string (labelText then throws). */
+  private rawValue(labels: LabelValues<L>): string | undefined {
+    const name = this.labelNames[0];
+    if (name === undefined) return '';
+    const value = (labels as Readonly<Record<string, unknown>>)[name];
+    return typeof value === 'string' ? value : undefined;
   }
 
   /** `{a="x",b="y"}` in label-name order; '' without labels. Throws on missing or unknown labels (a bug). */

@@ -15,7 +15,7 @@ import { Replies } from '../smtp/replies.js';
 import type { EnvelopeRecord, MessageWriter, NewEnvelope } from '../spool/types.js';
 import { HeaderScanner } from './header-scanner.js';
 import { MessageSplitter } from '../dkim/message-splitter.js';
-import type { MessageSigner, SignOutcome } from '../dkim/message-signer.js';
+import type { MessageSigner, SignOutcome, UnsignedOutcome } from '../dkim/message-signer.js';
 import { repairLongLines, type LongLineSummary } from './long-line-repair.js';
 
 /** RFC 5321 §6.3: a message with this many Received fields is looping. */
@@ -53,6 +53,8 @@ export class DataReceiver {
   private heldBytes = 0;
   /** Sees every stored byte when the message may be signed (authorized clients only). */
   private readonly splitter: MessageSplitter | undefined;
+  /** Set at the end of the header section when the message cannot be signed: its body is then not hashed. */
+  private unsigned: UnsignedOutcome | undefined;
 
   constructor(
     private readonly writer: MessageWriter,
@@ -63,7 +65,7 @@ export class DataReceiver {
     private readonly longLines: LongLinePolicy = 'refuse',
   ) {
     this.held = fixes === undefined ? undefined : [];
-    this.splitter = signer === undefined ? undefined : new MessageSplitter();
+    this.splitter = signer === undefined ? undefined : this.newSplitter();
     writer.body.on('error', (error: unknown) => {
       this.writeError ??= error;
     });
@@ -127,7 +129,8 @@ export class DataReceiver {
     }
     try {
       if (this.writeError !== undefined) throw spoolErrorFrom(this.writeError);
-      const repaired = this.decoder.lineTooLong ? await repairLongLines(this.writer, { hashForDkim: this.splitter !== undefined }) : undefined;
+      const dkimSplitter = this.splitter === undefined ? undefined : () => this.newSplitter();
+      const repaired = this.decoder.lineTooLong ? await repairLongLines(this.writer, { dkimSplitter }) : undefined;
       if (repaired?.kind === 'refused') {
         await this.writer.abort();
         return { kind: 'rejected', reply: repaired.reply, reason: repaired.reason };
@@ -181,9 +184,24 @@ export class DataReceiver {
     return fields;
   }
 
+  /**
+   * A splitter for the stored message (the original, or the one a long-line repair rewrites) that
+   * asks the signer at the end of the header section whether the body is worth hashing.
+   */
+  private newSplitter(): MessageSplitter {
+    this.unsigned = undefined;
+    return new MessageSplitter({
+      wantsBody: (headers) => {
+        this.unsigned = this.signer?.unsignedOutcome?.(headers);
+        return this.unsigned === undefined;
+      },
+    });
+  }
+
   /** RFC 6376 §5: signed once, at acceptance; the fields are stored with the message. */
   private async signature(splitter: MessageSplitter | undefined): Promise<SignOutcome | undefined> {
     if (this.signer === undefined || splitter === undefined) return undefined;
+    if (splitter.bodyHashSkipped && this.unsigned !== undefined) return this.unsigned;
     try {
       return await this.signer.sign(splitter.headers, splitter.bodyHash());
     } catch (error: unknown) {

@@ -6,7 +6,7 @@
 
 import { isAscii } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
-import { MessageSplitter } from '../dkim/message-splitter.js';
+import type { MessageSplitter } from '../dkim/message-splitter.js';
 import { MAX_LINE_OCTETS } from '../mime/header-section.js';
 import { LongLinePlanner, type RewriteProblem } from '../mime/long-line-plan.js';
 import { LongLineRewriter, type RewriteSummary } from '../mime/long-line-rewriter.js';
@@ -25,7 +25,7 @@ export type RepairOutcome =
       readonly kind: 'repaired';
       /** The fixed message still has 8-bit octets (a body that was 8bit and stays so, or UTF-8 headers). */
       readonly has8bit: boolean;
-      /** Fed with the fixed message, when asked for (DKIM signing applies). */
+      /** Fed with the fixed message, when asked for (DKIM signing applies): made by `dkimSplitter`. */
       readonly splitter: MessageSplitter | undefined;
       /** What was changed, and the most bytes the two passes held between chunks. */
       readonly summary: LongLineSummary;
@@ -33,14 +33,14 @@ export type RepairOutcome =
   | { readonly kind: 'refused'; readonly reply: Reply; readonly reason: 'line-not-fixable' };
 
 /** I/O failures reject (SpoolError from the writer, read errors as they come); the caller aborts the message. */
-export async function repairLongLines(writer: MessageWriter, options: { readonly hashForDkim: boolean }): Promise<RepairOutcome> {
+export async function repairLongLines(writer: MessageWriter, options: { readonly dkimSplitter: (() => MessageSplitter) | undefined }): Promise<RepairOutcome> {
   const rewrite = await writer.rewriteBody();
   const planner = new LongLinePlanner();
   for await (const chunk of chunksOf(rewrite.openOriginal())) planner.push(chunk);
   const planned = planner.finish();
   if (!planned.ok) return refusal(planned.problem);
   const rewriter = new LongLineRewriter(planned.plan);
-  const output = new FixedOutput(rewrite.body, options.hashForDkim ? new MessageSplitter() : undefined);
+  const output = new FixedOutput(rewrite.body, options.dkimSplitter?.());
   for await (const chunk of chunksOf(rewrite.openOriginal())) {
     await output.write(rewriter.push(chunk));
     if (rewriter.problem !== undefined) return refusal(rewriter.problem);

@@ -37,6 +37,8 @@ import type { MessageSigner, SignOutcome } from '../dkim/message-signer.js';
 const MAX_ERRORS = 10;
 /** Stop reading while this much output is waiting for a client that does not read. */
 const OUTPUT_HIGH_WATER_BYTES = 64 * 1024;
+/** Replies held back while more pipelined input is waiting are written anyway once they reach this size. */
+const MAX_HELD_REPLY_CHARS = 16 * 1024;
 
 export interface SessionOptions {
   readonly id: string;
@@ -93,7 +95,11 @@ export class SmtpSession {
   private tls: TlsInfo | null = null;
   private upgradeRequested = false;
   private readonly log: Logger;
+  /** The per-command and per-reply trace lines are built only when the log level shows them. */
+  private readonly tracing: boolean;
+  /** Replies not yet written: all the replies to one read of input go out in one write. */
   private outbox: string[] = [];
+  private outboxChars = 0;
   private errors = 0;
   private closed = false;
   private busy = false;
@@ -112,6 +118,7 @@ export class SmtpSession {
   constructor(private readonly options: SessionOptions) {
     this.socket = options.socket;
     this.log = options.logger.child({ sid: options.id });
+    this.tracing = this.log.isLevelEnabled('trace');
     this.deadline = new SessionDeadline(options.clock, options.limits, (kind) => this.timeOut(kind === 'data' ? Replies.dataTooSlow : Replies.idleTimeout));
     this.authExchange = options.auth === undefined ? undefined : new AuthExchange(options.auth, options.clientAddress);
     this.context = {
@@ -195,9 +202,9 @@ export class SmtpSession {
       this.busy = true;
       await this.consume(chunk as Buffer);
       this.busy = false;
-      this.flush();
+      if (!this.moreInputWaiting()) this.flush();
       // Tests wait for this line instead of sleeping (e.g. before moving a manual clock).
-      this.log.trace({ bytes: (chunk as Buffer).length }, 'input consumed');
+      if (this.tracing) this.log.trace({ bytes: (chunk as Buffer).length }, 'input consumed');
       if (this.upgradeRequested) return true;
       if (this.shuttingDown && !this.closed && !this.receivingMessage()) this.close('shutdown', Replies.shuttingDown);
       if (this.closed) return false;
@@ -310,10 +317,10 @@ export class SmtpSession {
   }
 
   private async command(line: string): Promise<void> {
-    this.log.trace({ line: redactCommand(line) }, 'command');
+    if (this.tracing) this.log.trace({ line: redactCommand(line) }, 'command');
     if (/^(MAIL|DATA)(\s|$)/i.test(line) || (this.chunked === undefined && /^BDAT(\s|$)/i.test(line))) await this.readFreeSpace();
     const outcome = handleCommand(line, this.state, this.context);
-    await this.settleChunkedMessage();
+    if (this.chunked !== undefined) await this.settleChunkedMessage();
     switch (outcome.kind) {
       case 'reply': {
         const reason = rejectionReason(outcome.reply);
@@ -609,8 +616,10 @@ export class SmtpSession {
 
   private send(r: Reply): void {
     if (this.closed) return;
-    this.log.trace({ reply: replyText(r) }, 'reply');
-    this.outbox.push(formatReply(r));
+    if (this.tracing) this.log.trace({ reply: replyText(r) }, 'reply');
+    const text = formatReply(r);
+    this.outbox.push(text);
+    this.outboxChars += text.length;
   }
 
   /** Sends a reply; after too many errors, the session ends with 421. */
@@ -626,8 +635,19 @@ export class SmtpSession {
 
   private flush(): void {
     if (this.outbox.length === 0 || this.socket.destroyed) return;
-    this.socket.write(this.outbox.join(''));
+    if (this.tracing) this.log.trace({ replies: this.outbox.length }, 'replies written');
+    this.socket.write(this.outbox.length === 1 ? (this.outbox[0] as string) : this.outbox.join(''));
     this.outbox = [];
+    this.outboxChars = 0;
+  }
+
+  /**
+   * True when the replies in hand may wait for the client's next input, which is already here (a
+   * pipelined group that arrived in more than one read): RFC 2920 §3.2 lets a server hold replies
+   * while it has input to process, never once the input runs dry. STARTTLS's reply never waits.
+   */
+  private moreInputWaiting(): boolean {
+    return !this.upgradeRequested && !this.closed && this.outboxChars < MAX_HELD_REPLY_CHARS && this.socket.readableLength > 0;
   }
 
   private close(end: SessionEnd, last: Reply): void {
@@ -638,7 +658,10 @@ export class SmtpSession {
     this.end = end;
     this.deadline.cancel();
     const { socket } = this;
-    socket.end(() => socket.destroy());
+    // A 'finish' listener, not an end() callback: run() usually destroys the socket before it
+    // finishes, and a pending end() callback is then called with a new ERR_STREAM_DESTROYED error.
+    socket.once('finish', () => socket.destroy());
+    socket.end();
   }
 
   private drained(): Promise<void> {

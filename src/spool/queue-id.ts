@@ -10,6 +10,8 @@ const COUNTER_DIGITS = 4;
 const COUNTER_LIMIT = 36 ** COUNTER_DIGITS;
 const RANDOM_DIGITS = 6;
 const RANDOM_LIMIT = 36 ** RANDOM_DIGITS;
+/** Random bytes are drawn this many at a time (256 ids a draw): one call instead of one per id. */
+const RANDOM_POOL_BYTES = 1024;
 
 export const QUEUE_ID_LENGTH = TIME_DIGITS + COUNTER_DIGITS + RANDOM_DIGITS;
 
@@ -26,6 +28,8 @@ export class QueueIdGenerator {
   private readonly random: RandomSource;
   private lastTimeMs = 0;
   private counter = 0;
+  private pool: Buffer = Buffer.alloc(0);
+  private poolOffset = 0;
 
   constructor(clock: Clock, random: RandomSource = randomBytes) {
     this.clock = clock;
@@ -43,10 +47,20 @@ export class QueueIdGenerator {
     } else {
       this.counter += 1;
     }
-    const randomValue = this.random(4).readUInt32BE(0) % RANDOM_LIMIT;
+    const randomValue = this.randomUint32() % RANDOM_LIMIT;
     return (
       base36(this.lastTimeMs, TIME_DIGITS) + base36(this.counter, COUNTER_DIGITS) + base36(randomValue, RANDOM_DIGITS)
     );
+  }
+
+  private randomUint32(): number {
+    if (this.poolOffset + 4 > this.pool.length) {
+      this.pool = this.random(RANDOM_POOL_BYTES);
+      this.poolOffset = 0;
+    }
+    const value = this.pool.readUInt32BE(this.poolOffset);
+    this.poolOffset += 4;
+    return value;
   }
 }
 

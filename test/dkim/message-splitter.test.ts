@@ -64,6 +64,35 @@ test('a header larger than the cap is not kept (undefined: do not sign) but the 
   assert.notEqual(split(message, 7, { maxHeaderBytes: 300 }).headers, undefined);
 });
 
+test('wantsBody is told the complete header fields once, where the header ends, whatever the chunk sizes', () => {
+  const message = Buffer.from('From: a@example.org\r\nSubject: one\r\n\ttwo\r\n\r\nbody  line\r\n\r\n');
+  for (let size = 1; size <= message.length; size++) {
+    const told: (readonly string[] | undefined)[] = [];
+    const splitter = new MessageSplitter({ wantsBody: (headers) => (told.push(headers?.map((field) => field.raw)), true) });
+    for (let offset = 0; offset < message.length; offset += size) splitter.push(message.subarray(offset, offset + size));
+    assert.deepEqual(told, [['From: a@example.org', 'Subject: one\r\n\ttwo']], `chunks of ${size}`);
+    assert.equal(splitter.bodyHashSkipped, false);
+    assert.equal(splitter.bodyHash().toString('base64'), relaxedBodyHash('body line\r\n'), `chunks of ${size}`);
+  }
+});
+
+test('a body that wantsBody declines is not hashed: bodyHashSkipped, and bodyHash() refuses', () => {
+  const message = Buffer.from('From: a@example.org\r\n\r\nbody\r\n');
+  const splitter = new MessageSplitter({ wantsBody: () => false });
+  for (let offset = 0; offset < message.length; offset += 5) splitter.push(message.subarray(offset, offset + 5));
+  assert.equal(splitter.bodyHashSkipped, true);
+  assert.deepEqual(splitter.headers?.map((field) => field.name), ['From']);
+  assert.throws(() => splitter.bodyHash(), /declined/);
+});
+
+test('wantsBody is never asked for a message without an empty line (all header, empty body)', () => {
+  let asked = 0;
+  const splitter = new MessageSplitter({ wantsBody: () => (asked++, false) });
+  splitter.push(Buffer.from('From: a@example.org\r\nSubject: x'));
+  assert.equal(asked, 0);
+  assert.equal(splitter.bodyHash().toString('base64'), relaxedBodyHash(''));
+});
+
 const RELAXED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Subject: hello', 'subject:hello'],
   ['SUBJECT:hello', 'subject:hello'],

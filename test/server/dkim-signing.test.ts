@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPem, parsePrivateKey, type DkimKey } from '../../src/dkim/keys.js';
-import { keyringSigner } from '../../src/dkim/message-signer.js';
+import { keyringSigner, type MessageSigner } from '../../src/dkim/message-signer.js';
 import { dkimRecord } from '../../src/dkim/record.js';
 import { SigningKeyring } from '../../src/dkim/signing-keyring.js';
 import { dkimpyInstalled, verifyWithDkimpy } from '../helpers/dkimpy-verify.js';
@@ -46,17 +46,25 @@ async function sendOne(client: SmtpTestClient, from: string, to: string, content
 describe('DKIM signing on the listeners', () => {
   const key = edKey();
   const signer = keyringSigner({ keyring: () => new SigningKeyring([key]), isLocalDomain: (domain) => domain === 'example.org', clock: systemClock });
+  /** The same signer, counting what the receiver asks of it. */
+  const asked = { unsignedOutcome: 0, sign: 0 };
+  const counting: MessageSigner = {
+    unsignedOutcome: (headers) => (asked.unsignedOutcome++, signer.unsignedOutcome?.(headers)),
+    sign: (headers, bodyHash) => (asked.sign++, signer.sign(headers, bodyHash)),
+  };
   let submission: Harness;
   let mta: Harness;
+  let trusted: Harness;
 
   before(async () => {
     const certificate = await makeSelfSignedCertificate('mx.example.org');
     const common = { tls: certificate, users: { 'app@example.org': PASSWORD }, trustedNetworks: ['192.0.2.0/24'], dkimSigner: signer };
     submission = await startHarness({ ...common, mode: 'submission' });
     mta = await startHarness({ ...common, mode: 'mta' });
+    trusted = await startHarness({ dkimSigner: counting, trustedNetworks: ['127.0.0.0/8'], mode: 'mta' });
   });
   after(async () => {
-    await Promise.all([submission.close(), mta.close()]);
+    await Promise.all([submission.close(), mta.close(), trusted.close()]);
   });
 
   it('signs an authenticated submission after adding Date and Message-ID, and the signature covers them', { skip: !dkimpyInstalled() && !inCi ? 'python3-dkim not installed' : false }, async () => {
@@ -87,5 +95,28 @@ describe('DKIM signing on the listeners', () => {
     client.close();
     assert.equal((await stored(mta, id)).signature, undefined);
     assert.equal(mta.log.messages('message queued').at(-1)?.['dkim'], null);
+  });
+
+  it('a trusted client: the signer is asked at the end of the header; a message it cannot sign is queued unsigned without signing, one it can is signed', async () => {
+    const client = await SmtpTestClient.connect(trusted.port);
+    await client.reply();
+    await client.command('EHLO app.example.org');
+    const before = { ...asked };
+    const noKey = await sendOne(client, 'app@example.org', 'friend@example.net', 'From: App <app@example.net>\r\nSubject: no key\r\n\r\nhello\r\n');
+    assert.deepEqual(asked, { unsignedOutcome: before.unsignedOutcome + 1, sign: before.sign });
+    assert.equal((await stored(trusted, noKey)).signature, undefined);
+    assert.equal(trusted.log.messages('message queued').at(-1)?.['dkim'], 'unsigned');
+    assert.equal(trusted.log.messages('message not signed').length, 0);
+
+    const noFrom = await sendOne(client, 'app@example.org', 'friend@example.net', 'Subject: no From\r\n\r\nhello\r\n');
+    assert.deepEqual(asked, { unsignedOutcome: before.unsignedOutcome + 2, sign: before.sign });
+    assert.equal((await stored(trusted, noFrom)).signature, undefined);
+    assert.deepEqual(trusted.log.messages('message not signed').map((entry) => [entry['qid'], entry['reason']]), [[noFrom, 'no usable From: no From header field']]);
+
+    const keyed = await sendOne(client, 'app@example.org', 'friend@example.net', 'From: App <app@example.org>\r\nSubject: signed\r\n\r\nhello\r\n');
+    client.close();
+    assert.deepEqual(asked, { unsignedOutcome: before.unsignedOutcome + 3, sign: before.sign + 1 });
+    assert.match((await stored(trusted, keyed)).signature ?? '', /^DKIM-Signature: .*d=example\.org/s);
+    assert.equal(trusted.log.messages('message queued').at(-1)?.['dkim'], 'd=example.org s=ed1');
   });
 });
