@@ -7,6 +7,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
 const HTAB = 0x09;
+const DOUBLE_SP = Buffer.from('  ');
 
 /** Bytes collected before they go to the hash: keeps `update` calls few and memory flat. */
 const OUTPUT_BUFFER_BYTES = 64 * 1024;
@@ -34,7 +35,48 @@ export class RelaxedBodyHasher {
 
   update(chunk: Buffer): void {
     if (this.finished) throw new Error('RelaxedBodyHasher.update after digest');
-    for (let index = 0; index < chunk.length; index++) {
+    const specials = new SpecialOctets(chunk);
+    // chunk[runStart, index): whole canonical lines not yet hashed (hashed as one piece).
+    let runStart = -1;
+    const closeRun = (end: number): void => {
+      if (runStart < 0) return;
+      this.flush();
+      this.hash.update(chunk.subarray(runStart, end));
+      runStart = -1;
+    };
+    let index = 0;
+    while (index < chunk.length) {
+      if (this.pendingCr || this.pendingWhitespace || this.lineHasContent) {
+        // Inside a line begun in an earlier chunk: octet by octet up to its end.
+        const lf = chunk.indexOf(LF, index);
+        const end = lf < 0 ? chunk.length : lf + 1;
+        this.scan(chunk, index, end);
+        index = end;
+        continue;
+      }
+      const eol = lineEnd(chunk, index);
+      if (eol < 0) break;
+      if (eol > index && specials.canonicalLine(index, eol)) {
+        // Most lines are already canonical: they are hashed as they stand, found by native searches.
+        if (runStart < 0) {
+          this.writeEmptyLines();
+          this.flush();
+          runStart = index;
+        }
+      } else {
+        closeRun(index);
+        if (eol === index) this.endLine();
+        else this.scan(chunk, index, eol + 2);
+      }
+      index = eol + 2;
+    }
+    closeRun(index);
+    if (index < chunk.length) this.scan(chunk, index, chunk.length);
+  }
+
+  /** The state machine, octet by octet, over chunk[from, to). */
+  private scan(chunk: Buffer, from: number, to: number): void {
+    for (let index = from; index < to; index++) {
       const octet = chunk[index] as number;
       if (this.pendingCr) {
         this.pendingCr = false;
@@ -62,12 +104,16 @@ export class RelaxedBodyHasher {
     return this.hash.copy().digest();
   }
 
+  private writeEmptyLines(): void {
+    for (; this.pendingEmptyLines > 0; this.pendingEmptyLines--) {
+      this.write(CR);
+      this.write(LF);
+    }
+  }
+
   private content(octet: number): void {
     if (!this.lineHasContent) {
-      for (; this.pendingEmptyLines > 0; this.pendingEmptyLines--) {
-        this.write(CR);
-        this.write(LF);
-      }
+      this.writeEmptyLines();
       this.lineHasContent = true;
     }
     if (this.pendingWhitespace) {
@@ -98,4 +144,43 @@ export class RelaxedBodyHasher {
     this.hash.update(this.output.subarray(0, this.outputBytes));
     this.outputBytes = 0;
   }
+}
+
+/** Where the next CRLF from `from` starts, or -1 (a number needle: a plain byte search). */
+function lineEnd(chunk: Buffer, from: number): number {
+  for (let lf = chunk.indexOf(LF, from); lf >= 0; lf = chunk.indexOf(LF, lf + 1)) if (lf > from && chunk[lf - 1] === CR) return lf - 1;
+  return -1;
+}
+
+/**
+ * Where a chunk's HTAB, CR and double SP are, found by native searches that
+ * only move forward: tells whether a line keeps its octets under relaxed
+ * canonicalization (no HTAB, no bare CR, no WSP run, no trailing SP).
+ */
+class SpecialOctets {
+  private nextTab = -1;
+  private nextCr = -1;
+  private nextDoubleSpace = -1;
+
+  constructor(private readonly chunk: Buffer) {}
+
+  /** chunk[start, end) is a line without its CRLF (chunk[end] is its CR); lines are asked in order. */
+  canonicalLine(start: number, end: number): boolean {
+    const { chunk } = this;
+    if (chunk[end - 1] === SP) return false;
+    if (this.nextTab !== -2 && this.nextTab < start) this.nextTab = nextOrNone(chunk.indexOf(HTAB, start));
+    if (this.nextCr !== -2 && this.nextCr < start) this.nextCr = nextOrNone(chunk.indexOf(CR, start));
+    if (this.nextDoubleSpace !== -2 && this.nextDoubleSpace < start) this.nextDoubleSpace = nextOrNone(chunk.indexOf(DOUBLE_SP, start));
+    return !within(this.nextTab, end) && !within(this.nextCr, end) && !within(this.nextDoubleSpace, end);
+  }
+}
+
+/** -2: none left in the chunk. */
+function nextOrNone(position: number): number {
+  return position < 0 ? -2 : position;
+}
+
+/** True when a found position lies before `end` (-2: none). */
+function within(position: number, end: number): boolean {
+  return position !== -2 && position < end;
 }

@@ -100,3 +100,20 @@ test('digest twice gives the same hash; update after digest is a bug', () => {
   assert.deepEqual(hasher.digest(), first);
   assert.throws(() => hasher.update(Buffer.from('b')));
 });
+
+test('mostly canonical text (the fast path) with odd lines mixed in, in random chunks, matches the reference', () => {
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  const odd = ['', ' ', '  ', '\t', 'x ', ' x', 'a\rb', 'a\nb', 'tab\there', 'two  spaces', '.', '\xe9t\xe9'];
+  for (let round = 0; round < 200; round++) {
+    const lines: string[] = [];
+    for (let line = random(30); line >= 0; line--) lines.push(random(4) === 0 ? (odd[random(odd.length)] as string) : `plain text line ${random(1000)} with words`);
+    const body = lines.join('\r\n') + (random(2) === 0 ? '\r\n' : '') + '\r\n'.repeat(random(3));
+    const bytes = Buffer.from(body, 'latin1');
+    const sizes = Array.from({ length: random(6) }, () => random(bytes.length + 1));
+    assert.equal(hashInChunks(bytes, sizes), sha256Base64(relaxedBodyReference(body)), JSON.stringify({ body, sizes }));
+  }
+});
