@@ -25,6 +25,8 @@ export interface TlsResult {
 
 /** A server sends a handful of certificates; no more are read. */
 const MAX_PEER_CHAIN = 10;
+/** The failure of a session we closed ourselves with nothing waiting (later calls get it): one shared object, no stack trace per session. */
+const SESSION_CLOSED = new SessionError('aborted', 'session', 'session closed');
 
 export interface SmtpConnectionOptions {
   readonly clock: Clock;
@@ -221,7 +223,8 @@ export class SmtpConnection {
 
   /** Closes the connection at once; pending waits reject. */
   close(): void {
-    this.fail(new SessionError('aborted', 'session', 'session closed'));
+    // One shared error when nothing waits (a QUIT after every session): no stack trace per session.
+    this.fail(this.#rejects.size === 0 && this.#replyWaiter === undefined ? SESSION_CLOSED : new SessionError('aborted', 'session', 'session closed'));
   }
 
   /** Records the first failure, tears the connection down, rejects every pending wait; returns the failure. */
@@ -236,7 +239,9 @@ export class SmtpConnection {
 
   #watch(socket: Socket): void {
     socket.on('error', (error: Error) => this.fail(new SessionError('closed', this.#replyWaiter?.stage ?? 'session', `connection error: ${error.message}`, { cause: error })));
-    socket.on('close', () => this.fail(new SessionError('closed', this.#replyWaiter?.stage ?? 'session', 'connection closed by the server')));
+    socket.on('close', () => {
+      if (this.#failure === undefined) this.fail(new SessionError('closed', this.#replyWaiter?.stage ?? 'session', 'connection closed by the server'));
+    });
   }
 
   #received(chunk: Buffer): void {
