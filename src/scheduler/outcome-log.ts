@@ -19,6 +19,10 @@ export function logOutcomes(
   info: AttemptInfo,
   nextAttemptMs: number | undefined,
 ): void {
+  if (!logger.isLevelEnabled('info')) {
+    if (record.from === '') for (const [rcpt, outcome] of outcomes) if (outcome.kind === 'permanent') logger.warn({ qid: record.id, rcpt }, 'failed message from <> is not bounced');
+    return;
+  }
   for (const [rcpt, outcome] of outcomes) {
     const recipient = record.recipients.find((candidate) => candidate.address === rcpt);
     const retry = outcome.kind === 'transient' && nextAttemptMs !== undefined;
