@@ -45,6 +45,8 @@ export interface ReplayOptions {
   readonly reader: SegmentReader;
   /** Asked between turns: true ends the replay early (the spool is closing). */
   readonly shouldStop?: () => boolean;
+  /** Awaited before each segment is read (tests hold the replay at a point with it). */
+  readonly beforeSegment?: (segment: number) => Promise<void>;
 }
 
 /** The queue log's segment numbers, ascending. */
@@ -78,6 +80,7 @@ export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
   let sinceTurn = 0;
   const stopped = (): ReplayResult => ({ segments: options.segments.length, tornSegments, invalidRecords, stopped: true });
   for (const segment of options.segments) {
+    await options.beforeSegment?.(segment);
     if (shouldStop()) return stopped();
     const path = join(options.logFolder, segmentFileName(segment));
     const opened = await readWholeFile(path);

@@ -79,8 +79,8 @@ export interface SpoolOptions {
    * Default false: `open` resolves with the whole queue loaded.
    */
   readonly loadInBackground?: boolean;
-  /** Awaited before the replay starts (tests hold the replay back with it). */
-  readonly beforeReplay?: () => Promise<void>;
+  /** Awaited before each segment on disk is replayed (tests hold the replay at a point with it). */
+  readonly beforeReplaySegment?: (segment: number) => Promise<void>;
 }
 
 /** What the scheduler needs of a queued message at startup, from memory. */
@@ -382,7 +382,6 @@ export class Spool implements MessageSink {
   /** Replays the segments found by `prepare`, then (serve) migrates the old layout and removes leftovers; false when closed first. */
   private async load(start: ReplayStart): Promise<boolean> {
     const { paths, options } = this;
-    await options.beforeReplay?.();
     const replay = await replayLog({
       logFolder: paths.logFolder,
       segments: start.segments,
@@ -392,6 +391,7 @@ export class Spool implements MessageSink {
       repair: options.recover,
       reader: this.reader,
       shouldStop: () => this.replayStopped,
+      ...(options.beforeReplaySegment === undefined ? {} : { beforeSegment: options.beforeReplaySegment }),
     });
     if (replay.stopped) return false;
     this.complete = true;
