@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { open, unlink } from 'node:fs/promises';
+import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { systemClock } from '../../src/core/clock.js';
@@ -135,6 +135,21 @@ describe('serve with 50,000 messages queued', () => {
       assert.deepEqual(tagsAt(sink), ['before-kill', 'before-term'], 'each delivered once');
     } finally {
       await sink.close();
+      await installation.remove();
+    }
+  });
+
+  it('stops with exit 1 when a segment on disk cannot be read (the replay fails after the start)', async () => {
+    const installation = await makeInstallation();
+    try {
+      // A folder where a segment file should be: opening it works, reading it fails (EISDIR).
+      await mkdir(join(installation.spoolDir, 'log', segmentFileName(1)), { recursive: true });
+      const serve = await ServeProcess.start(installation.configFile, {}, START_WAIT_MS);
+      const fatal = await serve.waitForLog((line) => line['msg'] === 'queue not loaded', START_WAIT_MS);
+      assert.match(String((fatal['err'] as { message?: unknown } | undefined)?.message), /cannot open spool/);
+      assert.equal(await serve.exit(START_WAIT_MS), 1);
+      assert.equal(logged(serve, 'scheduler started'), false);
+    } finally {
       await installation.remove();
     }
   });
