@@ -3,7 +3,7 @@
 // validated, but the index keeps only where it lies and what the scheduler
 // needs (records are read back on demand). A segment's torn tail (a crash
 // during a batch that was never acknowledged) is logged and dropped. The
-// replay yields to the event loop every few thousand records, so a server
+// replay yields to the event loop every few hundred records, so a server
 // accepts mail into newer segments meanwhile, and stops when told to.
 
 import { close, fstat, open, read } from 'node:fs';
@@ -20,7 +20,7 @@ import { LEGACY_SEGMENT, type QueueIndex } from './store-index.js';
 import type { EnvelopeRecord } from './types.js';
 
 /** Records applied between two turns of the event loop. */
-const RECORDS_PER_TURN = 2000;
+const RECORDS_PER_TURN = 500;
 
 export interface ReplayResult {
   readonly segments: number;
