@@ -64,6 +64,8 @@ export interface RelayDependencies {
 
 export interface RunningRelay {
   readonly listeners: readonly BoundListener[];
+  /** Resolves with the error if the queue on disk cannot be loaded after the start (the relay should then stop); else never. */
+  readonly failed: Promise<unknown>;
   /** SIGHUP: reloads the domains, users and recipients files and the TLS certificate; a broken file keeps the old data (logged). */
   reload(): Promise<void>;
   stop(): Promise<void>;
@@ -208,7 +210,8 @@ function logDnssec(config: Config, logger: Logger): void {
 
 export async function startRelay(config: Config, deps: RelayDependencies): Promise<RunningRelay> {
   const { logger, clock } = deps;
-  const spool = await Spool.open({ dir: config.spoolDir, clock, logger, recover: true });
+  // The queue already on disk is replayed in the background: mail is accepted meanwhile, delivery starts once it is loaded.
+  const spool = await Spool.open({ dir: config.spoolDir, clock, logger, recover: true, loadInBackground: true });
   let domains = config.domains;
   let tlsContext = config.tls === undefined ? undefined : await tlsContextOf(config.tls);
   let users = config.usersFile === undefined ? undefined : await loadUsersFile(config.usersFile);
@@ -328,7 +331,10 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
-  metrics.setQueueGauges(() => queueSnapshot(spool.summary(), clock.now()));
+  metrics.setQueueGauges(async () => {
+    await spool.loaded;
+    return queueSnapshot(spool.summary(), clock.now());
+  });
   metrics.setSpoolFreeSpace(freeSpaceBytes, config.limits.minFreeBytes);
   const http = new OpsHttpServer({
     http: config.http,
@@ -341,7 +347,18 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     clock,
     logger,
   });
-  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)));
+  let startQueue = (): void => undefined;
+  const queueStarted = new Promise<void>((resolve) => (startQueue = resolve)).then(async () => {
+    if (await spool.loaded) await queue.start();
+  });
+  const failed = queueStarted.then(
+    () => new Promise<never>(() => undefined),
+    (error: unknown) => {
+      logger.fatal({ err: error }, 'queue not loaded');
+      return error;
+    },
+  );
+  const control = new ControlServer(controlSocketPath(config.spoolDir), afterStart(queue, queueStarted), logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)));
   try {
     listeners = await smtp.start();
     // The loop guard must know the ports actually bound (port 0 picks one).
@@ -349,7 +366,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     await control.start();
     // Again now that `outpost suppress` talks to this server: a change it made offline meanwhile is in the file.
     await sending.suppressions.load();
-    await queue.start();
+    startQueue();
     webhooks?.start();
     reportSender?.start();
     processMetrics.start();
@@ -371,6 +388,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   }
   return {
     listeners,
+    failed,
     async reload() {
       const reloaded: string[] = [];
       try {
@@ -424,6 +442,9 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       // Sessions waiting for a probe get their answer (unavailable) now, then 421 on shutdown.
       verifier?.close();
       await smtp.stop(SHUTDOWN_GRACE_MS);
+      // A stop during the startup's replay ends it (what was replayed is replayed again next time).
+      await spool.stopLoading();
+      await queueStarted.catch(() => undefined);
       // A report round under way ends (its unsent reports stay for the next start) before the queue stops.
       await reportSender?.stop();
       await queue.stop(SHUTDOWN_GRACE_MS);
@@ -459,6 +480,24 @@ async function tlsContextOf(files: TlsFilesConfig): Promise<TlsContexts> {
   const loaded = await loadTlsContexts(files);
   if (!loaded.ok) throw new OutpostError('ETLS', `tls.cert: ${loaded.problem}`);
   return loaded.value;
+}
+
+/** Queue operations over the control socket wait until the scheduler has started (the queue on disk is loaded). */
+function afterStart(queue: QueueController, started: Promise<void>): QueueController {
+  return {
+    async flush(id) {
+      await started;
+      return queue.flush(id);
+    },
+    async deleteMessage(id) {
+      await started;
+      return queue.deleteMessage(id);
+    },
+    async bounceMessage(id) {
+      await started;
+      return queue.bounceMessage(id);
+    },
+  };
 }
 
 /** From the spool's in-memory index: no file is read per scrape. */

@@ -56,14 +56,16 @@ export const serveCommand: CliCommand = async (args, io) => {
     void running.reload();
   };
   process.on('SIGHUP', reload);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals | 'failed'>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
+    // The queue on disk could not be loaded after the start (logged): stop as if told to, and fail.
+    void running.failed.then(() => resolve('failed'));
   });
   logger.info({ signal }, 'shutting down');
   process.off('SIGHUP', reload);
   await running.stop();
   logger.info('stopped');
   logger.flush();
-  return EXIT_OK;
+  return signal === 'failed' ? EXIT_FAILURE : EXIT_OK;
 };

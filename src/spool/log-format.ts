@@ -94,7 +94,7 @@ export function scanSegment(data: Buffer): SegmentScan {
   const records: DecodedRecord[] = [];
   let offset = 0;
   while (offset < data.length) {
-    const decoded = decodeAt(data, offset);
+    const decoded = decodeRecordAt(data, offset);
     if (typeof decoded === 'string') return { records, validBytes: offset, problem: decoded };
     records.push(decoded);
     offset += decoded.length;
@@ -102,7 +102,8 @@ export function scanSegment(data: Buffer): SegmentScan {
   return { records, validBytes: offset, problem: undefined };
 }
 
-function decodeAt(data: Buffer, offset: number): DecodedRecord | string {
+/** The record starting at `offset`, or why there is none (incomplete or corrupt: the segment's valid part ends there). */
+export function decodeRecordAt(data: Buffer, offset: number): DecodedRecord | string {
   if (data.length - offset < HEADER_BYTES) return `incomplete header at ${offset}`;
   if (data.readUInt32BE(offset) !== LOG_MAGIC) return `no record at ${offset}`;
   const type = TYPES_BY_CODE.get(data.readUInt8(offset + 4));

@@ -1,43 +1,65 @@
-// Startup: rebuilds the in-memory index from the old layout's state files
-// (if any) and then every queue log segment in order. Every record is decoded
-// and validated, but the index keeps only where it lies and what the scheduler
+// Startup: rebuilds the in-memory index from the queue log segments that
+// existed when the spool was opened, in order. Every record is decoded and
+// validated, but the index keeps only where it lies and what the scheduler
 // needs (records are read back on demand). A segment's torn tail (a crash
-// during a batch that was never acknowledged) is logged and dropped.
+// during a batch that was never acknowledged) is logged and dropped. The
+// replay yields to the event loop every few hundred records, so a server
+// accepts mail into newer segments meanwhile, and stops when told to.
 
 import { close, fstat, open, read } from 'node:fs';
 import { readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { scanSegment, type DecodedRecord } from './log-format.js';
+import { decodeRecordAt, type DecodedRecord } from './log-format.js';
 import type { LegacyMessage } from './legacy.js';
 import { decodeRecord } from './record.js';
 import { segmentNumberOf, segmentFileName } from './segment-log.js';
 import type { SegmentReader } from './segment-reader.js';
-import { LEGACY_SEGMENT, QueueIndex } from './store-index.js';
+import { LEGACY_SEGMENT, type QueueIndex } from './store-index.js';
 import type { EnvelopeRecord } from './types.js';
 
+/** Records applied between two turns of the event loop. */
+const RECORDS_PER_TURN = 500;
+
 export interface ReplayResult {
-  readonly index: QueueIndex;
-  /** The highest segment number found (0 when none). */
-  readonly lastSegment: number;
   readonly segments: number;
   readonly tornSegments: number;
   readonly invalidRecords: number;
+  /** `shouldStop` said so before the end: the index is incomplete. */
+  readonly stopped: boolean;
 }
 
 export interface ReplayOptions {
   readonly logFolder: string;
-  readonly legacy: readonly LegacyMessage[];
+  /** The segments to read, ascending (listSegments at open). */
+  readonly segments: readonly number[];
+  /** Filled in place; may already hold messages written since the open (in segments from `liveFrom` on). */
+  readonly index: QueueIndex;
+  /** The first segment this process writes: a replayed record never touches a message from there (a queue id collision, logged). */
+  readonly liveFrom: number;
   readonly logger: Logger;
   /** Cut torn tails off (serve); false only reads (queue commands). */
   readonly repair: boolean;
   /** Keeps the descriptors of the segments read (up to its limit), for reading records back later. */
   readonly reader: SegmentReader;
+  /** Asked between turns: true ends the replay early (the spool is closing). */
+  readonly shouldStop?: () => boolean;
+  /** Awaited before each segment is read (tests hold the replay at a point with it). */
+  readonly beforeSegment?: (segment: number) => Promise<void>;
 }
 
-export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
-  const index = new QueueIndex();
-  for (const message of options.legacy) {
+/** The queue log's segment numbers, ascending. */
+export async function listSegments(logFolder: string): Promise<number[]> {
+  return (await readdir(logFolder))
+    .map(segmentNumberOf)
+    .filter((segment): segment is number => segment !== undefined)
+    .sort((a, b) => a - b);
+}
+
+/** Puts the old layout's messages into the index (their records stay in memory until migrated). */
+export function indexLegacy(index: QueueIndex, legacy: readonly LegacyMessage[]): void {
+  for (const message of legacy) {
     index.put({
       id: message.id,
       ...scheduleFacts(message.record),
@@ -48,37 +70,55 @@ export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
       json: message.json,
     });
   }
-  const segments = (await readdir(options.logFolder))
-    .map(segmentNumberOf)
-    .filter((segment): segment is number => segment !== undefined)
-    .sort((a, b) => a - b);
+}
+
+export async function replayLog(options: ReplayOptions): Promise<ReplayResult> {
+  const { index, logger } = options;
+  const shouldStop = options.shouldStop ?? ((): boolean => false);
   let tornSegments = 0;
   let invalidRecords = 0;
-  for (const segment of segments) {
+  let sinceTurn = 0;
+  const stopped = (): ReplayResult => ({ segments: options.segments.length, tornSegments, invalidRecords, stopped: true });
+  for (const segment of options.segments) {
+    await options.beforeSegment?.(segment);
+    if (shouldStop()) return stopped();
     const path = join(options.logFolder, segmentFileName(segment));
     const opened = await readWholeFile(path);
     if (opened === undefined) continue; // removed meanwhile by a running server
     const { data, fd } = opened;
     if (!options.reader.adopt(segment, fd)) close(fd, () => undefined);
-    const scan = scanSegment(data);
     const info = index.info(segment);
     info.sealed = true;
-    info.bytes = scan.validBytes;
-    for (const record of scan.records) {
-      if (!applyRecord(index, segment, record, options.logger)) invalidRecords += 1;
+    let offset = 0;
+    let problem: string | undefined;
+    while (offset < data.length) {
+      const record = decodeRecordAt(data, offset);
+      if (typeof record === 'string') {
+        problem = record;
+        break;
+      }
+      if (!applyRecord(index, segment, record, options.liveFrom, logger)) invalidRecords += 1;
+      offset += record.length;
+      sinceTurn += 1;
+      if (sinceTurn >= RECORDS_PER_TURN) {
+        sinceTurn = 0;
+        await nextTurn();
+        if (shouldStop()) return stopped();
+      }
     }
-    if (scan.problem !== undefined) {
+    info.bytes = offset;
+    if (problem !== undefined) {
       tornSegments += 1;
-      const fields = { segment, validBytes: scan.validBytes, droppedBytes: data.length - scan.validBytes, problem: scan.problem };
+      const fields = { segment, validBytes: offset, droppedBytes: data.length - offset, problem };
       if (options.repair) {
-        options.logger.warn(fields, 'torn queue log tail dropped');
-        await truncate(path, scan.validBytes);
+        logger.warn(fields, 'torn queue log tail dropped');
+        await truncate(path, offset);
       } else {
-        options.logger.debug(fields, 'queue log tail incomplete (being written?)');
+        logger.debug(fields, 'queue log tail incomplete (being written?)');
       }
     }
   }
-  return { index, lastSegment: segments[segments.length - 1] ?? 0, segments: segments.length, tornSegments, invalidRecords };
+  return { segments: options.segments.length, tornSegments, invalidRecords, stopped: false };
 }
 
 /** What the index keeps of a record besides its place. */
@@ -91,8 +131,13 @@ export function scheduleFacts(record: EnvelopeRecord): { readonly arrivalMs: num
 }
 
 /** Applies one record; false when it is invalid (logged and skipped). */
-function applyRecord(index: QueueIndex, segment: number, record: DecodedRecord, logger: Logger): boolean {
+function applyRecord(index: QueueIndex, segment: number, record: DecodedRecord, liveFrom: number, logger: Logger): boolean {
   const { id } = record;
+  const current = index.get(id);
+  if (current !== undefined && current.recordSegment >= liveFrom) {
+    logger.error({ qid: id, segment, offset: record.offset }, 'queue log record skipped: its id is taken by a message received since the start');
+    return false;
+  }
   if (record.type === 'remove') {
     const entry = index.detach(id);
     if (entry !== undefined) index.release(entry, segment);

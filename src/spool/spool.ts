@@ -4,7 +4,9 @@
 // open) says where each record lies and answers counts; records are read back
 // on demand (the latest ones from memory) and lists are streamed. Segments whose
 // messages are all done are deleted; the few survivors of an old segment are
-// copied forward first.
+// copied forward first. With `loadInBackground` (serve) new messages are
+// accepted into new segments while the old ones are replayed; reads and changes
+// of other messages wait for the replay (`loaded`).
 
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, unlink } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { SpoolError } from '../core/errors.js';
 import { fsyncFolder, GroupCommitter } from './group-commit.js';
 import { readHeaderSection } from './headers.js';
 import { fsyncFd, toSpoolError, unlinkIfPresent } from './io.js';
-import { readLegacySpool, removeLegacyState } from './legacy.js';
+import { readLegacySpool, removeLegacyState, type LegacyScan } from './legacy.js';
 import { encodeLogRecord, type EncodedRecord } from './log-format.js';
 import { mapLimited } from './map-limited.js';
 import { openMessageWriter, type WriterContext } from './message-writer.js';
@@ -25,7 +27,7 @@ import { QueueIdGenerator, validateId, type RandomSource } from './queue-id.js';
 import { RecentRecords } from './recent-records.js';
 import { recordProblem } from './record.js';
 import { RecentBodies } from './recent-bodies.js';
-import { replayLog, scheduleFacts } from './replay.js';
+import { indexLegacy, listSegments, replayLog, scheduleFacts } from './replay.js';
 import { SegmentReader, type ByteRange } from './segment-reader.js';
 import { SegmentLog, segmentFileName, type FileSync, type FolderSync, type LogPosition, type SegmentLogStats } from './segment-log.js';
 import type { StagedContent } from './staged-body.js';
@@ -71,6 +73,14 @@ export interface SpoolOptions {
   readonly compactRatio?: number;
   /** Bytes of recently written records kept in memory (default DEFAULT_RECENT_RECORD_BYTES). */
   readonly recentRecordBytes?: number;
+  /**
+   * true (serve): `open` resolves once new messages can be stored, and the
+   * segments already on disk are replayed in the background (see `loaded`).
+   * Default false: `open` resolves with the whole queue loaded.
+   */
+  readonly loadInBackground?: boolean;
+  /** Awaited before each segment on disk is replayed (tests hold the replay at a point with it). */
+  readonly beforeReplaySegment?: (segment: number) => Promise<void>;
 }
 
 /** What the scheduler needs of a queued message at startup, from memory. */
@@ -108,6 +118,13 @@ export class Spool implements MessageSink {
   private maintenance: Promise<void> | undefined;
   private maintenanceAgain = false;
   private closed = false;
+  /** The replay is to end early (shutdown during startup). */
+  private replayStopped = false;
+  /** The first segment this process writes (messages there are known without the replay). */
+  private liveFrom = 1;
+  /** The index holds every message on disk (the replay is over). */
+  private complete = false;
+  private loading: Promise<boolean> = Promise.resolve(true);
 
   private constructor(options: SpoolOptions) {
     this.options = options;
@@ -132,11 +149,34 @@ export class Spool implements MessageSink {
   static async open(options: SpoolOptions): Promise<Spool> {
     const spool = new Spool(options);
     try {
-      await spool.load();
+      const start = await spool.prepare();
+      spool.loading = spool.load(start).catch((error: unknown) => {
+        throw toSpoolError(error, `cannot open spool ${options.dir}`);
+      });
+      // Handled here so a failure nobody awaits yet is not an unhandled rejection; `loaded` still rejects.
+      spool.loading.catch(() => undefined);
+      if (options.loadInBackground !== true) await spool.loading;
     } catch (error) {
+      await spool.log.close();
+      spool.reader.close();
       throw toSpoolError(error, `cannot open spool ${options.dir}`);
     }
     return spool;
+  }
+
+  /**
+   * Resolves true once every message on disk is in the index (and, for serve,
+   * the old layout is migrated and leftovers removed); false when the spool was
+   * closed first; rejects when the replay failed (an I/O error).
+   */
+  get loaded(): Promise<boolean> {
+    return this.loading;
+  }
+
+  /** Ends a replay under way (shutdown during startup); `loaded` then resolves false. Close still has to be called. */
+  async stopLoading(): Promise<void> {
+    this.replayStopped = true;
+    await this.loading.catch(() => undefined);
   }
 
   async begin(): Promise<MessageWriter> {
@@ -165,6 +205,7 @@ export class Spool implements MessageSink {
    * index, not by the records.
    */
   async *records(): AsyncGenerator<EnvelopeRecord> {
+    await this.whenLoaded();
     const order = [...this.index.values()];
     if (!isInArrivalOrder(order)) order.sort(byArrival);
     for (let start = 0; start < order.length; start += LIST_CHUNK) {
@@ -178,12 +219,12 @@ export class Spool implements MessageSink {
     }
   }
 
-  /** Id, next attempt and pending state of every queued message, from memory (the scheduler's start). */
+  /** Id, next attempt and pending state of every queued message, from memory (the scheduler's start: call it once `loaded`). */
   *scheduleEntries(): Generator<ScheduleEntry> {
     for (const entry of this.index.values()) yield { id: entry.id, nextAttemptMs: entry.nextAttemptMs, pending: entry.pending };
   }
 
-  /** Count and oldest arrival from memory (for gauges). */
+  /** Count and oldest arrival from memory (for gauges; partial until `loaded`). */
   summary(): QueueSummary {
     return this.index.summary();
   }
@@ -191,6 +232,7 @@ export class Spool implements MessageSink {
   /** The record, or undefined when there is none. */
   async read(id: string): Promise<EnvelopeRecord | undefined> {
     assertValidId(id);
+    await this.known(id);
     const entry = this.index.get(id);
     return entry === undefined ? undefined : (JSON.parse(await this.recordText(entry)) as EnvelopeRecord);
   }
@@ -198,6 +240,7 @@ export class Spool implements MessageSink {
   /** The stored body (CRLF line ends); a missing body surfaces as the stream's 'error'. */
   openBody(id: string): Readable {
     assertValidId(id);
+    if (!this.isKnown(id)) return Readable.from(this.bodyOnceLoaded(id), { objectMode: false });
     const entry = this.index.get(id);
     if (entry === undefined) {
       const missing = new Readable({ read() {} });
@@ -221,6 +264,7 @@ export class Spool implements MessageSink {
 
   async readHeaders(id: string, maxBytes?: number): Promise<string> {
     assertValidId(id);
+    await this.known(id);
     const entry = this.index.get(id);
     try {
       if (entry === undefined) throw new SpoolError(`no such message ${id}`);
@@ -236,6 +280,7 @@ export class Spool implements MessageSink {
   async update(id: string, change: (record: EnvelopeRecord) => EnvelopeRecord): Promise<EnvelopeRecord> {
     assertValidId(id);
     return this.serialize(id, async () => {
+      await this.known(id);
       const entry = this.index.get(id);
       if (entry === undefined) throw new SpoolError(`no such message ${id}`);
       const next = change(JSON.parse(await this.recordText(entry)) as EnvelopeRecord);
@@ -261,6 +306,7 @@ export class Spool implements MessageSink {
     let detached = (): void => undefined;
     const gone = new Promise<void>((resolve) => (detached = resolve));
     const whole = this.serialize(id, async () => {
+      await this.known(id);
       const entry = this.index.detach(id);
       this.recentBodies.delete(id);
       detached();
@@ -285,6 +331,7 @@ export class Spool implements MessageSink {
   /** Stops new messages and waits for pending updates, removals, compaction and syncs. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.stopLoading();
     await Promise.all(this.chains.values());
     while (this.maintenance !== undefined) await this.maintenance;
     await this.bodyFolderCommitter.idle();
@@ -317,21 +364,45 @@ export class Spool implements MessageSink {
     });
   }
 
-  private async load(): Promise<void> {
+  /** What must precede accepting: folders, the old layout read, the segments and body files that exist now, the log opened after them. */
+  private async prepare(): Promise<ReplayStart> {
     const { paths, options } = this;
     await mkdir(paths.root, { recursive: true });
     for (const folder of [paths.logFolder, paths.bodyFolder]) await mkdir(folder, { recursive: true });
     const legacy = await readLegacySpool(paths, this.logger, options.recover);
-    const replay = await replayLog({ logFolder: paths.logFolder, legacy: legacy.messages, logger: this.logger, repair: options.recover, reader: this.reader });
-    this.index = replay.index;
-    this.log = this.newLog(replay.lastSegment + 1);
-    if (!options.recover) return;
+    indexLegacy(this.index, legacy.messages);
+    const segments = await listSegments(paths.logFolder);
+    // Body files of messages received from now on are not in this list: never taken for orphans.
+    const bodyFiles = options.recover ? await readdir(paths.bodyFolder) : [];
+    this.liveFrom = (segments[segments.length - 1] ?? 0) + 1;
+    this.log = this.newLog(this.liveFrom);
+    return { legacy, segments, bodyFiles };
+  }
+
+  /** Replays the segments found by `prepare`, then (serve) migrates the old layout and removes leftovers; false when closed first. */
+  private async load(start: ReplayStart): Promise<boolean> {
+    const { paths, options } = this;
+    const replay = await replayLog({
+      logFolder: paths.logFolder,
+      segments: start.segments,
+      index: this.index,
+      liveFrom: this.liveFrom,
+      logger: this.logger,
+      repair: options.recover,
+      reader: this.reader,
+      shouldStop: () => this.replayStopped,
+      ...(options.beforeReplaySegment === undefined ? {} : { beforeSegment: options.beforeReplaySegment }),
+    });
+    if (replay.stopped) return false;
+    this.complete = true;
+    if (!options.recover) return true;
+    const { legacy } = start;
     const migrated = await this.migrateLegacy();
     if (legacy.stateIds.length > 0) {
       await removeLegacyState(paths, legacy.stateIds);
       await this.folderSync(paths.root);
     }
-    const orphanBodiesRemoved = await this.removeOrphanBodies();
+    const orphanBodiesRemoved = await this.removeOrphanBodies(start.bodyFiles);
     this.logger.info(
       {
         queued: this.index.size,
@@ -346,6 +417,29 @@ export class Spool implements MessageSink {
       'spool recovered',
     );
     this.scheduleMaintenance();
+    return true;
+  }
+
+  /** Whether the index says all there is about `id` now: the replay is over, or the message was written by this process. */
+  private isKnown(id: string): boolean {
+    if (this.complete) return true;
+    const entry = this.index.get(id);
+    return entry !== undefined && entry.recordSegment >= this.liveFrom;
+  }
+
+  /** Waits for the replay unless `id` is known already. */
+  private async known(id: string): Promise<void> {
+    if (!this.isKnown(id)) await this.whenLoaded();
+  }
+
+  private async whenLoaded(): Promise<void> {
+    if (this.complete) return;
+    if (!(await this.loading)) throw new SpoolError('spool is closed');
+  }
+
+  private async *bodyOnceLoaded(id: string): AsyncGenerator<Buffer> {
+    await this.whenLoaded();
+    for await (const chunk of this.openBody(id)) yield chunk as Buffer;
   }
 
   /** Moves messages still described by old-layout state files into the log (their bodies stay files). */
@@ -357,11 +451,11 @@ export class Spool implements MessageSink {
   }
 
   /** Removes files in body/ that no message uses (a crash while receiving or removing). */
-  private async removeOrphanBodies(): Promise<number> {
+  private async removeOrphanBodies(names: readonly string[]): Promise<number> {
     const used = new Set<string>();
     for (const entry of this.index.values()) if (entry.body.kind === 'file') used.add(entry.body.file);
     let removed = 0;
-    for (const name of await readdir(this.paths.bodyFolder)) {
+    for (const name of names) {
       if (used.has(name)) continue;
       if (await unlinkIfPresent(bodyPath(this.paths, name))) removed += 1;
     }
@@ -441,7 +535,8 @@ export class Spool implements MessageSink {
 
   /** Deletes segments nothing needs any more and compacts old ones that are mostly done; serve only. */
   private scheduleMaintenance(): void {
-    if (!this.options.recover) return;
+    // Not before the replay is over: until then the segments' counts are incomplete.
+    if (!this.options.recover || !this.complete) return;
     if (this.maintenance !== undefined) {
       this.maintenanceAgain = true;
       return;
@@ -545,6 +640,13 @@ export class Spool implements MessageSink {
     });
     return result;
   }
+}
+
+/** What `prepare` found, for the replay. */
+interface ReplayStart {
+  readonly legacy: LegacyScan;
+  readonly segments: readonly number[];
+  readonly bodyFiles: readonly string[];
 }
 
 function recordPlace(position: LogPosition, encoded: EncodedRecord): { recordSegment: number; recordOffset: number; recordLength: number } {
