@@ -331,10 +331,13 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     isLocalDomain: (domain) => domains.has(domain),
     isTrusted: (address) => trusted.contains(address),
   });
-  metrics.setQueueGauges(async () => {
-    await spool.loaded;
-    return queueSnapshot(spool.summary(), clock.now());
-  });
+  // While the queue on disk is still being replayed, its gauges are NaN (unknown): a scrape never waits for the replay.
+  let queueLoaded = false;
+  spool.loaded.then(
+    (loaded) => (queueLoaded = loaded),
+    () => undefined,
+  );
+  metrics.setQueueGauges(() => (queueLoaded ? queueSnapshot(spool.summary(), clock.now()) : { messages: NaN, oldestAgeSeconds: NaN }));
   metrics.setSpoolFreeSpace(freeSpaceBytes, config.limits.minFreeBytes);
   const http = new OpsHttpServer({
     http: config.http,

@@ -87,9 +87,16 @@ describe('serve with 50,000 messages queued', () => {
       assert.equal(logged(serve, 'spool recovered'), false, 'the replay is still held');
       assert.equal(logged(serve, 'scheduler started'), false);
       assert.equal(sink.messages.length, 0, 'nothing is delivered before the queue is loaded');
+      // A scrape does not wait for the replay: the queue gauges are unknown (NaN) until it ends.
+      const http = await serve.waitForLog((line) => line['msg'] === 'http listening');
+      const loading = await (await fetch(`http://127.0.0.1:${String(http['port'])}/metrics`)).text();
+      assert.match(loading, /^outpost_queue_messages NaN$/m);
       await releaseReplay(pipe);
       const started = await serve.waitForLog((line) => line['msg'] === 'scheduler started', START_WAIT_MS);
       assert.equal(started['messages'], QUEUED + 1);
+      const loaded = await (await fetch(`http://127.0.0.1:${String(http['port'])}/metrics`)).text();
+      // Known now: the deferred ones, and the new one unless it has just been delivered.
+      assert.match(loaded, new RegExp(`^outpost_queue_messages (${QUEUED}|${QUEUED + 1})$`, 'm'));
       await sink.waitForMessages(1);
       assert.deepEqual(tagsAt(sink), ['during']);
       serve.signal('SIGTERM');
