@@ -93,6 +93,23 @@ describe('outbound connection reuse', () => {
     assert.deepEqual(mta.messages.map((message) => message.recipients[0]), ['one@a.test', 'two@b.test']);
   });
 
+  it('a session the server dropped while it idled is replaced by a new connection: the message is delivered, not deferred', async () => {
+    const made = await relay();
+    const { mta, scheduler, commit } = made;
+    let drops = 1;
+    mta.script.rset = () => (drops-- > 0 ? 'disconnect' : undefined);
+    await commit('one@a.test');
+    await idleSessions(scheduler, 1);
+    await commit('two@a.test');
+    await mta.waitForMessages(2);
+    assert.equal(mta.sessions.length, 2, 'a second connection after the first one was dropped at RSET');
+    assert.deepEqual(mta.messages.map((message) => [message.sessionId, message.recipients[0]]), [
+      [1, 'one@a.test'],
+      [2, 'two@a.test'],
+    ]);
+    assert.equal(scheduler.status().queued, 0, 'nothing waits for a retry');
+  });
+
   it('stop ends idle sessions with QUIT without waiting for the reuse time', async () => {
     const { mta, scheduler, commit } = await relay();
     await commit('one@a.test');
