@@ -14,7 +14,10 @@ import type { EnvelopeRecord } from '../spool/types.js';
 import type { QueueAction } from '../control/protocol.js';
 import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
-import { listEntry, recipientSummary, senderText, writeQueueList } from './queue-list.js';
+import { listEntry } from '../control/list-protocol.js';
+import { requestQueueList } from '../control/list-client.js';
+import { controlSocketPath } from '../control/protocol.js';
+import { entriesOf, recipientSummary, senderText, writeQueueList } from './queue-list.js';
 import { runQueueWhy } from './queue-why.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
@@ -59,7 +62,7 @@ export const queueCommand: CliCommand = async (args, io) => {
   }
   let spool: Spool | undefined;
   let config: Config;
-  // Opening reads the whole queue log: an action a running server answers does without it.
+  // Opening reads the whole queue log: an action or a list a running server answers does without it.
   const openSpool = async (): Promise<Spool> => {
     spool ??= await Spool.open({ dir: config.spoolDir, clock: systemClock, logger: createLogger('warn', io.stderr), recover: false });
     return spool;
@@ -67,7 +70,7 @@ export const queueCommand: CliCommand = async (args, io) => {
   try {
     config = await loadConfig(file, io.env);
     if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
-    if (parsed.subcommand.kind !== 'action') await openSpool();
+    if (parsed.subcommand.kind !== 'action' && parsed.subcommand.kind !== 'list') await openSpool();
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -75,9 +78,10 @@ export const queueCommand: CliCommand = async (args, io) => {
   try {
     const { subcommand } = parsed;
     if (subcommand.kind === 'action') return await runQueueAction(config, openSpool, subcommand.action, subcommand.id, io);
+    if (subcommand.kind === 'list') return await listQueue(config, openSpool, parsed.json, io);
     const opened = await openSpool();
     if (subcommand.kind === 'why') return await runQueueWhy(config, opened, subcommand.id, parsed.json, io);
-    return subcommand.kind === 'list' ? await listQueue(opened, parsed.json, io) : await showMessage(opened, subcommand.id, parsed.json, io);
+    return await showMessage(opened, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -149,8 +153,15 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
   return name === undefined ? 'missing subcommand' : `unknown subcommand '${name}'`;
 }
 
-async function listQueue(spool: Spool, json: boolean, io: CliIo): Promise<number> {
-  await writeQueueList(spool.records(), json, io.stdout);
+/** From a running server's memory when one answers (no scan of the log), else read from the log here; same output either way. */
+async function listQueue(config: Config, openSpool: () => Promise<Spool>, json: boolean, io: CliIo): Promise<number> {
+  const answer = await requestQueueList(controlSocketPath(config.spoolDir));
+  if (answer.kind === 'stream') {
+    await writeQueueList(answer.entries, json, io.stdout);
+    return EXIT_OK;
+  }
+  if (answer.kind === 'refused') writeLine(io.stderr, `outpost queue list: the server does not list the queue (${answer.error}); reading the queue log instead`);
+  await writeQueueList(entriesOf((await openSpool()).records()), json, io.stdout);
   return EXIT_OK;
 }
 
