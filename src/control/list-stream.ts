@@ -1,9 +1,11 @@
 // The server side of the queue-list request (list-protocol.ts): writes one line
 // per queued message as the spool yields records, in pieces of about 64 KiB,
 // waiting whenever the socket asks to (a slow reader never makes the server
-// hold more than one piece and the spool's current chunk).
+// hold more than one piece and the spool's current chunk), and letting the
+// event loop run between pieces (sessions go on while a list streams).
 
 import type { Socket } from 'node:net';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { EnvelopeRecord } from '../spool/types.js';
 import { LIST_BEGIN_LINE, listEndLine, listEntry, listErrorLine } from './list-protocol.js';
 
@@ -31,6 +33,8 @@ export async function streamQueueList(socket: Socket, records: QueueRecordSource
         const text = pending;
         pending = '';
         if (!socket.write(text)) await drainedOrClosed(socket);
+        // A write the kernel took at once drains without an event-loop turn: take one, so SMTP sessions wait ~one piece at most.
+        await setImmediatePromise();
       }
     }
   } catch (error: unknown) {
