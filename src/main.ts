@@ -341,7 +341,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
     clock,
     logger,
   });
-  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)), () => spool.records());
+  const control = new ControlServer(controlSocketPath(config.spoolDir), queue, logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)), spool);
   try {
     listeners = await smtp.start();
     // The loop guard must know the ports actually bound (port 0 picks one).

@@ -1,6 +1,7 @@
 // `outpost queue list|show|why|flush|delete|bounce` (INTERFACE.md "Command line",
-// "Machine-readable output"): views of the spool named in the config, and the
-// queue actions (queue-actions.ts), all safe while a server runs.
+// "Machine-readable output"): views of the spool named in the config (from a
+// running server's memory when one answers, else read from the queue log), and
+// the queue actions (queue-actions.ts), all safe while a server runs.
 
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -11,14 +12,14 @@ import type { Config } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { Spool, validateId } from '../spool/spool.js';
 import type { EnvelopeRecord } from '../spool/types.js';
-import type { QueueAction } from '../control/protocol.js';
+import { requestQueueList } from '../control/list-client.js';
+import { listEntry } from '../control/list-protocol.js';
+import { controlSocketPath, type QueueAction } from '../control/protocol.js';
 import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
-import { listEntry } from '../control/list-protocol.js';
-import { requestQueueList } from '../control/list-client.js';
-import { controlSocketPath } from '../control/protocol.js';
 import { entriesOf, recipientSummary, senderText, writeQueueList } from './queue-list.js';
-import { runQueueWhy } from './queue-why.js';
+import { readQueuedMessage, type QueuedMessage } from './queue-message.js';
+import { runQueueWhy, type WhySource } from './queue-why.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost queue list [--json] [--config FILE]
@@ -70,7 +71,6 @@ export const queueCommand: CliCommand = async (args, io) => {
   try {
     config = await loadConfig(file, io.env);
     if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
-    if (parsed.subcommand.kind !== 'action' && parsed.subcommand.kind !== 'list') await openSpool();
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -79,9 +79,15 @@ export const queueCommand: CliCommand = async (args, io) => {
     const { subcommand } = parsed;
     if (subcommand.kind === 'action') return await runQueueAction(config, openSpool, subcommand.action, subcommand.id, io);
     if (subcommand.kind === 'list') return await listQueue(config, openSpool, parsed.json, io);
-    const opened = await openSpool();
-    if (subcommand.kind === 'why') return await runQueueWhy(config, opened, subcommand.id, parsed.json, io);
-    return await showMessage(opened, subcommand.id, parsed.json, io);
+    if (subcommand.kind === 'show') return showMessage(await readQueuedMessage(config, openSpool, subcommand.id, HEADER_DISPLAY_MAX_BYTES), subcommand.id, parsed.json, io);
+    // One message: from a running server if one answers; every stuck message (--all): read from the log.
+    const source: WhySource = {
+      read: async (id) => (await readQueuedMessage(config, openSpool, id))?.record,
+      records: async function* () {
+        yield* (await openSpool()).records();
+      },
+    };
+    return await runQueueWhy(config, source, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -165,13 +171,12 @@ async function listQueue(config: Config, openSpool: () => Promise<Spool>, json: 
   return EXIT_OK;
 }
 
-async function showMessage(spool: Spool, id: string, json: boolean, io: CliIo): Promise<number> {
-  const record = await spool.read(id);
-  if (record === undefined) {
+function showMessage(message: QueuedMessage | undefined, id: string, json: boolean, io: CliIo): number {
+  if (message === undefined) {
     writeLine(io.stderr, `outpost queue: no message with id ${id}`);
     return EXIT_FAILURE;
   }
-  const headers = await spool.readHeaders(id, HEADER_DISPLAY_MAX_BYTES);
+  const { record, headers } = message;
   if (json) {
     writeLine(io.stdout, JSON.stringify({ ...listEntry(record), record, headers }));
   } else {

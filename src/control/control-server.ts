@@ -11,7 +11,15 @@ import { parseSuppressionRequest, performSuppressionRequest, type SuppressionCon
 import { parseProviderStateRequest, type ProviderStateSource } from './provider-protocol.js';
 import { MAX_CONTROL_LINE_BYTES, parseControlRequest, performAction, type ControlResponse, type QueueController } from './protocol.js';
 import { isQueueListRequest } from './list-protocol.js';
-import { streamQueueList, type QueueRecordSource } from './list-stream.js';
+import { streamQueueList } from './list-stream.js';
+import { parseMessageRequest, performMessageRequest, type MessageResponse, type MessageSource } from './show-protocol.js';
+import type { EnvelopeRecord } from '../spool/types.js';
+
+/** The spool as the queue views read it (main.ts hands the Spool itself). */
+export interface QueueReader extends MessageSource {
+  /** Every queued message, oldest arrival first, streamed. */
+  records(): AsyncIterable<EnvelopeRecord>;
+}
 
 export class ControlServer {
   private readonly server: Server;
@@ -25,7 +33,7 @@ export class ControlServer {
     logger: Logger,
     private readonly suppression?: SuppressionController,
     private readonly providers?: ProviderStateSource,
-    private readonly records?: QueueRecordSource,
+    private readonly reader?: QueueReader,
   ) {
     this.log = logger.child({ component: 'control' });
     this.server = createServer((socket) => this.serve(socket));
@@ -65,11 +73,24 @@ export class ControlServer {
   }
 
   private async answer(socket: Socket, line: string | undefined): Promise<void> {
-    if (line !== undefined && this.records !== undefined && isQueueListRequest(line)) {
-      const listed = this.answerList(socket, this.records);
+    if (line !== undefined && this.reader !== undefined && isQueueListRequest(line)) {
+      const listed = this.answerList(socket, this.reader);
       this.listing.set(socket, listed);
       await listed;
       this.listing.delete(socket);
+      return;
+    }
+    const messageRequest = line === undefined || this.reader === undefined ? undefined : parseMessageRequest(line);
+    if (messageRequest !== undefined && this.reader !== undefined) {
+      let response: MessageResponse;
+      try {
+        response = await performMessageRequest(this.reader, messageRequest);
+        this.log.debug({ qid: messageRequest.id, found: response.ok && response.found }, 'queue message read');
+      } catch (error: unknown) {
+        this.log.error({ qid: messageRequest.id, err: error }, 'queue message read failed');
+        response = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      socket.end(`${JSON.stringify(response)}\n`);
       return;
     }
     const suppressionRequest = line === undefined || this.suppression === undefined ? undefined : parseSuppressionRequest(line);
@@ -100,10 +121,10 @@ export class ControlServer {
     socket.end(`${JSON.stringify(response)}\n`);
   }
 
-  private async answerList(socket: Socket, records: QueueRecordSource): Promise<void> {
+  private async answerList(socket: Socket, reader: QueueReader): Promise<void> {
     const startedMs = performance.now();
     try {
-      const { count, complete } = await streamQueueList(socket, records);
+      const { count, complete } = await streamQueueList(socket, () => reader.records());
       this.log.info({ count, complete, ms: Math.round(performance.now() - startedMs) }, complete ? 'queue list served' : 'queue list cut off');
     } catch (error: unknown) {
       this.log.error({ err: error }, 'queue list failed');

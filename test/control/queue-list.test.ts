@@ -1,5 +1,6 @@
-// The queue-list request of the control channel: `outpost queue list` served by
-// a ControlServer over a real spool gives the offline read's bytes; the client
+// The queue-list and message requests of the control channel: `outpost queue
+// list` and `queue show` served by a ControlServer over a real spool give the
+// offline read's bytes; the list client
 // refuses a list whose stream is cut, short or stopped by an error line; a
 // server that will not list makes the CLI read the log itself.
 
@@ -52,8 +53,8 @@ test('a ControlServer over the spool lists it with the bytes of the offline read
   const { dir, spoolDir } = await makeFolder();
   t.after(() => removeDir(dir));
   const spool = await openSpool(spoolDir);
-  const log = memoryLog();
-  const control = new ControlServer(controlSocketPath(spoolDir), NO_ACTIONS, log.logger, undefined, undefined, () => spool.records());
+  const log = memoryLog('debug');
+  const control = new ControlServer(controlSocketPath(spoolDir), NO_ACTIONS, log.logger, undefined, undefined, spool);
   await control.start();
   const emptyJson = await list(dir, true);
   const emptyTable = await list(dir, false);
@@ -65,6 +66,24 @@ test('a ControlServer over the spool lists it with the bytes of the offline read
   for (let i = 0; i < 5; i += 1) await commitMessage(spool, `Subject: ${i}\r\n\r\n${'z'.repeat(i * 100)}\r\n`);
   const servedJson = await list(dir, true);
   const servedTable = await list(dir, false);
+  const shownId = (JSON.parse(servedJson.stdout) as { id: string }[])[1]?.id ?? '';
+  const show = (json: boolean): ReturnType<typeof runCliCaptured> => runCliCaptured(['queue', 'show', shownId, ...(json ? ['--json'] : []), '--config', 'outpost.yaml'], { cwd: dir });
+  const servedShow = [await show(true), await show(false)];
+  const why = await runCliCaptured(['queue', 'why', shownId, '--json', '--config', 'outpost.yaml'], { cwd: dir });
+  assert.equal(why.exitCode, 0, why.stderr);
+  assert.equal((JSON.parse(why.stdout) as { id: string }).id, shownId);
+  const missing = await runCliCaptured(['queue', 'show', '0000000000000000', '--config', 'outpost.yaml'], { cwd: dir });
+  assert.deepEqual([missing.exitCode, missing.stderr], [1, 'outpost queue: no message with id 0000000000000000\n']);
+  assert.deepEqual(
+    log.messages('queue message read').map((entry) => [entry['qid'], entry['found']]),
+    [
+      [shownId, true],
+      [shownId, true],
+      [shownId, true],
+      ['0000000000000000', false],
+    ],
+    'show and why asked the server',
+  );
   assert.deepEqual(
     log.messages('queue list served').map((entry) => entry['count']),
     [0, 0, 7, 7],
@@ -78,6 +97,9 @@ test('a ControlServer over the spool lists it with the bytes of the offline read
   assert.equal((JSON.parse(offlineJson.stdout) as unknown[]).length, 7);
   assert.equal(servedJson.stdout, offlineJson.stdout);
   assert.equal(servedTable.stdout, offlineTable.stdout);
+  const offlineShow = [await show(true), await show(false)];
+  assert.deepEqual(servedShow, offlineShow, 'queue show: the same from the server and from the log');
+  assert.match(offlineShow[1]?.stdout ?? '', /^id: +\S+\n[\s\S]*headers:\n  Subject: b\n$/);
   assert.match(servedTable.stdout, /^ID +ARRIVAL +SIZE +SENDER +RECIPIENTS\n/);
 });
 
@@ -93,7 +115,7 @@ test('closing the server cuts a list whose reader stopped reading, and the close
     }
   }
   await mkdir(spoolDir);
-  const control = new ControlServer(controlSocketPath(spoolDir), NO_ACTIONS, log.logger, undefined, undefined, endless);
+  const control = new ControlServer(controlSocketPath(spoolDir), NO_ACTIONS, log.logger, undefined, undefined, { records: endless, read: () => Promise.resolve(undefined), readHeaders: () => Promise.resolve('') });
   await control.start();
   const client = connect(controlSocketPath(spoolDir));
   client.write('{"action":"queue-list"}\n');

@@ -1,6 +1,7 @@
-// `outpost queue list` against the real `outpost serve`: served from the
-// server's memory over the control socket, byte for byte what the offline read
-// of the queue log prints, and a list cut off by the server's death is an error.
+// `outpost queue list` (and `queue show`) against the real `outpost serve`:
+// served from the server's memory over the control socket, byte for byte what
+// the offline read of the queue log prints; a list cut off by the server's
+// death is an error.
 
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,6 +88,9 @@ describe('queue list with a server running', () => {
     assert.equal(listed.length, 3000);
     assert.equal(listed[0]?.from, '', 'the null sender is listed as ""');
     assert.match(offlineTable.stdout, /\n3000 messages\n$/);
+    const shown = listed[1234]?.id ?? '';
+    const offlineShow = await runOutpost(['queue', 'show', shown, '--json', ...config]);
+    assert.equal(offlineShow.code, 0, offlineShow.stderr);
 
     serve = await ServeProcess.start(installation.configFile);
     const served = serve;
@@ -101,6 +105,8 @@ describe('queue list with a server running', () => {
     assert.equal(servedTable.code, 0, servedTable.stderr);
     await served.waitForLog(listServed, 10_000, logged);
     assert.equal(servedTable.stdout, offlineTable.stdout);
+    const servedShow = await runOutpost(['queue', 'show', shown, '--json', ...config]);
+    assert.deepEqual(servedShow, offlineShow, 'queue show from the server: the same as from the log');
   });
 
   it('fails with a message, not a short list, when the server dies in the middle of the list', async () => {
