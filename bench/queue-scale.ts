@@ -6,7 +6,7 @@
 // first 250 while `queue flush` of every message runs.
 // Usage: node build/bench/queue-scale.js [--messages 1000000] [--domains 10]
 //   [--body-bytes 600] [--cli build/src/cli.js] [--dir D] [--keep] [--reuse DIR]
-//   [--skip list,flush,...]
+//   [--skip list,show,flush] [--settle-seconds 20]
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -373,6 +373,14 @@ async function main(): Promise<void> {
       const during = await memoryOf(pid);
       if (during !== undefined) report('serve: RSS after that list (peak)', `${mib(during.rssKiB)} (${mib(during.peakKiB)})`);
     }
+    const shownId = /queued as (\S+)/.exec(first.reply)?.[1];
+    const timeShow = async (label: string): Promise<void> => {
+      if (shownId === undefined || options.skip.has('show')) return;
+      const showBegan = performance.now();
+      const shown = await runCli(options.cli, ['queue', 'show', shownId, '--json', '--config', configFile]);
+      report(label, `${((performance.now() - showBegan) / 1000).toFixed(2)} s (exit ${shown.code})`);
+    };
+    await timeShow('queue show ID --json, server running');
     // 4. Flush of every message while new mail arrives.
     if (!options.skip.has('flush')) {
       const flushBegan = performance.now();
@@ -395,6 +403,7 @@ async function main(): Promise<void> {
     }
     const stopS = await stopServe(serve);
     report('serve: SIGTERM to exit', `${stopS.toFixed(1)} s`);
+    await timeShow('queue show ID --json, no server');
     // 5. queue list with no server.
     if (!options.skip.has('list')) {
       const listed = await timeQueueList(options.cli, configFile);
