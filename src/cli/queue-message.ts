@@ -3,7 +3,7 @@
 // queue log), else read from the log here.
 
 import type { Config } from '../config/types.js';
-import { OutpostError } from '../core/errors.js';
+import { errnoCode, OutpostError } from '../core/errors.js';
 import { sendControlRequest } from '../control/control-client.js';
 import { controlSocketPath } from '../control/protocol.js';
 import type { MessageRequest, MessageResponse } from '../control/show-protocol.js';
@@ -19,7 +19,11 @@ export interface QueuedMessage {
 /** The message, or undefined when there is none; `openSpool` is called only when no server answers. */
 export async function readQueuedMessage(config: Config, openSpool: () => Promise<Spool>, id: string, headerBytes?: number): Promise<QueuedMessage | undefined> {
   const request: MessageRequest = headerBytes === undefined ? { action: 'queue-message', id } : { action: 'queue-message', id, headerBytes };
-  const result = await sendControlRequest<MessageRequest, MessageResponse>(controlSocketPath(config.spoolDir), request);
+  // EACCES: a user who may read the spool but not reach the server reads the log, as before.
+  const result = await sendControlRequest<MessageRequest, MessageResponse>(controlSocketPath(config.spoolDir), request).catch((error: unknown) => {
+    if (errnoCode(error) === 'EACCES') return { kind: 'no-server' } as const;
+    throw error;
+  });
   if (result.kind === 'answered') {
     const { response } = result;
     if (response.ok) return response.found ? { record: response.record, headers: response.headers ?? '' } : undefined;

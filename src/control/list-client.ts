@@ -25,7 +25,8 @@ export async function requestQueueList(socketPath: string, idleTimeoutMs = 30_00
     });
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') return { kind: 'no-server' };
+    // EACCES: a user who may read the spool but not reach the server reads the log, as before.
+    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') return { kind: 'no-server' };
     throw error;
   }
   socket.on('error', () => undefined);
