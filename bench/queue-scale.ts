@@ -1,11 +1,12 @@
 // A queue of a million: fills a spool with N deferred messages through the
 // queue log's own writer (the files `serve` itself writes), then measures with
 // the real binary: serve's start, first 250 over loopback TCP and queue loaded, its RSS,
-// /metrics latency, `queue list --json` with and without a server (time, peak
-// RSS, entries), and the first 250 while `queue flush` of every message runs.
+// /metrics latency, `queue list --json` with and without a server (time, first
+// byte, peak RSS of the CLI and of the server meanwhile, entries), and the
+// first 250 while `queue flush` of every message runs.
 // Usage: node build/bench/queue-scale.js [--messages 1000000] [--domains 10]
 //   [--body-bytes 600] [--cli build/src/cli.js] [--dir D] [--keep] [--reuse DIR]
-//   [--skip list,flush,...]
+//   [--skip list,show,flush] [--settle-seconds 20]
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -364,11 +365,34 @@ async function main(): Promise<void> {
     report('serve: a 250 once settled', `${second.ms.toFixed(0)} ms`);
     // 3. queue list with the server running.
     if (!options.skip.has('list')) {
-      const listed = await timeQueueList(options.cli, configFile);
+      // The server's peak RSS from here on: "5" resets VmHWM to the current RSS (Linux 4.0+).
+      const peakReset = await writeFile(`/proc/${pid}/clear_refs`, '5').then(() => true, () => false);
+      let listing = true;
+      const listDone = timeQueueList(options.cli, configFile).finally(() => (listing = false));
+      // New mail while the server lists: a session every 0.5 s until the list is done.
+      const probes: number[] = [];
+      while (listing && probes.length < 40) {
+        probes.push((await sendOne(port, `during-list-${probes.length}`)).ms);
+        await new Promise((done) => setTimeout(done, 500));
+      }
+      const listed = await listDone;
+      report('during that list: sessions, 250 after (ms)', `${probes.length}: ${probes.map((ms) => ms.toFixed(0)).join(' ')}`);
+      const served = serve.lines.find((line) => line['msg'] === 'queue list served');
+      if (served !== undefined) report('serve: answered the list itself (its log)', `${String(served['count'])} messages in ${String(served['ms'])} ms`);
+      const peak = await memoryOf(pid);
+      if (peak !== undefined && peakReset) report('serve: peak RSS during that list', mib(peak.peakKiB));
       report('queue list --json, server running', `${listed.seconds.toFixed(1)} s, first byte ${listed.firstByteMs.toFixed(0)} ms, peak RSS ${mib(listed.peakKiB)}, ${listed.entries} entries, ${(listed.bytes / 1e6).toFixed(0)} MB, exit ${listed.code}`);
       const during = await memoryOf(pid);
       if (during !== undefined) report('serve: RSS after that list (peak)', `${mib(during.rssKiB)} (${mib(during.peakKiB)})`);
     }
+    const shownId = /queued as (\S+)/.exec(first.reply)?.[1];
+    const timeShow = async (label: string): Promise<void> => {
+      if (shownId === undefined || options.skip.has('show')) return;
+      const showBegan = performance.now();
+      const shown = await runCli(options.cli, ['queue', 'show', shownId, '--json', '--config', configFile]);
+      report(label, `${((performance.now() - showBegan) / 1000).toFixed(2)} s (exit ${shown.code})`);
+    };
+    await timeShow('queue show ID --json, server running');
     // 4. Flush of every message while new mail arrives.
     if (!options.skip.has('flush')) {
       const flushBegan = performance.now();
@@ -391,6 +415,7 @@ async function main(): Promise<void> {
     }
     const stopS = await stopServe(serve);
     report('serve: SIGTERM to exit', `${stopS.toFixed(1)} s`);
+    await timeShow('queue show ID --json, no server');
     // 5. queue list with no server.
     if (!options.skip.has('list')) {
       const listed = await timeQueueList(options.cli, configFile);

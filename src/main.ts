@@ -20,7 +20,7 @@ import type { DeliveryObserver } from './scheduler/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { NetworkSet, parseCidr, type Cidr } from './core/network.js';
 import type { Config } from './config/types.js';
-import { ControlServer } from './control/control-server.js';
+import { ControlServer, type QueueReader } from './control/control-server.js';
 import { controlSocketPath, type QueueController } from './control/protocol.js';
 import { NetConnector } from './delivery/connector.js';
 import { SmtpTransport } from './delivery/transport.js';
@@ -361,7 +361,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
       return error;
     },
   );
-  const control = new ControlServer(controlSocketPath(config.spoolDir), afterStart(queue, queueStarted), logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)));
+  const control = new ControlServer(controlSocketPath(config.spoolDir), afterStart(queue, queueStarted), logger, sending.controller, (name) => providerStateView(name, providers.providerState(name)), loadedReader(spool));
   try {
     listeners = await smtp.start();
     // The loop guard must know the ports actually bound (port 0 picks one).
@@ -499,6 +499,18 @@ function afterStart(queue: QueueController, started: Promise<void>): QueueContro
     async bounceMessage(id) {
       await started;
       return queue.bounceMessage(id);
+    },
+  };
+}
+
+/** The spool as the control socket reads it: a list waits until the queue on disk is loaded (it would be short before). */
+function loadedReader(spool: Spool): QueueReader {
+  return {
+    read: (id) => spool.read(id),
+    readHeaders: (id, maxBytes) => spool.readHeaders(id, maxBytes),
+    async *records() {
+      await spool.loaded;
+      yield* spool.records();
     },
   };
 }

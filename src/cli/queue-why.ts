@@ -7,7 +7,6 @@ import { sendControlRequest } from '../control/control-client.js';
 import { controlSocketPath } from '../control/protocol.js';
 import type { ProviderStateRequest, ProviderStateResponse, ProviderStateView } from '../control/provider-protocol.js';
 import { providerNamingOf, providerOfHost } from '../delivery/provider-key.js';
-import type { Spool } from '../spool/spool.js';
 import type { EnvelopeRecord } from '../spool/types.js';
 import { durationText, isStuck, providersOf, whyReport, type ProviderStates, type WhyReport, type WhySettings } from './queue-why-report.js';
 import { EXIT_FAILURE, EXIT_OK, writeLine, type CliIo } from './io.js';
@@ -42,7 +41,13 @@ async function askProviders(config: Config, names: readonly string[], io: CliIo)
   }
 }
 
-export async function runQueueWhy(config: Config, spool: Spool, id: string | undefined, json: boolean, io: CliIo, nowMs = Date.now()): Promise<number> {
+/** Where the messages come from (a Spool, or one message from a running server). */
+export interface WhySource {
+  read(id: string): Promise<EnvelopeRecord | undefined>;
+  records(): AsyncIterable<EnvelopeRecord>;
+}
+
+export async function runQueueWhy(config: Config, spool: WhySource, id: string | undefined, json: boolean, io: CliIo, nowMs = Date.now()): Promise<number> {
   let records: EnvelopeRecord[];
   if (id === undefined) {
     records = [];

@@ -1,6 +1,7 @@
 // `outpost queue list|show|why|flush|delete|bounce` (INTERFACE.md "Command line",
-// "Machine-readable output"): views of the spool named in the config, and the
-// queue actions (queue-actions.ts), all safe while a server runs.
+// "Machine-readable output"): views of the spool named in the config (from a
+// running server's memory when one answers, else read from the queue log), and
+// the queue actions (queue-actions.ts), all safe while a server runs.
 
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -11,11 +12,14 @@ import type { Config } from '../config/types.js';
 import { createLogger } from '../observability/logger.js';
 import { Spool, validateId } from '../spool/spool.js';
 import type { EnvelopeRecord } from '../spool/types.js';
-import type { QueueAction } from '../control/protocol.js';
+import { requestQueueList } from '../control/list-client.js';
+import { listEntry } from '../control/list-protocol.js';
+import { controlSocketPath, type QueueAction } from '../control/protocol.js';
 import { configPath, missingConfigHint } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
-import { listEntry, recipientSummary, senderText, writeQueueList } from './queue-list.js';
-import { runQueueWhy } from './queue-why.js';
+import { entriesOf, recipientSummary, senderText, writeQueueList } from './queue-list.js';
+import { readQueuedMessage, type QueuedMessage } from './queue-message.js';
+import { runQueueWhy, type WhySource } from './queue-why.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost queue list [--json] [--config FILE]
@@ -59,7 +63,7 @@ export const queueCommand: CliCommand = async (args, io) => {
   }
   let spool: Spool | undefined;
   let config: Config;
-  // Opening reads the whole queue log: an action a running server answers does without it.
+  // Opening reads the whole queue log: an action or a list a running server answers does without it.
   const openSpool = async (): Promise<Spool> => {
     spool ??= await Spool.open({ dir: config.spoolDir, clock: systemClock, logger: createLogger('warn', io.stderr), recover: false });
     return spool;
@@ -67,7 +71,6 @@ export const queueCommand: CliCommand = async (args, io) => {
   try {
     config = await loadConfig(file, io.env);
     if (!(await folderExists(config.spoolDir))) return noSpool(config.spoolDir, parsed, io);
-    if (parsed.subcommand.kind !== 'action') await openSpool();
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -75,9 +78,16 @@ export const queueCommand: CliCommand = async (args, io) => {
   try {
     const { subcommand } = parsed;
     if (subcommand.kind === 'action') return await runQueueAction(config, openSpool, subcommand.action, subcommand.id, io);
-    const opened = await openSpool();
-    if (subcommand.kind === 'why') return await runQueueWhy(config, opened, subcommand.id, parsed.json, io);
-    return subcommand.kind === 'list' ? await listQueue(opened, parsed.json, io) : await showMessage(opened, subcommand.id, parsed.json, io);
+    if (subcommand.kind === 'list') return await listQueue(config, openSpool, parsed.json, io);
+    if (subcommand.kind === 'show') return showMessage(await readQueuedMessage(config, openSpool, subcommand.id, HEADER_DISPLAY_MAX_BYTES), subcommand.id, parsed.json, io);
+    // One message: from a running server if one answers; every stuck message (--all): read from the log.
+    const source: WhySource = {
+      read: async (id) => (await readQueuedMessage(config, openSpool, id))?.record,
+      records: async function* () {
+        yield* (await openSpool()).records();
+      },
+    };
+    return await runQueueWhy(config, source, subcommand.id, parsed.json, io);
   } catch (error) {
     writeLine(io.stderr, `outpost queue: ${errorMessage(error)}`);
     return EXIT_FAILURE;
@@ -149,18 +159,24 @@ function parseQueueArgs(args: readonly string[]): QueueArgs | string {
   return name === undefined ? 'missing subcommand' : `unknown subcommand '${name}'`;
 }
 
-async function listQueue(spool: Spool, json: boolean, io: CliIo): Promise<number> {
-  await writeQueueList(spool.records(), json, io.stdout);
+/** From a running server's memory when one answers (no scan of the log), else read from the log here; same output either way. */
+async function listQueue(config: Config, openSpool: () => Promise<Spool>, json: boolean, io: CliIo): Promise<number> {
+  const answer = await requestQueueList(controlSocketPath(config.spoolDir));
+  if (answer.kind === 'stream') {
+    await writeQueueList(answer.entries, json, io.stdout);
+    return EXIT_OK;
+  }
+  if (answer.kind === 'refused') writeLine(io.stderr, `outpost queue list: the server does not list the queue (${answer.error}); reading the queue log instead`);
+  await writeQueueList(entriesOf((await openSpool()).records()), json, io.stdout);
   return EXIT_OK;
 }
 
-async function showMessage(spool: Spool, id: string, json: boolean, io: CliIo): Promise<number> {
-  const record = await spool.read(id);
-  if (record === undefined) {
+function showMessage(message: QueuedMessage | undefined, id: string, json: boolean, io: CliIo): number {
+  if (message === undefined) {
     writeLine(io.stderr, `outpost queue: no message with id ${id}`);
     return EXIT_FAILURE;
   }
-  const headers = await spool.readHeaders(id, HEADER_DISPLAY_MAX_BYTES);
+  const { record, headers } = message;
   if (json) {
     writeLine(io.stdout, JSON.stringify({ ...listEntry(record), record, headers }));
   } else {

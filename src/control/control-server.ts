@@ -1,17 +1,31 @@
 // Serves the control channel (protocol.ts) for a running relay: queue
-// actions from the CLI go through the scheduler, the spool's only writer.
+// actions from the CLI go through the scheduler, the spool's only writer;
+// `queue list` is streamed from the server's own spool index (list-stream.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { errnoCode, OutpostError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { parseSuppressionRequest, performSuppressionRequest, type SuppressionController, type SuppressionRequest, type SuppressionResponse } from './suppression-protocol.js';
 import { parseProviderStateRequest, type ProviderStateSource } from './provider-protocol.js';
 import { MAX_CONTROL_LINE_BYTES, parseControlRequest, performAction, type ControlResponse, type QueueController } from './protocol.js';
+import { isQueueListRequest } from './list-protocol.js';
+import { streamQueueList } from './list-stream.js';
+import { parseMessageRequest, performMessageRequest, type MessageResponse, type MessageSource } from './show-protocol.js';
+import type { EnvelopeRecord } from '../spool/types.js';
+
+/** The spool as the queue views read it (main.ts hands the Spool itself). */
+export interface QueueReader extends MessageSource {
+  /** Every queued message, oldest arrival first, streamed. */
+  records(): AsyncIterable<EnvelopeRecord>;
+}
 
 export class ControlServer {
   private readonly server: Server;
   private readonly log: Logger;
+  /** Connections streaming a queue list: cut at close, so a slow reader never holds the shutdown. */
+  private readonly listing = new Map<Socket, Promise<void>>();
 
   constructor(
     private readonly socketPath: string,
@@ -19,6 +33,7 @@ export class ControlServer {
     logger: Logger,
     private readonly suppression?: SuppressionController,
     private readonly providers?: ProviderStateSource,
+    private readonly reader?: QueueReader,
   ) {
     this.log = logger.child({ component: 'control' });
     this.server = createServer((socket) => this.serve(socket));
@@ -36,7 +51,10 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.listing.keys()) socket.destroy();
+    // A cut list stops at its next record, before the spool closes under it.
+    await Promise.all([closed, ...this.listing.values()]);
     await unlink(this.socketPath).catch(() => undefined);
   }
 
@@ -55,6 +73,26 @@ export class ControlServer {
   }
 
   private async answer(socket: Socket, line: string | undefined): Promise<void> {
+    if (line !== undefined && this.reader !== undefined && isQueueListRequest(line)) {
+      const listed = this.answerList(socket, this.reader);
+      this.listing.set(socket, listed);
+      await listed;
+      this.listing.delete(socket);
+      return;
+    }
+    const messageRequest = line === undefined || this.reader === undefined ? undefined : parseMessageRequest(line);
+    if (messageRequest !== undefined && this.reader !== undefined) {
+      let response: MessageResponse;
+      try {
+        response = await performMessageRequest(this.reader, messageRequest);
+        this.log.debug({ qid: messageRequest.id, found: response.ok && response.found }, 'queue message read');
+      } catch (error: unknown) {
+        this.log.error({ qid: messageRequest.id, err: error }, 'queue message read failed');
+        response = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+      socket.end(`${JSON.stringify(response)}\n`);
+      return;
+    }
     const suppressionRequest = line === undefined || this.suppression === undefined ? undefined : parseSuppressionRequest(line);
     if (suppressionRequest !== undefined && this.suppression !== undefined) {
       socket.end(`${JSON.stringify(await this.answerSuppression(this.suppression, suppressionRequest))}\n`);
@@ -81,6 +119,16 @@ export class ControlServer {
       }
     }
     socket.end(`${JSON.stringify(response)}\n`);
+  }
+
+  private async answerList(socket: Socket, reader: QueueReader): Promise<void> {
+    const startedMs = performance.now();
+    try {
+      const { count, complete } = await streamQueueList(socket, () => reader.records());
+      this.log.info({ count, complete, ms: Math.round(performance.now() - startedMs) }, complete ? 'queue list served' : 'queue list cut off');
+    } catch (error: unknown) {
+      this.log.error({ err: error }, 'queue list failed');
+    }
   }
 
   private async answerSuppression(controller: SuppressionController, request: SuppressionRequest): Promise<SuppressionResponse> {
