@@ -20,10 +20,19 @@ export type TransactionResult =
   /** The host answered for these recipients: the outcomes stand for this attempt. */
   | { readonly kind: 'final'; readonly outcomes: ReadonlyMap<string, RecipientOutcome>; readonly summary: string; readonly sessionUsable: boolean }
   /** The host did not get as far as answering a RCPT: try the next one; `outcome` if none does better. */
-  | { readonly kind: 'skip-host'; readonly outcome: RecipientOutcome; readonly sessionUsable: boolean };
+  | { readonly kind: 'skip-host'; readonly outcome: RecipientOutcome; readonly sessionUsable: boolean }
+  /** The RSET in front of it (a reused session) failed: nothing was attempted, the session is done. */
+  | { readonly kind: 'reset-failed'; readonly sessionUsable: false };
+
+export interface TransactionOptions {
+  /** Send RSET first (a session that carried a message before), in the pipelined group when PIPELINING is offered. */
+  readonly reset?: boolean;
+}
 
 /** What the server said, as far as the session got. */
 export interface TransactionReplies {
+  /** The leading RSET was refused or went unanswered. */
+  resetFailed?: boolean;
   mail: Reply | undefined;
   readonly rcpt: Map<string, Reply>;
   data: Reply | undefined;
@@ -64,12 +73,30 @@ function precheck(message: OutboundMessage, extensions: Extensions, peer: Peer):
   return undefined;
 }
 
-async function collectReplies(connection: SmtpConnection, message: OutboundMessage, extensions: Extensions, timeouts: TransactionTimeouts): Promise<TransactionReplies> {
+async function collectReplies(connection: SmtpConnection, message: OutboundMessage, extensions: Extensions, timeouts: TransactionTimeouts, reset: boolean): Promise<TransactionReplies> {
   const replies: TransactionReplies = { mail: undefined, rcpt: new Map(), data: undefined, dot: undefined, failure: undefined };
   const mail = mailCommand(message, extensions);
+  /** False until the leading RSET (if any) is answered 2xx. */
+  let resetDone = !reset;
   try {
+    if (reset && !extensions.pipelining) {
+      resetDone = isPositive(await connection.command('RSET', timeouts.commandTimeoutMs, 'RSET'));
+      if (!resetDone) {
+        replies.resetFailed = true;
+        return replies;
+      }
+    }
     if (extensions.pipelining) {
-      connection.send([mail, ...message.recipients.map((recipient) => `RCPT TO:${path(recipient)}`), 'DATA'], 'MAIL');
+      // RSET may lead a pipelined group (RFC 2920 §3.1): one round trip for the reset and the envelope.
+      connection.send([...(reset ? ['RSET'] : []), mail, ...message.recipients.map((recipient) => `RCPT TO:${path(recipient)}`), 'DATA'], reset ? 'RSET' : 'MAIL');
+      if (reset) {
+        resetDone = isPositive(await connection.readReply(timeouts.commandTimeoutMs, 'RSET'));
+        if (!resetDone) {
+          // The envelope's replies are still due: the session cannot go on, and nothing was attempted.
+          replies.resetFailed = true;
+          return replies;
+        }
+      }
       replies.mail = await connection.readReply(timeouts.commandTimeoutMs, 'MAIL');
       for (const recipient of message.recipients) replies.rcpt.set(recipient, await connection.readReply(timeouts.commandTimeoutMs, 'RCPT'));
       replies.data = await connection.readReply(timeouts.dataInitTimeoutMs, 'DATA');
@@ -96,6 +123,8 @@ async function collectReplies(connection: SmtpConnection, message: OutboundMessa
   } catch (error) {
     if (!(error instanceof SessionError)) throw error;
     replies.failure = error;
+    // A session that went away while it idled fails at its RSET: the message was not attempted.
+    if (!resetDone) replies.resetFailed = true;
   }
   return replies;
 }
@@ -119,6 +148,7 @@ function notSent(peer: Peer): RecipientOutcome {
 
 /** Decides per-recipient outcomes from the replies; pure. */
 export function decideTransaction(message: OutboundMessage, replies: TransactionReplies, peer: Peer): TransactionResult {
+  if (replies.resetFailed === true) return { kind: 'reset-failed', sessionUsable: false };
   const { mail, failure } = replies;
   const closing = [mail, replies.data, replies.dot, ...replies.rcpt.values()].some((reply) => reply?.code === SERVICE_CLOSING);
   const sessionUsable = failure === undefined && !closing;
@@ -147,8 +177,8 @@ export function decideTransaction(message: OutboundMessage, replies: Transaction
 }
 
 /** Runs one message's transaction on `connection`; never rejects for remote or network failures. */
-export async function runTransaction(connection: SmtpConnection, message: OutboundMessage, extensions: Extensions, peer: Peer, timeouts: TransactionTimeouts): Promise<TransactionResult> {
+export async function runTransaction(connection: SmtpConnection, message: OutboundMessage, extensions: Extensions, peer: Peer, timeouts: TransactionTimeouts, options: TransactionOptions = {}): Promise<TransactionResult> {
   const refused = precheck(message, extensions, peer);
   if (refused !== undefined) return { kind: 'final', outcomes: allRecipients(message.recipients, refused), summary: refused.reply, sessionUsable: true };
-  return decideTransaction(message, await collectReplies(connection, message, extensions, timeouts), peer);
+  return decideTransaction(message, await collectReplies(connection, message, extensions, timeouts, options.reset === true), peer);
 }

@@ -358,10 +358,11 @@ export class SmtpTransport implements Transport {
     try {
       for (let sent = 0; sent < maxMessages && usable && !signal.aborted && (await attempt.hasNext()); sent += 1) {
         const messageStartMs = sent === 0 ? startMs : this.#options.clock.now();
-        if (sent > 0 && !(await this.#reset(session))) break;
         const message = queue[0] as OutboundMessage;
-        const result = await runTransaction(connection, message, session.extensions, peer, this.#timeouts);
+        // On a reused session RSET goes first (with the envelope when pipelining); if it fails, the message waits for a new session.
+        const result = await runTransaction(connection, message, session.extensions, peer, this.#timeouts, { reset: sent > 0 });
         usable = result.sessionUsable && connection.failed === undefined;
+        if (result.kind === 'reset-failed') break;
         const timing: AttemptInfo = { ...info(session.tls, messageStartMs), exchange: connection.exchange };
         if (result.kind === 'skip-host') {
           failure = { outcome: result.outcome, info: timing };
@@ -414,16 +415,6 @@ export class SmtpTransport implements Transport {
     const pauseMs = route.lane.recordThrottle(this.#options.clock.now());
     this.#log.warn({ route: route.key, mx: peer.host, address: peer.address, reply: outcome.reply, pauseMs }, 'smarthost throttled the route');
     return true;
-  }
-
-  /** RSET between messages on a reused session (RFC 5321 §4.1.1.5); false when the session cannot go on. */
-  async #reset(session: OpenSession): Promise<boolean> {
-    try {
-      const reply = await session.connection.command('RSET', this.#timeouts.commandTimeoutMs, 'RSET');
-      return reply.code >= 200 && reply.code < 300;
-    } catch {
-      return false;
-    }
   }
 
   #skip(peer: Peer, queue: readonly OutboundMessage[], failure: HostFailure, tlsFailed: boolean, final: boolean): SessionRun {

@@ -36,8 +36,14 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.close()));
 });
 
-async function relay(options: { readonly reuseMs?: number; readonly providerMaxConnections?: number } = {}): Promise<MxRelay> {
-  const made = await startMxRelay({ dns, settings: SETTINGS, providerMaxConnections: options.providerMaxConnections ?? 20, sessionReuseMs: options.reuseMs ?? REUSE_MS });
+async function relay(options: { readonly reuseMs?: number; readonly providerMaxConnections?: number; readonly pipelining?: boolean } = {}): Promise<MxRelay> {
+  const made = await startMxRelay({
+    dns,
+    settings: SETTINGS,
+    providerMaxConnections: options.providerMaxConnections ?? 20,
+    sessionReuseMs: options.reuseMs ?? REUSE_MS,
+    ...(options.pipelining === false ? { extensions: { pipelining: false, eightBitMime: true } } : {}),
+  });
   relays.push(made);
   await made.scheduler.start();
   return made;
@@ -108,6 +114,37 @@ describe('outbound connection reuse', () => {
       [2, 'two@a.test'],
     ]);
     assert.equal(scheduler.status().queued, 0, 'nothing waits for a retry');
+  });
+
+  for (const pipelining of [true, false]) {
+    it(`the RSET before a reused session's next message ${pipelining ? 'leads its pipelined envelope (one round trip)' : 'goes alone without PIPELINING'}`, async () => {
+      const { mta, scheduler, commit } = await relay({ pipelining });
+      await commit('one@a.test');
+      await idleSessions(scheduler, 1);
+      await commit('two@a.test');
+      await mta.waitForMessages(2);
+      const session = mta.sessions[0];
+      assert.equal(session?.rsets, 1);
+      const chunk = session?.chunks.find((text) => text.startsWith('RSET'));
+      if (pipelining) assert.equal(chunk, 'RSET\r\nMAIL FROM:<app@example.org>\r\nRCPT TO:<two@a.test>\r\nDATA\r\n');
+      else assert.equal(chunk, 'RSET\r\n');
+    });
+  }
+
+  it('a RSET refused with 421 on a reused session: the message goes over a new connection, not deferred', async () => {
+    const { mta, scheduler, commit } = await relay();
+    let refusals = 1;
+    mta.script.rset = () => (refusals-- > 0 ? '421 4.3.2 shutting down' : undefined);
+    await commit('one@a.test');
+    await idleSessions(scheduler, 1);
+    await commit('two@a.test');
+    await mta.waitForMessages(2);
+    assert.deepEqual(mta.messages.map((message) => [message.sessionId, message.recipients[0]]), [
+      [1, 'one@a.test'],
+      [2, 'two@a.test'],
+    ]);
+    assert.equal(mta.sessions[0]?.transactions, 1, 'nothing was sent after the refused RSET');
+    assert.equal(scheduler.status().queued, 0);
   });
 
   it('stop ends idle sessions with QUIT without waiting for the reuse time', async () => {

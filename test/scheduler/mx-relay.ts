@@ -17,7 +17,7 @@ import type { SchedulerSettings } from '../../src/scheduler/types.js';
 import { Spool } from '../../src/spool/spool.js';
 import type { TestDnsServer } from '../helpers/dns-server.js';
 import { resolverFor } from '../helpers/dns-resolver-setup.js';
-import { FakeMta, type Script } from '../helpers/fake-mta.js';
+import { FakeMta, type FakeMtaOptions, type Script } from '../helpers/fake-mta.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { memoryLog, type MemoryLog } from '../helpers/memory-log.js';
 import { TEST_TIMEOUTS } from '../delivery/fixtures.js';
@@ -42,6 +42,8 @@ export interface MxRelayOptions {
   readonly dns: TestDnsServer;
   readonly settings: SchedulerSettings;
   readonly script?: Script;
+  /** What the fake MTA's EHLO announces (default: PIPELINING and 8BITMIME). */
+  readonly extensions?: FakeMtaOptions['extensions'];
   /** The providers' default session cap (delivery.concurrencyPerProvider). */
   readonly providerMaxConnections: number;
   /** delivery.providers */
@@ -51,7 +53,7 @@ export interface MxRelayOptions {
 }
 
 export async function startMxRelay(options: MxRelayOptions): Promise<MxRelay> {
-  const mta = await FakeMta.start({ script: options.script ?? {} });
+  const mta = await FakeMta.start({ script: options.script ?? {}, ...(options.extensions === undefined ? {} : { extensions: options.extensions }) });
   const dir = await mkdtemp(join(tmpdir(), 'outpost-mx-relay-'));
   const clock = new ManualClock();
   const log = memoryLog('debug');
