@@ -4,7 +4,9 @@
 # message before 250 and relaying to the sink (outpost by delivery.routes,
 # Postfix by relayhost). Everything is torn down by peers_cleanup (an EXIT trap).
 #
-# The caller sets: work (a fresh folder), outpost_dir (a built checkout).
+# The caller sets: work (a fresh folder), outpost_dir (a built checkout); before the
+# *_start calls it may change sink_ip, outpost_dns_yaml, outpost_delivery_yaml, or call
+# postfix_use_dns (next hops by MX lookup instead of routes / relayhost).
 # Needs root (the private Postfix instance is registered in /etc/postfix/main.cf's
 # alternate_config_directories) and Debian's postfix.
 
@@ -16,7 +18,13 @@ for _ in $(seq 1 20); do
 done
 outpost_port=$peers_base; postfix_port=$((peers_base + 1)); sink_port=$((peers_base + 2)); http_port=$((peers_base + 3))
 outpost_ip=127.0.0.3
+sink_ip=127.0.0.1
 outpost_pid=""; sink_pid=""; postfix_started=""
+# Loopback only: nothing answers DNS on 127.0.0.1:9; mail goes by the route to the sink.
+outpost_dns_yaml='dns: { servers: ["127.0.0.1:9"] }'
+outpost_delivery_yaml="delivery: { routes: { example.net: \"127.0.0.1:$sink_port\" }, concurrencyPerDomain: 20 }"
+postfix_next_hop="relayhost = [127.0.0.1]:$sink_port"
+postfix_dns_ip=""
 
 peers_cleanup() {
   outpost_stop
@@ -32,9 +40,9 @@ wait_until() { for _ in $(seq 1 6000); do "$1" && return 0; sleep 0.05; done; ec
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 sink_start() {
-  smtp-sink -u nobody -c "127.0.0.1:$sink_port" 1000 >/dev/null &
+  smtp-sink -u nobody -c "$sink_ip:$sink_port" 1000 >/dev/null &
   sink_pid=$!
-  wait_for_port 127.0.0.1 "$sink_port"
+  wait_for_port "$sink_ip" "$sink_port"
 }
 
 # outpost_start [YAML_LINES...]: a fresh spool; the extra lines are appended to the config.
@@ -50,8 +58,8 @@ trustedNetworks: [127.0.0.0/8]
 spoolDir: spool
 log: { level: error }
 http: { address: 127.0.0.1, port: $http_port }
-dns: { servers: ["127.0.0.1:9"] }
-delivery: { routes: { example.net: "127.0.0.1:$sink_port" }, concurrencyPerDomain: 20 }
+$outpost_dns_yaml
+$outpost_delivery_yaml
 YAML
   local line
   for line in "$@"; do printf '%s\n' "$line" >> "$work/outpost/outpost.yaml"; done
@@ -68,10 +76,23 @@ outpost_stop() {
 outpost_metric() { curl -s "http://127.0.0.1:$http_port/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
 outpost_queue_empty() { [ "$(outpost_metric outpost_queue_messages)" = 0 ]; }
 
+# Postfix looks up MX records at DNS_IP (its chrooted smtp client reads a resolv.conf in
+# the private queue folder) and connects to port $sink_port of the MX hosts.
+postfix_use_dns() {
+  postfix_dns_ip="$1"
+  postfix_next_hop="smtp_tcp_port = $sink_port"
+}
+
 # postfix_start [MAIN_CF_LINES...]: the extra lines are appended to main.cf.
 postfix_start() {
   pf="$work/postfix"
   mkdir -p "$pf/queue" "$pf/data"
+  if [ -n "$postfix_dns_ip" ]; then
+    mkdir -p "$pf/queue/etc"
+    local file
+    for file in services hosts nsswitch.conf host.conf localtime; do [ -e "/etc/$file" ] && cp -L "/etc/$file" "$pf/queue/etc/" || true; done
+    printf 'nameserver %s\n' "$postfix_dns_ip" > "$pf/queue/etc/resolv.conf"
+  fi
   cp /etc/postfix/master.cf "$pf/master.cf"
   sed -i "s/^smtp      inet/127.0.0.1:$postfix_port inet/" "$pf/master.cf"
   cat > "$pf/main.cf" <<CF
@@ -84,7 +105,7 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:$sink_port
+$postfix_next_hop
 smtp_tls_security_level = none
 default_destination_concurrency_limit = 20
 default_process_limit = 200
