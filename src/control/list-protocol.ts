@@ -4,6 +4,7 @@
 // a stream cut short is an error to the client, never a shorter list.
 
 import type { EnvelopeRecord, RecipientState } from '../spool/types.js';
+import { jsonObjectOf } from './json-line.js';
 
 export interface QueueListRequest {
   readonly action: 'queue-list';
@@ -48,24 +49,13 @@ export function listErrorLine(error: string): string {
 
 /** True when the line is a queue-list request. */
 export function isQueueListRequest(line: string): boolean {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return false;
-  }
-  return typeof value === 'object' && value !== null && (value as { action?: unknown }).action === 'queue-list';
+  return jsonObjectOf(line)?.['action'] === 'queue-list';
 }
 
 /** A status line as the client reads it, or undefined when it is not one. */
 export function parseListStatus(line: string): QueueListStatus | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
+  const value = jsonObjectOf(line);
+  if (value === undefined) return undefined;
   const { ok, list, count, error } = value as { ok?: unknown; list?: unknown; count?: unknown; error?: unknown };
   if (ok === false) return { ok, error: typeof error === 'string' ? error : 'unknown error' };
   if (ok !== true) return undefined;

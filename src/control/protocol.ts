@@ -3,6 +3,7 @@
 // over a Unix socket in the spool folder (reachable by the spool's owner only).
 
 import { join } from 'node:path';
+import { jsonObjectOf } from './json-line.js';
 
 export type QueueAction = 'flush' | 'delete' | 'bounce';
 
@@ -31,13 +32,8 @@ export function controlSocketPath(spoolDir: string): string {
 }
 
 export function parseControlRequest(line: string): ControlRequest | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
+  const value = jsonObjectOf(line);
+  if (value === undefined) return undefined;
   const { action, id } = value as { action?: unknown; id?: unknown };
   if (action !== 'flush' && action !== 'delete' && action !== 'bounce') return undefined;
   if (id !== undefined && (typeof id !== 'string' || !/^[0-9A-Za-z]{1,64}$/.test(id))) return undefined;

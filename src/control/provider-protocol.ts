@@ -1,3 +1,4 @@
+import { jsonObjectOf } from './json-line.js';
 // The provider request of the control channel (`outpost queue why` while a
 // server runs): the state of the named providers' delivery limits, as the
 // scheduler's ProviderLimits knows them (pause, sessions, last throttling).
@@ -33,13 +34,8 @@ const PROVIDER_NAME = /^[0-9A-Za-z._-]{1,253}$/;
 
 /** The request, or undefined when the line is not a provider request. */
 export function parseProviderStateRequest(line: string): ProviderStateRequest | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
+  const value = jsonObjectOf(line);
+  if (value === undefined) return undefined;
   const { action, providers } = value as { action?: unknown; providers?: unknown };
   if (action !== 'provider-state' || !Array.isArray(providers) || providers.length > MAX_PROVIDERS) return undefined;
   if (!providers.every((name): name is string => typeof name === 'string' && PROVIDER_NAME.test(name))) return undefined;

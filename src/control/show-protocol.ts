@@ -4,6 +4,7 @@
 
 import { validateId } from '../spool/queue-id.js';
 import type { EnvelopeRecord } from '../spool/types.js';
+import { jsonObjectOf } from './json-line.js';
 
 export interface MessageRequest {
   readonly action: 'queue-message';
@@ -28,13 +29,8 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 
 /** The request, or undefined when the line is not a message request. */
 export function parseMessageRequest(line: string): MessageRequest | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
+  const value = jsonObjectOf(line);
+  if (value === undefined) return undefined;
   const { action, id, headerBytes } = value as { action?: unknown; id?: unknown; headerBytes?: unknown };
   if (action !== 'queue-message' || typeof id !== 'string' || !validateId(id)) return undefined;
   if (headerBytes === undefined) return { action, id };

@@ -2,6 +2,7 @@
 // while a server runs): the server owns the list and writes its file, so no update is lost.
 
 import type { SuppressionEntry } from '../suppression/list.js';
+import { jsonObjectOf } from './json-line.js';
 
 /** Entries as sent over the socket: times in ms since the epoch, null when unset. */
 export interface SuppressionEntryView {
@@ -35,13 +36,8 @@ const MAX_ADDRESS_CHARS = 256;
 
 /** The request, or undefined when the line is not a suppression request. */
 export function parseSuppressionRequest(line: string): SuppressionRequest | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
+  const value = jsonObjectOf(line);
+  if (value === undefined) return undefined;
   const { action, address } = value as { action?: unknown; address?: unknown };
   if (action === 'suppress-list') return { action };
   if (action !== 'suppress-add' && action !== 'suppress-remove') return undefined;
