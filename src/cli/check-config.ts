@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { systemGatewayReader } from '../core/default-gateway.js';
 import { loadDkimKeys } from '../dkim/keys.js';
 import { ConfigErrors, errorMessage } from '../core/errors.js';
-import { configPath, missingConfigHint } from './config-path.js';
+import { existingConfigFile } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
 
 const USAGE = 'usage: outpost check-config [--config FILE]';
@@ -33,12 +33,8 @@ export const checkConfigCommand: CliCommand = async (args, io) => {
     writeLine(io.stdout, USAGE);
     return EXIT_OK;
   }
-  const file = configPath(options.config, io);
-  const missing = await missingConfigHint(file);
-  if (missing !== undefined) {
-    writeLine(io.stderr, `outpost check-config: ${missing}`);
-    return EXIT_FAILURE;
-  }
+  const file = await existingConfigFile('outpost check-config', options.config, io);
+  if (file === undefined) return EXIT_FAILURE;
   try {
     const config = await loadConfig(file, io.env, { checkDkimKeys: true, defaultGateways: io.defaultGateways ?? systemGatewayReader() });
     const keys = await loadDkimKeys(config.dkim.keysFolder, (domain) => config.domains.has(domain));

@@ -4,17 +4,13 @@
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { ConfigErrors } from '../core/errors.js';
-import { configPath, missingConfigHint } from './config-path.js';
+import { existingConfigFile } from './config-path.js';
 import { writeLine, type CliIo } from './io.js';
 
 /** The config, or undefined after printing its problems to stderr (the command then exits 1). */
 export async function loadConfigOrReport(option: string | undefined, io: CliIo, options: LoadOptions = {}): Promise<Config | undefined> {
-  const file = configPath(option, io);
-  const missing = await missingConfigHint(file);
-  if (missing !== undefined) {
-    writeLine(io.stderr, `outpost: ${missing}`);
-    return undefined;
-  }
+  const file = await existingConfigFile('outpost', option, io);
+  if (file === undefined) return undefined;
   try {
     return await loadConfig(file, io.env, options);
   } catch (error: unknown) {

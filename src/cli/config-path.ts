@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { errnoCode } from '../core/errors.js';
-import type { CliIo } from './io.js';
+import { writeLine, type CliIo } from './io.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/outpost.yaml';
 
@@ -25,4 +25,16 @@ export async function missingConfigHint(file: string): Promise<string | undefine
   }
   const folder = dirname(file);
   return `no config file at ${file}: put your config folder there (Docker: -v /srv/outpost:${folder}) or give --config FILE; \`outpost init ${folder}\` writes the samples to start from`;
+}
+
+/**
+ * The config file the command uses (--config, $OUTPOST_CONFIG, the default), or undefined
+ * after the one-line hint on stderr when nothing is there (the command then exits 1).
+ */
+export async function existingConfigFile(command: string, option: string | undefined, io: CliIo): Promise<string | undefined> {
+  const file = configPath(option, io);
+  const missing = await missingConfigHint(file);
+  if (missing === undefined) return file;
+  writeLine(io.stderr, `${command}: ${missing}`);
+  return undefined;
 }

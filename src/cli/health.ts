@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readHttpEndpoint } from '../config/http-endpoint.js';
 import { errorMessage } from '../core/errors.js';
 import { probeHealth } from '../observability/health-probe.js';
-import { configPath, missingConfigHint } from './config-path.js';
+import { existingConfigFile } from './config-path.js';
 import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand } from './io.js';
 
 const USAGE = 'usage: outpost health [--config FILE]     GET /healthz of the running server (http.address:port); exit 0 healthy, 1 not';
@@ -23,12 +23,8 @@ export const healthCommand: CliCommand = async (args, io) => {
   } catch (error: unknown) {
     return answerUsage(errorMessage(error), 'health', USAGE, io);
   }
-  const file = configPath(config, io);
-  const missing = await missingConfigHint(file);
-  if (missing !== undefined) {
-    writeLine(io.stderr, `outpost health: ${missing}`);
-    return EXIT_FAILURE;
-  }
+  const file = await existingConfigFile('outpost health', config, io);
+  if (file === undefined) return EXIT_FAILURE;
   const read = await readHttpEndpoint(file, io.env);
   if (!read.ok) {
     for (const problem of read.problems) writeLine(io.stderr, `outpost health: ${problem.message}`);

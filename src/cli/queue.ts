@@ -15,7 +15,7 @@ import type { EnvelopeRecord } from '../spool/types.js';
 import { requestQueueList } from '../control/list-client.js';
 import { listEntry } from '../control/list-protocol.js';
 import { controlSocketPath, type QueueAction } from '../control/protocol.js';
-import { configPath, missingConfigHint } from './config-path.js';
+import { existingConfigFile } from './config-path.js';
 import { runQueueAction } from './queue-actions.js';
 import { entriesOf, recipientSummary, senderText, writeQueueList } from './queue-list.js';
 import { readQueuedMessage, type QueuedMessage } from './queue-message.js';
@@ -55,12 +55,8 @@ export const queueCommand: CliCommand = async (args, io) => {
     writeLine(io.stderr, `outpost queue: ${parsed}\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const file = configPath(parsed.config, io);
-  const missing = await missingConfigHint(file);
-  if (missing !== undefined) {
-    writeLine(io.stderr, `outpost queue: ${missing}`);
-    return EXIT_FAILURE;
-  }
+  const file = await existingConfigFile('outpost queue', parsed.config, io);
+  if (file === undefined) return EXIT_FAILURE;
   let spool: Spool | undefined;
   let config: Config;
   // Opening reads the whole queue log: an action or a list a running server answers does without it.

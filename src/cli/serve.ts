@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { systemGatewayReader } from '../core/default-gateway.js';
 import { startRelay } from '../main.js';
 import { createLogger } from '../observability/logger.js';
-import { configPath, missingConfigHint } from './config-path.js';
+import { existingConfigFile } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand } from './io.js';
 
 const USAGE = 'usage: outpost serve [--config FILE]     run the relay in the foreground until SIGTERM/SIGINT';
@@ -25,12 +25,8 @@ export const serveCommand: CliCommand = async (args, io) => {
     writeLine(io.stdout, USAGE);
     return EXIT_OK;
   }
-  const file = configPath(values.config, io);
-  const missing = await missingConfigHint(file);
-  if (missing !== undefined) {
-    writeLine(io.stderr, `outpost serve: ${missing}`);
-    return EXIT_FAILURE;
-  }
+  const file = await existingConfigFile('outpost serve', values.config, io);
+  if (file === undefined) return EXIT_FAILURE;
   let config;
   try {
     config = await loadConfig(file, io.env, { checkDkimKeys: true, defaultGateways: io.defaultGateways ?? systemGatewayReader() });

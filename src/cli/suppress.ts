@@ -13,7 +13,7 @@ import { entryView, type SuppressionEntryView, type SuppressionRequest, type Sup
 import { suppressionKey, SuppressionList } from '../suppression/list.js';
 import { readSuppressionFile } from '../suppression/store.js';
 import { changeOffline } from '../suppression/suppressions.js';
-import { configPath, missingConfigHint } from './config-path.js';
+import { existingConfigFile } from './config-path.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost suppress list [--json] [--config FILE]
@@ -37,12 +37,8 @@ export const suppressCommand: CliCommand = async (args, io) => {
     writeLine(io.stderr, `outpost suppress: ${parsed}\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const file = configPath(parsed.config, io);
-  const missing = await missingConfigHint(file);
-  if (missing !== undefined) {
-    writeLine(io.stderr, `outpost suppress: ${missing}`);
-    return EXIT_FAILURE;
-  }
+  const file = await existingConfigFile('outpost suppress', parsed.config, io);
+  if (file === undefined) return EXIT_FAILURE;
   try {
     const config = await loadConfig(file, io.env);
     if (!config.suppression.enabled) writeLine(io.stderr, 'outpost suppress: note: suppression.enabled is false: the list is kept but RCPT is not checked against it');
