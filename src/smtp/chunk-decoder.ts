@@ -6,12 +6,12 @@
 import { isAscii } from 'node:buffer';
 import type { ContentDecoder } from './content-decoder.js';
 import type { DecodeStep } from './data-decoder.js';
+import { ContentTally } from './content-tally.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const NUL = 0x00;
 const SPACE = 0x20;
-const DEFAULT_MAX_LINE_BYTES = 1000;
 /** Above this many pieces a step's output is joined into one buffer (bounds fragmentation). */
 const MAX_OUTPUT_PIECES = 32;
 
@@ -40,40 +40,15 @@ interface Scan {
  * back at most a trailing CR; end() settles it and ends an unterminated last
  * line with CRLF, so the stored message is CRLF text like one received by DATA.
  */
-export class ChunkDecoder implements ContentDecoder {
-  readonly #maxMessageBytes: number;
-  readonly #maxLineBytes: number;
+export class ChunkDecoder extends ContentTally implements ContentDecoder {
   #pendingCr = false;
-  /** Stored bytes of the line in progress, without its line end. */
-  #lineBytes = 0;
   #ended = false;
-  #sizeBytes = 0;
-  #oversized = false;
-  #lineTooLong = false;
-  #longestLineBytes = 0;
-  #has8bit = false;
-  #bareLineEnds = 0;
-  #nulCount = 0;
-
-  constructor(options: ChunkDecoderOptions) {
-    this.#maxMessageBytes = options.maxMessageBytes;
-    this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  }
-
-  get sizeBytes(): number { return this.#sizeBytes; }
-  get oversized(): boolean { return this.#oversized; }
-  get lineTooLong(): boolean { return this.#lineTooLong; }
-  get longestLineBytes(): number { return this.#longestLineBytes; }
-  get has8bit(): boolean { return this.#has8bit; }
-  /** Bare LFs (read as line ends) plus bare CRs (turned into spaces). */
-  get bareLineEnds(): number { return this.#bareLineEnds; }
-  get nulCount(): number { return this.#nulCount; }
 
   push(chunk: Buffer): DecodeStep {
     if (this.#ended) throw new Error('ChunkDecoder.push called after end');
     const scan: Scan = { chunk, src: chunk, runStart: 0, out: [], nextCr: -2, nextNul: -2 };
     if (chunk.length > 0) {
-      if (!this.#has8bit && !isAscii(chunk)) this.#has8bit = true;
+      if (!this.has8bit && !isAscii(chunk)) this.has8bit = true;
       this.#scanLines(scan, this.#resolvePendingCr(scan));
     }
     return { output: joined(scan.out), done: false, rest: undefined };
@@ -88,9 +63,9 @@ export class ChunkDecoder implements ContentDecoder {
       this.#pendingCr = false;
       this.#emitBareCr(scan);
     }
-    if (this.#lineBytes > 0) {
-      this.#emit(scan, Buffer.from('\r\n', 'latin1'));
-      this.#endLine();
+    if (this.lineBytes > 0) {
+      this.store(scan.out, Buffer.from('\r\n', 'latin1'));
+      this.countLine();
     }
     return { output: scan.out, done: true, rest: Buffer.alloc(0) };
   }
@@ -103,8 +78,8 @@ export class ChunkDecoder implements ContentDecoder {
       this.#emitBareCr(scan);
       return 0;
     }
-    this.#emit(scan, Buffer.from('\r\n', 'latin1'));
-    this.#endLine();
+    this.store(scan.out, Buffer.from('\r\n', 'latin1'));
+    this.countLine();
     scan.runStart = 1;
     return 1;
   }
@@ -121,7 +96,7 @@ export class ChunkDecoder implements ContentDecoder {
         const contentEnd = heldCr ? length - 1 : length;
         this.#patch(scan, i, contentEnd);
         this.#pendingCr = heldCr;
-        this.#lineBytes += contentEnd - i;
+        this.lineBytes += contentEnd - i;
         this.#flushRun(scan, contentEnd);
         scan.runStart = length;
         return;
@@ -129,14 +104,14 @@ export class ChunkDecoder implements ContentDecoder {
       const crlf = lf > i && chunk[lf - 1] === CR;
       const contentEnd = crlf ? lf - 1 : lf;
       this.#patch(scan, i, contentEnd);
-      this.#lineBytes += contentEnd - i;
+      this.lineBytes += contentEnd - i;
       if (!crlf) {
-        this.#bareLineEnds += 1;
+        this.bareLineEnds += 1;
         this.#flushRun(scan, lf);
-        this.#emit(scan, Buffer.from('\r\n', 'latin1'));
+        this.store(scan.out, Buffer.from('\r\n', 'latin1'));
         scan.runStart = lf + 1;
       }
-      this.#endLine();
+      this.countLine();
       i = lf + 1;
     }
     this.#flushRun(scan, length);
@@ -154,42 +129,24 @@ export class ChunkDecoder implements ContentDecoder {
     while (at !== -1 && at < to) {
       if (scan.src === scan.chunk) scan.src = Buffer.from(scan.chunk);
       scan.src[at] = SPACE;
-      if (byte === CR) this.#bareLineEnds += 1;
-      else this.#nulCount += 1;
+      if (byte === CR) this.bareLineEnds += 1;
+      else this.nulCount += 1;
       at = scan.chunk.indexOf(byte, at + 1);
     }
     return at;
   }
 
   #emitBareCr(scan: Scan): void {
-    this.#bareLineEnds += 1;
-    this.#lineBytes += 1;
-    this.#emit(scan, Buffer.from(' ', 'latin1'));
-  }
-
-  #endLine(): void {
-    const storedBytes = this.#lineBytes + 2;
-    if (storedBytes > this.#longestLineBytes) this.#longestLineBytes = storedBytes;
-    if (storedBytes > this.#maxLineBytes) this.#lineTooLong = true;
-    this.#lineBytes = 0;
+    this.bareLineEnds += 1;
+    this.lineBytes += 1;
+    this.store(scan.out, Buffer.from(' ', 'latin1'));
   }
 
   #flushRun(scan: Scan, end: number): void {
-    if (end > scan.runStart) this.#emit(scan, scan.src.subarray(scan.runStart, end));
+    if (end > scan.runStart) this.store(scan.out, scan.src.subarray(scan.runStart, end));
     scan.runStart = end;
   }
 
-  /** Counts every stored byte; emits only up to maxMessageBytes. */
-  #emit(scan: Scan, piece: Buffer): void {
-    const allowedBytes = this.#maxMessageBytes - this.#sizeBytes;
-    this.#sizeBytes += piece.length;
-    if (piece.length <= allowedBytes) {
-      scan.out.push(piece);
-      return;
-    }
-    this.#oversized = true;
-    if (allowedBytes > 0) scan.out.push(piece.subarray(0, allowedBytes));
-  }
 }
 
 function joined(pieces: Buffer[]): Buffer[] {

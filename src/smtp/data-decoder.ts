@@ -3,6 +3,7 @@
 // cannot be smuggled (RFC 5321 §4.1.1.4, §4.5.2, §4.5.3.1.6; CVE-2023-51764).
 
 import { isAscii } from 'node:buffer';
+import { ContentTally } from './content-tally.js';
 
 export { DotStuffer } from './dot-stuffing.js';
 
@@ -11,7 +12,6 @@ const LF = 0x0a;
 const DOT = 0x2e;
 const NUL = 0x00;
 const SPACE = 0x20;
-const DEFAULT_MAX_LINE_BYTES = 1000;
 /** Above this many pieces a step's output is joined into one buffer (bounds fragmentation). */
 const MAX_OUTPUT_PIECES = 32;
 
@@ -73,38 +73,12 @@ function classifyDotLine(
  * input where possible. Between chunks it holds back no bytes, only a state
  * for a trailing CR, ".", or ".\r".
  */
-export class DataDecoder {
-  readonly #maxMessageBytes: number;
-  readonly #maxLineBytes: number;
+export class DataDecoder extends ContentTally {
   #pending: Pending = 'none';
   #atLineStart = true;
   /** The DATA command line ended with CRLF, so the first line may be the marker. */
   #prevLineEndedCrlf = true;
-  #lineBytes = 0;
   #done = false;
-  #sizeBytes = 0;
-  #oversized = false;
-  #lineTooLong = false;
-  #longestLineBytes = 0;
-  #has8bit = false;
-  #bareLineEnds = 0;
-  #nulCount = 0;
-
-  constructor(options: DataDecoderOptions) {
-    this.#maxMessageBytes = options.maxMessageBytes;
-    this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  }
-
-  /** Stored content bytes, counted on past maxMessageBytes. */
-  get sizeBytes(): number { return this.#sizeBytes; }
-  get oversized(): boolean { return this.#oversized; }
-  get lineTooLong(): boolean { return this.#lineTooLong; }
-  /** Longest complete stored line, including its CRLF. */
-  get longestLineBytes(): number { return this.#longestLineBytes; }
-  get has8bit(): boolean { return this.#has8bit; }
-  /** Bare LFs (read as line ends) plus bare CRs (turned into spaces). */
-  get bareLineEnds(): number { return this.#bareLineEnds; }
-  get nulCount(): number { return this.#nulCount; }
 
   /** DATA content ends only at its marker, which push() reports; there is nothing to end after it. */
   end(): DecodeStep {
@@ -120,7 +94,7 @@ export class DataDecoder {
       if (scan.endOfData === -1) this.#scanLines(scan, resumeAt);
     }
     const consumedEnd = scan.endOfData === -1 ? chunk.length : scan.endOfData;
-    if (!this.#has8bit && !isAscii(chunk.subarray(0, consumedEnd))) this.#has8bit = true;
+    if (!this.has8bit && !isAscii(chunk.subarray(0, consumedEnd))) this.has8bit = true;
     const output = scan.out.length > MAX_OUTPUT_PIECES ? [Buffer.concat(scan.out)] : scan.out;
     if (scan.endOfData === -1) return { output, done: false, rest: undefined };
     this.#done = true;
@@ -158,9 +132,9 @@ export class DataDecoder {
       case 'lone-dot': {
         const bareLf = chunk[0] === LF && heldCr === 0;
         const consumed = bareLf || heldCr === 1 ? 1 : 2;
-        if (bareLf) this.#bareLineEnds += 1;
+        if (bareLf) this.bareLineEnds += 1;
         this.#emitText(scan, '.\r\n');
-        this.#lineBytes = 1;
+        this.lineBytes = 1;
         this.#endLine(!bareLf);
         scan.runStart = consumed;
         return consumed;
@@ -207,17 +181,17 @@ export class DataDecoder {
         const heldCr = chunk[length - 1] === CR;
         const contentEnd = heldCr ? length - 1 : length;
         if (heldCr) this.#pending = 'cr';
-        this.#lineBytes += contentEnd - i;
+        this.lineBytes += contentEnd - i;
         this.#flushRun(scan, contentEnd);
         scan.runStart = length;
         return;
       }
       const crlf = lf > i && chunk[lf - 1] === CR;
       if (crlf) {
-        this.#lineBytes += lf - 1 - i;
+        this.lineBytes += lf - 1 - i;
       } else {
-        this.#lineBytes += lf - i;
-        this.#bareLineEnds += 1;
+        this.lineBytes += lf - i;
+        this.bareLineEnds += 1;
         this.#flushRun(scan, lf);
         this.#emitText(scan, '\r\n');
         scan.runStart = lf + 1;
@@ -234,13 +208,13 @@ export class DataDecoder {
     if (scan.nextCr !== -1 && scan.nextCr < from) scan.nextCr = chunk.indexOf(CR, from);
     while (scan.nextCr !== -1 && scan.nextCr < to - 1) {
       this.#patchSpace(scan, scan.nextCr);
-      this.#bareLineEnds += 1;
+      this.bareLineEnds += 1;
       scan.nextCr = chunk.indexOf(CR, scan.nextCr + 1);
     }
     if (scan.nextNul !== -1 && scan.nextNul < from) scan.nextNul = chunk.indexOf(NUL, from);
     while (scan.nextNul !== -1 && scan.nextNul < to) {
       this.#patchSpace(scan, scan.nextNul);
-      this.#nulCount += 1;
+      this.nulCount += 1;
       scan.nextNul = chunk.indexOf(NUL, scan.nextNul + 1);
     }
   }
@@ -253,38 +227,24 @@ export class DataDecoder {
 
   /** A CR held over from the last chunk turned out bare: it is stored as a space. */
   #emitBareCr(scan: Scan): void {
-    this.#bareLineEnds += 1;
-    this.#lineBytes += 1;
+    this.bareLineEnds += 1;
+    this.lineBytes += 1;
     this.#emitText(scan, ' ');
   }
 
   #endLine(endedWithCrlf: boolean): void {
-    const storedBytes = this.#lineBytes + 2;
-    if (storedBytes > this.#longestLineBytes) this.#longestLineBytes = storedBytes;
-    if (storedBytes > this.#maxLineBytes) this.#lineTooLong = true;
-    this.#lineBytes = 0;
+    this.countLine();
     this.#prevLineEndedCrlf = endedWithCrlf;
     this.#atLineStart = true;
   }
 
   #flushRun(scan: Scan, end: number): void {
-    if (end > scan.runStart) this.#emit(scan, scan.src.subarray(scan.runStart, end));
+    if (end > scan.runStart) this.store(scan.out, scan.src.subarray(scan.runStart, end));
     scan.runStart = end;
   }
 
   #emitText(scan: Scan, text: string): void {
-    this.#emit(scan, Buffer.from(text, 'latin1'));
+    this.store(scan.out, Buffer.from(text, 'latin1'));
   }
 
-  /** Counts every stored byte; emits only up to maxMessageBytes. */
-  #emit(scan: Scan, piece: Buffer): void {
-    const allowedBytes = this.#maxMessageBytes - this.#sizeBytes;
-    this.#sizeBytes += piece.length;
-    if (piece.length <= allowedBytes) {
-      scan.out.push(piece);
-      return;
-    }
-    this.#oversized = true;
-    if (allowedBytes > 0) scan.out.push(piece.subarray(0, allowedBytes));
-  }
 }
