@@ -39,7 +39,7 @@ import type { Logger } from './observability/logger.js';
 import { DeliveryScheduler } from './scheduler/scheduler.js';
 import { sendingParts } from './sending-setup.js';
 import { SmtpServer, type BoundListener } from './server/smtp-server.js';
-import { notifyOnCommit } from './spool/notifying-sink.js';
+import { onEachCommit } from './spool/notifying-sink.js';
 import { Spool, type QueueSummary } from './spool/spool.js';
 import { cachedFreeSpace, diskReserveCheck, statfsFreeBytes } from './spool/free-space.js';
 import { KeyRecordWatch } from './dkim/key-record-watch.js';
@@ -290,7 +290,7 @@ export async function startRelay(config: Config, deps: RelayDependencies): Promi
   }, providers);
   const verifier = recipientVerifier(config, (domain, signal) => planner(domain, signal), () => recipients, deps, metrics);
   const freeSpaceBytes = cachedFreeSpace(() => statfsFreeBytes(config.spoolDir), clock);
-  const queuedSpool = notifyOnCommit(webhooks?.recordQueued(spool, (id) => spool.readHeaders(id, 64 * 1024)) ?? spool, (record) => queue.enqueued(record.id, record));
+  const queuedSpool = onEachCommit(webhooks?.recordQueued(spool, (id) => spool.readHeaders(id, 64 * 1024)) ?? spool, (record) => queue.enqueued(record.id, record));
   const dkimSigner = keyringSigner({ keyring: () => keyring, isLocalDomain: (domain) => domains.has(domain), clock });
   const reportSender =
     tlsReporting === undefined

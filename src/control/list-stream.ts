@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { EnvelopeRecord } from '../spool/types.js';
 import { LIST_BEGIN_LINE, listEndLine, listEntry, listErrorLine } from './list-protocol.js';
+import { drained } from '../core/drained.js';
 
 /** Every queued message, oldest arrival first, streamed (main.ts wires Spool.records). */
 export type QueueRecordSource = () => AsyncIterable<EnvelopeRecord>;
@@ -32,7 +33,7 @@ export async function streamQueueList(socket: Socket, records: QueueRecordSource
       if (pending.length >= WRITE_CHUNK_CHARS) {
         const text = pending;
         pending = '';
-        if (!socket.write(text)) await drainedOrClosed(socket);
+        if (!socket.write(text)) await drained(socket);
         // A write the kernel took at once drains without an event-loop turn: take one, so SMTP sessions wait ~one piece at most.
         await setImmediatePromise();
       }
@@ -44,16 +45,4 @@ export async function streamQueueList(socket: Socket, records: QueueRecordSource
   if (socket.destroyed) return { count, complete: false };
   socket.end(`${pending}${listEndLine(count)}`);
   return { count, complete: true };
-}
-
-function drainedOrClosed(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
 }

@@ -6,7 +6,6 @@
 // Lines over 998 octets are refused, or fixed by a rewrite before signing.
 // A "TLS-Required: No" header field tags the message (RFC 8689 §4.1) unless it came with REQUIRETLS.
 
-import type { Writable } from 'node:stream';
 import { SpoolError, errnoCode, errorMessage } from '../core/errors.js';
 import type { ContentDecoder } from '../smtp/content-decoder.js';
 import type { DecodeStep } from '../smtp/data-decoder.js';
@@ -17,6 +16,7 @@ import { HeaderScanner } from './header-scanner.js';
 import { MessageSplitter } from '../dkim/message-splitter.js';
 import type { MessageSigner, SignOutcome, UnsignedOutcome } from '../dkim/message-signer.js';
 import { repairLongLines, type LongLineSummary } from './long-line-repair.js';
+import { drained } from '../core/drained.js';
 
 /** RFC 5321 §6.3: a message with this many Received fields is looping. */
 export const MAX_RECEIVED_HEADERS = 100;
@@ -223,21 +223,6 @@ export class DataReceiver {
     const body = this.writer.body;
     if (!body.write(piece)) await drained(body);
   }
-}
-
-/** Resolves when the stream drains, errors or closes (an error surfaces later at commit). */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
 }
 
 function spoolErrorFrom(error: unknown): SpoolError {

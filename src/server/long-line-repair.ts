@@ -13,6 +13,7 @@ import { LongLineRewriter, type RewriteSummary } from '../mime/long-line-rewrite
 import { withText, type Reply } from '../smtp/reply.js';
 import { Replies } from '../smtp/replies.js';
 import type { MessageWriter } from '../spool/types.js';
+import { drained } from '../core/drained.js';
 
 const LF = 0x0a;
 
@@ -118,19 +119,4 @@ class FixedOutput {
   #endLine(octets: number): void {
     if (octets > this.longestLineOctets) this.longestLineOctets = octets;
   }
-}
-
-/** Resolves when the stream drains, errors or closes. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
 }

@@ -1,10 +1,12 @@
-// Wraps a MessageSink so that each durable commit is announced: the SMTP
-// server and the delivery scheduler meet only through the spool, and this is
-// how the scheduler learns of a new message at once.
+// Wraps a MessageSink so that something runs after each durable commit, before
+// the commit resolves (and so before the client's 250): the delivery scheduler
+// learns of a new message at once (the SMTP server and the scheduler meet only
+// through the spool), and webhooks record the "queued" event.
 
 import type { EnvelopeRecord, MessageSink, MessageWriter } from './types.js';
 
-export function notifyOnCommit(sink: MessageSink, onCommitted: (record: EnvelopeRecord) => void): MessageSink {
+/** `afterCommit` runs (and is awaited) after each commit of `sink`; it must not reject. */
+export function onEachCommit(sink: MessageSink, afterCommit: (record: EnvelopeRecord) => void | Promise<void>): MessageSink {
   return {
     async begin(): Promise<MessageWriter> {
       const writer = await sink.begin();
@@ -15,7 +17,7 @@ export function notifyOnCommit(sink: MessageSink, onCommitted: (record: Envelope
         rewriteBody: () => writer.rewriteBody(),
         async commit(envelope) {
           const record = await writer.commit(envelope);
-          onCommitted(record);
+          await afterCommit(record);
           return record;
         },
       };

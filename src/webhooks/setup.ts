@@ -8,11 +8,12 @@ import type { WebhookConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Registry } from '../observability/prometheus.js';
 import { WebhookMetrics } from '../observability/webhook-metrics.js';
-import type { EnvelopeRecord, MessageSink, MessageWriter } from '../spool/types.js';
+import type { MessageSink } from '../spool/types.js';
 import { DeliveryEvents, type MessageFacts } from './delivery-events.js';
 import { httpPoster, type PostEvent } from './http-post.js';
 import { EventOutbox } from './outbox.js';
 import { WebhookSender } from './sender.js';
+import { onEachCommit } from '../spool/notifying-sink.js';
 
 export const EVENTS_FOLDER = 'events';
 export const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -66,7 +67,7 @@ export async function createWebhooks(webhooks: readonly WebhookConfig[], deps: W
   return {
     events,
     recordQueued: (sink, headers) =>
-      recordOnCommit(sink, (record) => events.queued(record, () => headers(record.id)).catch((error: unknown) => logger.error({ qid: record.id, err: error }, 'cannot record delivery events'))),
+      onEachCommit(sink, (record) => events.queued(record, () => headers(record.id)).catch((error: unknown) => logger.error({ qid: record.id, err: error }, 'cannot record delivery events'))),
     start: () => sender.start(),
     async stop() {
       await sender.stop();
@@ -75,22 +76,3 @@ export async function createWebhooks(webhooks: readonly WebhookConfig[], deps: W
   };
 }
 
-/** Awaits `record` (which never rejects) after each commit, before the commit resolves. */
-function recordOnCommit(sink: MessageSink, record: (envelope: EnvelopeRecord) => Promise<void>): MessageSink {
-  return {
-    async begin(): Promise<MessageWriter> {
-      const writer = await sink.begin();
-      return {
-        id: writer.id,
-        body: writer.body,
-        abort: () => writer.abort(),
-        rewriteBody: () => writer.rewriteBody(),
-        async commit(envelope) {
-          const committed = await writer.commit(envelope);
-          await record(committed);
-          return committed;
-        },
-      };
-    },
-  };
-}
