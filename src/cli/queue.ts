@@ -20,7 +20,7 @@ import { runQueueAction } from './queue-actions.js';
 import { entriesOf, recipientSummary, senderText, writeQueueList } from './queue-list.js';
 import { readQueuedMessage, type QueuedMessage } from './queue-message.js';
 import { runQueueWhy, type WhySource } from './queue-why.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost queue list [--json] [--config FILE]
        outpost queue show ID [--json] [--config FILE]
@@ -46,15 +46,8 @@ interface QueueArgs {
 }
 
 export const queueCommand: CliCommand = async (args, io) => {
-  if (args.includes('--help') || args.includes('-h')) {
-    writeLine(io.stdout, USAGE);
-    return EXIT_OK;
-  }
-  const parsed = parseQueueArgs(args);
-  if (typeof parsed === 'string') {
-    writeLine(io.stderr, `outpost queue: ${parsed}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
+  const parsed = args.includes('--help') || args.includes('-h') ? 'help' : parseQueueArgs(args);
+  if (typeof parsed === 'string') return answerUsage(parsed, 'queue', USAGE, io);
   const file = await existingConfigFile('outpost queue', parsed.config, io);
   if (file === undefined) return EXIT_FAILURE;
   let spool: Spool | undefined;

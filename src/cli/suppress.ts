@@ -14,7 +14,7 @@ import { suppressionKey, SuppressionList } from '../suppression/list.js';
 import { readSuppressionFile } from '../suppression/store.js';
 import { changeOffline } from '../suppression/suppressions.js';
 import { existingConfigFile } from './config-path.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, writeLine, type CliCommand, type CliIo } from './io.js';
+import { answerUsage, EXIT_FAILURE, EXIT_OK, writeLine, type CliCommand, type CliIo } from './io.js';
 
 const USAGE = `usage: outpost suppress list [--json] [--config FILE]
        outpost suppress add ADDRESS [--config FILE]
@@ -28,15 +28,8 @@ Works with and without a running server.`;
 type Subcommand = { readonly kind: 'list' } | { readonly kind: 'add' | 'remove'; readonly address: string };
 
 export const suppressCommand: CliCommand = async (args, io) => {
-  if (args.includes('--help') || args.includes('-h')) {
-    writeLine(io.stdout, USAGE);
-    return EXIT_OK;
-  }
-  const parsed = parseSuppressArgs(args);
-  if (typeof parsed === 'string') {
-    writeLine(io.stderr, `outpost suppress: ${parsed}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
+  const parsed = args.includes('--help') || args.includes('-h') ? 'help' : parseSuppressArgs(args);
+  if (typeof parsed === 'string') return answerUsage(parsed, 'suppress', USAGE, io);
   const file = await existingConfigFile('outpost suppress', parsed.config, io);
   if (file === undefined) return EXIT_FAILURE;
   try {
